@@ -1,0 +1,57 @@
+# Hub and Spoke evaluation pipeline. Two commands set everything up:
+#   make reports   -> .venv, pinned dependencies, the DVC pipeline, reports/index.html
+#   make test      -> the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SM_FORMULA_ENGINE := patsy
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export DVC_NO_ANALYTICS := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv reports test lab lock lint format stage clean-outputs
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing pinned dependencies into $(VENV) (first run takes a few minutes)..."
+	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; exit 1; }
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import analysis" && touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv with the pinned dependencies and the package
+
+reports: $(STAMP)  ## run the whole DVC pipeline and print where the reports are
+	@$(BIN)/dvc repro
+	@echo "Reports: $(CURDIR)/reports/index.html"
+
+test: $(STAMP)  ## run the whole test suite (unit, notebooks, pipeline, browser)
+	@$(BIN)/ruff check src tests bench
+	@$(BIN)/ruff format --check src tests bench
+	@$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	@$(BIN)/python -m pytest --nbval-current-env --nbval-lax -p no:randomly notebooks/
+
+lab: $(STAMP)  ## open JupyterLab on the notebooks
+	@$(BIN)/jupyter lab notebooks/
+
+stage: $(STAMP)  ## run one stage and what it needs: make stage STAGE=clean
+	@$(BIN)/dvc repro $(STAGE)
+
+lock:  ## re-pin every dependency from pyproject.toml (needs network)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock --quiet
+	$(BIN)/python scripts/sync_environment.py
+
+lint: $(STAMP)  ## ruff lint
+	@$(BIN)/ruff check src tests bench
+
+format: $(STAMP)  ## ruff format
+	@$(BIN)/ruff format src tests bench

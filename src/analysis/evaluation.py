@@ -1,0 +1,273 @@
+"""One evaluation year's analysis: the six outcome measures and the models of change.
+
+``evaluate_year`` is what the pipeline's ``analyse`` stage runs (through
+``notebooks/03_analyse.ipynb``) once per evaluation year. It restricts the cleaned tables to
+what that year's report may see (``analysis.vintage``), computes the outcome indicators
+(``analysis.outcomes``), fits the models (``analysis.models``) and writes small tidy tables
+plus a metrics file. A model that cannot be fitted yet (too few young people with repeat
+assessments, no spoke area with a post-arrival quarter...) is recorded as such with the
+reason, never as an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import models, outcomes, periods, vintage
+from analysis.tables import load_tables, write_json, write_parquet
+
+MODEL_NAMES: tuple[str, ...] = ("trajectory", "reach", "rollout")
+
+
+@dataclass
+class ModelOutcome:
+    """What one model produced for one year: estimates or the reason there are none."""
+
+    name: str
+    fitted: bool
+    sentence: str
+    estimates: pd.DataFrame
+    n_units_used: int = 0
+    n_units_eligible: int = 0
+    n_obs_used: int = 0
+    n_obs_eligible: int = 0
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready summary (no row-level data)."""
+        return {
+            "name": self.name,
+            "fitted": self.fitted,
+            "sentence": self.sentence,
+            "n_units_used": int(self.n_units_used),
+            "n_units_eligible": int(self.n_units_eligible),
+            "n_obs_used": int(self.n_obs_used),
+            "n_obs_eligible": int(self.n_obs_eligible),
+            "warnings": list(self.warnings),
+        }
+
+
+def _empty_estimates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "term": pd.Series(dtype="str"),
+            "estimate": pd.Series(dtype="float64"),
+            "std_error": pd.Series(dtype="float64"),
+            "ci_lower": pd.Series(dtype="float64"),
+            "ci_upper": pd.Series(dtype="float64"),
+        }
+    )
+
+
+def not_fitted(name: str, reason: str, **counts: int) -> ModelOutcome:
+    """A model that could not be fitted this year, with the plain-English reason."""
+    return ModelOutcome(name=name, fitted=False, sentence=reason, estimates=_empty_estimates(), **counts)
+
+
+def trajectory_data(assessments: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+    """Assessments ready for the trajectory model: harmonised score against months since
+    referral, with the service's phase and instrument."""
+    cols = ["person_key", "service_id", "months_since_referral", "score", "instrument"]
+    data = assessments.loc[assessments["score"].notna() & assessments["months_since_referral"].notna(), cols]
+    data = data.merge(services[["service_id", "phase"]], on="service_id", how="left")
+    data = data.astype({"months_since_referral": "float64", "score": "float64"})
+    return data.sort_values(["person_key", "months_since_referral"], ignore_index=True)
+
+
+def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
+    """Average monthly change in the harmonised outcome score (mixed model)."""
+    counts = data.groupby("person_key").size() if len(data) else pd.Series(dtype="int64")
+    eligible = int((counts >= 2).sum())
+    if eligible < min_people:
+        return not_fitted(
+            "trajectory",
+            f"Not enough data yet: {eligible} young people have two or more outcome assessments "
+            f"(at least {min_people} are needed to estimate change over time).",
+            n_units_used=0,
+            n_units_eligible=int(counts.size),
+        )
+    service = "service_id" if data["service_id"].nunique() > 1 else None
+    result = models.trajectory_model(
+        data, outcome="score", time="months_since_referral", person="person_key", service=service
+    )
+    return _from_result("trajectory", result)
+
+
+def reach_data(counts: pd.DataFrame, services: pd.DataFrame, periods_table: pd.DataFrame) -> pd.DataFrame:
+    """New young people per service and return period, with months covered and years
+    since the service started (at the middle of the period)."""
+    new = counts.loc[counts["measure"] == "new", ["service_id", "period", "young_people"]]
+    frame = new.merge(periods_table[["period", "period_start", "period_end"]], on="period", how="left")
+    frame = frame.merge(services[["service_id", "phase", "start_month"]], on="service_id", how="left")
+    start = pd.to_datetime(frame["start_month"])
+    p_start = pd.to_datetime(frame["period_start"]).where(
+        pd.to_datetime(frame["period_start"]) > start, start
+    )
+    p_end = pd.to_datetime(frame["period_end"])
+    months = ((p_end - p_start).dt.days + 1) / 30.4375
+    mid = p_start + (p_end - p_start) / 2
+    frame = frame.assign(
+        months_open=months.round(3),
+        years_since_start=((mid - start).dt.days / 365.25).round(4),
+        phase=frame["phase"].astype("str"),
+    )
+    frame = frame.loc[frame["young_people"].notna() & (frame["months_open"] > 0)]
+    return frame.astype({"young_people": "int64"}).sort_values(["service_id", "period"], ignore_index=True)
+
+
+def fit_reach(data: pd.DataFrame) -> ModelOutcome:
+    """Growth in new young people supported per month open as services mature (NB2 GLM)."""
+    n_services = int(data["service_id"].nunique()) if len(data) else 0
+    if len(data) < 8 or n_services < 2 or data["years_since_start"].nunique() < 3:
+        return not_fitted(
+            "reach",
+            "Not enough data yet: fewer than eight service returns with new referrals to model "
+            "how reach grows after services start.",
+            n_units_eligible=n_services,
+            n_obs_eligible=len(data),
+        )
+    result = models.rate_model(
+        data,
+        formula="young_people ~ years_since_start + C(service_id)",
+        exposure="months_open",
+        family="negative_binomial",
+    )
+    return _from_result("reach", result)
+
+
+def rollout_panel(area_panel: pd.DataFrame, areas: pd.DataFrame, year: str) -> pd.DataFrame:
+    """Area × quarter panel up to the end of ``year`` with each area's cohort."""
+    end = periods.year_bounds(year)[1]
+    panel = area_panel.loc[pd.to_datetime(area_panel["quarter_start"]) <= pd.Timestamp(end)]
+    panel = panel.merge(areas[["area_code", "cohort_quarter"]], on="area_code", how="left")
+    last = int(panel["quarter_index"].max()) if len(panel) else 0
+    # A cohort treated after the window is, within this window, never treated.
+    cohort = panel["cohort_quarter"].fillna(0).astype("int64")
+    panel = panel.assign(cohort_quarter=cohort.where(cohort <= last, 0))
+    return panel.sort_values(["area_code", "quarter_index"], ignore_index=True)
+
+
+def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
+    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna)."""
+    treated = panel.loc[panel["cohort_quarter"] > 0, "cohort_quarter"]
+    if treated.empty or panel.loc[panel["cohort_quarter"] == 0, "area_code"].nunique() < 2:
+        return not_fitted(
+            "rollout",
+            "Not enough data yet: no spoke area has a quarter with its spoke in post in this "
+            "window, so the effect of spoke arrival cannot be estimated.",
+            n_units_eligible=int(panel["area_code"].nunique()) if len(panel) else 0,
+        )
+    att = models.staggered_att(
+        panel, unit="area_code", time="quarter_index", cohort="cohort_quarter", outcome="cse_concerns"
+    )
+    simple = models.aggregate_att(att, how="simple")
+    dynamic = models.aggregate_att(att, how="dynamic")
+    outcome = _from_result("rollout", simple)
+    outcome.extra = {"att_gt": _table(att), "att_dynamic": _table(dynamic)}
+    return outcome
+
+
+def _table(result: Any) -> pd.DataFrame:
+    for attr in ("table", "estimates"):
+        value = getattr(result, attr, None)
+        if isinstance(value, pd.DataFrame):
+            return value.reset_index(drop=True)
+    raise TypeError(f"{type(result).__name__} has no table of estimates")
+
+
+def _from_result(name: str, result: Any) -> ModelOutcome:
+    estimates = _table(result) if not isinstance(getattr(result, "estimates", None), pd.DataFrame) else result.estimates
+    sentence = result.summary_sentence() if hasattr(result, "summary_sentence") else ""
+    return ModelOutcome(
+        name=name,
+        fitted=True,
+        sentence=sentence,
+        estimates=estimates.reset_index(drop=True),
+        n_units_used=int(getattr(result, "n_units_used", 0) or 0),
+        n_units_eligible=int(getattr(result, "n_units_eligible", 0) or 0),
+        n_obs_used=int(getattr(result, "n_obs_used", 0) or 0),
+        n_obs_eligible=int(getattr(result, "n_obs_eligible", 0) or 0),
+        warnings=list(getattr(result, "warnings", []) or []),
+    )
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 6) if math.isfinite(number) else None
+
+
+def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
+    """The main estimates as a flat dict for ``dvc metrics show``."""
+    out: dict[str, Any] = {}
+    picks = {"trajectory": "months_since_referral", "reach": "years_since_start", "rollout": None}
+    for name, model in fitted.items():
+        out[f"{name}_fitted"] = model.fitted
+        if not model.fitted or model.estimates.empty:
+            continue
+        est = model.estimates
+        term = picks.get(name)
+        row = est.loc[est["term"] == term] if term and "term" in est else est.iloc[:1]
+        if row.empty:
+            row = est.iloc[:1]
+        first = row.iloc[0]
+        for col in ("estimate", "ci_lower", "ci_upper", "rate_ratio", "rr_lower", "rr_upper"):
+            if col in first.index and _finite(first[col]) is not None:
+                out[f"{name}_{col}"] = _finite(first[col])
+        out[f"{name}_n_units_used"] = model.n_units_used
+    return out
+
+
+def evaluate_year(
+    processed_dir: Path,
+    year: str,
+    *,
+    out_dir: Path,
+    cutoff_days: int = 61,
+    min_people: int = 20,
+    metrics_file: Path | None = None,
+) -> dict[str, Any]:
+    """Run one evaluation year's outcome measures and models and write their tables.
+
+    Returns the metrics written (headline figures and main estimates).
+    """
+    year_start = periods.parse_year(year)  # validates the label
+    del year_start
+    tables = load_tables(Path(processed_dir))
+    seen = vintage.tables_as_of(tables, year, periods.cutoff_date(year, cutoff_days))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    indicators = outcomes.outcome_indicators(seen, year)
+    programme = outcomes.programme_indicators(indicators)
+    headline = outcomes.headline_figures(seen, year)
+    write_parquet(indicators, out_dir / "indicators.parquet")
+    write_parquet(programme, out_dir / "programme_indicators.parquet")
+
+    year_assessments = seen["assessments"]
+    fitted = {
+        "trajectory": fit_trajectory(trajectory_data(year_assessments, seen["services"]), min_people=min_people),
+        "reach": fit_reach(reach_data(seen["young_people_counts"], seen["services"], seen["periods"])),
+        "rollout": fit_rollout(rollout_panel(seen["area_panel"], seen["areas"], year)),
+    }
+    for name, model in fitted.items():
+        write_parquet(model.estimates, out_dir / f"model_{name}.parquet")
+        for key, frame in model.extra.items():
+            write_parquet(frame, out_dir / f"model_{name}_{key}.parquet")
+    write_json({name: m.record() for name, m in fitted.items()}, out_dir / "models.json")
+
+    metrics = {"year": year, **headline, **model_metrics(fitted)}
+    metrics = {k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()}
+    write_json(headline, out_dir / "headline.json")
+    if metrics_file is not None:
+        write_json(metrics, Path(metrics_file))
+    return metrics

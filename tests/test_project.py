@@ -1,0 +1,116 @@
+"""Project-level checks: pinned environments agree, notebooks are thin, paired and
+stripped, and the DVC pipeline is wired as the README says."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+from analysis import paths
+
+ROOT = paths.ROOT
+sys.path.insert(0, str(ROOT / "scripts"))
+import sync_environment  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_environment_yml_lists_exactly_the_lock_pins():
+    lock = sync_environment.lock_pins((ROOT / "requirements.lock").read_text("utf-8"))
+    env = yaml.safe_load((ROOT / "environment.yml").read_text("utf-8"))
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    env_pins = dict(line.split("==", 1) for line in pip_section)
+    assert env_pins == lock, "environment.yml and requirements.lock disagree: run `make lock`"
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_every_declared_dependency_is_pinned():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    lock = sync_environment.lock_pins((ROOT / "requirements.lock").read_text("utf-8"))
+    for requirement in declared:
+        name = re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0].lower()
+        assert name in lock, f"{name} is declared in pyproject.toml but not pinned"
+    major, minor = (int(x) for x in lock["matplotlib"].split(".")[:2])
+    assert (major, minor) < (3, 13), "seaborn 0.13.2 needs matplotlib below 3.13"
+
+
+def test_there_are_notebooks():
+    names = [nb.stem for nb in NOTEBOOKS]
+    assert names == ["01_synthesise", "02_clean", "03_analyse", "04_report"]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stripped_and_has_one_parameters_cell(notebook: Path):
+    nb = json.loads(notebook.read_text("utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for cell in code:
+        assert not cell.get("outputs"), f"{notebook.name} holds outputs: strip it (nbstripout)"
+        assert cell.get("execution_count") is None, f"{notebook.name} holds execution counts"
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{notebook.name} needs exactly one cell tagged 'parameters'"
+    assert tagged[0]["cell_type"] == "code"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_in_sync_with_its_py_percent_pair(notebook: Path):
+    paired = notebook.with_suffix(".py")
+    assert paired.exists(), f"{paired.name} (jupytext py:percent pair) is missing"
+    from_py = jupytext.read(paired)
+    from_nb = jupytext.read(notebook)
+    sources_py = [(c.cell_type, c.source.strip()) for c in from_py.cells]
+    sources_nb = [(c.cell_type, c.source.strip()) for c in from_nb.cells]
+    assert sources_py == sources_nb, f"{notebook.name} and {paired.name} differ: run jupytext --sync"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_thin(notebook: Path):
+    """Logic lives in the package: no function or class definitions in notebooks."""
+    nb = jupytext.read(notebook)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not re.search(r"^\s*(def|class) ", cell.source, re.M), notebook.name
+
+
+def _dvc() -> dict:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text("utf-8"))
+
+
+def test_dvc_stages_run_notebooks_with_papermill_and_yaml_parameters():
+    stages = _dvc()["stages"]
+    for name in ("synthesise", "clean", "analyse", "report"):
+        stage = stages[name].get("do", stages[name])
+        cmd = " ".join(stage["cmd"].split())
+        assert "papermill" in cmd and "-k python3" in cmd, name
+        assert " -y " in cmd and " -p " not in cmd, f"{name}: pass parameters as YAML (-y)"
+
+
+def test_foreach_years_come_from_params_and_index_depends_on_every_year():
+    params = yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))
+    stages = _dvc()["stages"]
+    assert stages["analyse"]["foreach"] == "${years}"
+    assert stages["report"]["foreach"] == "${years}"
+    index_deps = set(stages["index"]["deps"])
+    for year in params["years"]:
+        assert f"reports/{year}" in index_deps
+
+
+def test_no_generated_data_or_reports_are_tracked_by_git():
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "ls-files", "data/raw", "data/interim", "data/processed", "reports", "metrics"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip() == ""
