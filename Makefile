@@ -37,8 +37,7 @@ reports: $(STAMP)  ## run the whole DVC pipeline and print where the reports are
 test: $(STAMP)  ## run the whole test suite (unit, notebooks, pipeline, browser)
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/ruff format --check src tests bench
-	@$(BIN)/python -m pytest -n 2 --dist loadgroup tests
-	@$(BIN)/python -m pytest --nbval-current-env --nbval-lax -p no:randomly notebooks/
+	@$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks/*.ipynb
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	@$(BIN)/jupyter lab notebooks/

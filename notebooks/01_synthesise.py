@@ -27,7 +27,7 @@
 # %% tags=["parameters"]
 seed = 1
 scale = 0.1
-out_dir = ""  # relative to the project root; empty = a scratch folder under data/interim
+out_dir = ""  # relative to the project root (empty: a scratch folder under data/interim)
 
 # %%
 from pathlib import Path

@@ -23,7 +23,7 @@
 # This notebook shows only aggregate counts: it never prints a row of case data.
 
 # %% tags=["parameters"]
-raw_dir = ""  # relative to the project root; empty = a small synthetic sample
+raw_dir = ""  # relative to the project root (empty: a small synthetic sample)
 out_dir = ""
 sample_seed = 1
 sample_scale = 0.1

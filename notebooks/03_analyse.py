@@ -31,7 +31,7 @@
 
 # %% tags=["parameters"]
 year = "2015-16"
-processed_dir = ""  # relative to the project root; empty = a small synthetic sample
+processed_dir = ""  # relative to the project root (empty: a small synthetic sample)
 out_dir = ""
 metrics_file = ""
 cutoff_days = 61

@@ -24,7 +24,15 @@ from analysis import paths
 
 # Small but complete: every phase, every year, several young people per service.
 PIPELINE_TEST_PARAMS = {"synthetic": {"seed": 20140101, "scale": 0.25}}
-COPY_ITEMS = ("dvc.yaml", "params.yaml", "pyproject.toml", "notebooks", "src", "docs", "data/external")
+COPY_ITEMS = (
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "notebooks",
+    "src",
+    "docs",
+    "data/external",
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,14 @@ def make_repo_copy(dest: Path, overrides: dict) -> Path:
     for item in COPY_ITEMS:
         src = paths.ROOT / item
         if src.is_dir():
-            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(
+                src, dest / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
         elif src.exists():
             shutil.copy2(src, dest / item)
-    shutil.copytree(paths.ROOT / ".dvc", dest / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
+    shutil.copytree(
+        paths.ROOT / ".dvc", dest / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp")
+    )
     params = yaml.safe_load((dest / "params.yaml").read_text("utf-8"))
     for section, values in overrides.items():
         params.setdefault(section, {}).update(values)
@@ -87,7 +99,12 @@ def _build(root: Path) -> PipelineRun:
     make_repo_copy(root, PIPELINE_TEST_PARAMS)
     dvc = str(Path(sys.executable).parent / "dvc")
     proc = subprocess.run(
-        [dvc, "repro"], cwd=root, env=pipeline_env(root), capture_output=True, text=True, check=False
+        [dvc, "repro"],
+        cwd=root,
+        env=pipeline_env(root),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     log = proc.stdout + proc.stderr
     (root / "repro.log").write_text(log, "utf-8")

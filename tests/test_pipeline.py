@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import PipelineRun, pipeline_env  # noqa: F401
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("pipeline")]
@@ -17,7 +17,13 @@ YEARS = ["2013-14", "2014-15", "2015-16", "2016-17"]
 
 
 def test_repro_names_every_stage(pipeline_run: PipelineRun):
-    for stage in ["synthesise", "clean", *(f"analyse@{y}" for y in YEARS), *(f"report@{y}" for y in YEARS), "index"]:
+    for stage in [
+        "synthesise",
+        "clean",
+        *(f"analyse@{y}" for y in YEARS),
+        *(f"report@{y}" for y in YEARS),
+        "index",
+    ]:
         assert f"'{stage}'" in pipeline_run.log, f"stage {stage} did not run"
 
 
@@ -28,7 +34,9 @@ def test_each_year_has_a_substantial_self_contained_report(pipeline_run: Pipelin
     assert len(html) > 50_000, "report is suspiciously small"
     assert html.count("<table") >= 5
     assert html.count("<img") >= 3, "figures missing"
-    assert re.search(r"""(src|href)=["']https?://""", html) is None, "report requests an outside host"
+    assert re.search(r"""(src|href)=["']https?://""", html) is None, (
+        "report requests an outside host"
+    )
     assert "injected-parameters" not in html and "papermill" not in html.lower()
     csvs = list((pipeline_run.reports / year).rglob("*.csv"))
     assert len(csvs) >= 5, "tables are not downloadable as CSV"
@@ -60,7 +68,9 @@ def test_second_repro_has_nothing_to_do(pipeline_run: PipelineRun):
     assert json.loads(status.stdout or "{}") == {}
 
 
-def test_report_only_parameter_change_reruns_only_report_stages(pipeline_run: PipelineRun, tmp_path):
+def test_report_only_parameter_change_reruns_only_report_stages(
+    pipeline_run: PipelineRun, tmp_path
+):
     copy = tmp_path / "repo"
     shutil.copytree(pipeline_run.root, copy, symlinks=True)
     params = yaml.safe_load((copy / "params.yaml").read_text("utf-8"))
@@ -79,3 +89,120 @@ def test_processed_tables_hold_no_identifying_columns(pipeline_run: PipelineRun)
     for table in (pipeline_run.root / "data" / "processed").glob("*.parquet"):
         columns = pd.read_parquet(table).columns
         assert not [c for c in columns if forbidden.search(c) and c != "area_name"], table.name
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "headline_figures.json"
+
+
+def _headline(pipeline_run: PipelineRun) -> dict:
+    """Each year's published key figures and main estimates (what a reader would quote)."""
+    out = {}
+    for year in YEARS:
+        tables = pipeline_run.reports / year / "tables"
+        key = next(tables.glob("key-figures-*.csv")).read_text("utf-8")
+        metrics = json.loads((pipeline_run.root / "metrics" / f"{year}.json").read_text("utf-8"))
+        estimates = {
+            k: round(v, 3)
+            for k, v in sorted(metrics.items())
+            if k.endswith(("_estimate", "_ci_lower", "_ci_upper", "_fitted")) and v is not None
+        }
+        out[year] = {"key_figures_csv": key, "estimates": estimates}
+    return out
+
+
+def test_headline_figures_match_the_published_snapshot(pipeline_run: PipelineRun):
+    """Back-test against the last publication: a change fails until the snapshot is
+    deliberately updated with ``UPDATE_SNAPSHOTS=1 make test``."""
+    import os
+
+    current = _headline(pipeline_run)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", "utf-8")
+        if os.environ.get("CI") == "true":
+            pytest.fail("no headline snapshot was committed: run UPDATE_SNAPSHOTS=1 make test")
+    published = json.loads(SNAPSHOT.read_text("utf-8"))
+    assert current == published, (
+        "headline figures changed from the snapshot in tests/snapshots/headline_figures.json; "
+        "if the change is intended, update it with UPDATE_SNAPSHOTS=1"
+    )
+
+
+def _identifying_values(raw: Path) -> set[str]:
+    """Names, dates of birth, case IDs, postcodes and notes planted in the raw extracts."""
+    import pandas as pd
+
+    from analysis.labels import EXTRACT_COLUMNS
+    from analysis.returns import normalise_label
+
+    values: set[str] = set()
+    for csv in sorted((raw / "extracts").rglob("*.csv")):
+        try:
+            frame = pd.read_csv(csv, dtype="str", keep_default_na=False, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            frame = pd.read_csv(csv, dtype="str", keep_default_na=False, encoding="cp1252")
+        for column in frame.columns:
+            canonical = EXTRACT_COLUMNS.get(normalise_label(column))
+            if canonical in {"name", "postcode", "notes", "case_id", "date_of_birth"}:
+                values |= {v.strip() for v in frame[column] if len(v.strip()) >= 5}
+    return values
+
+
+def _report_texts(pipeline_run: PipelineRun) -> dict[str, str]:
+    texts = {}
+    for path in sorted(pipeline_run.reports.rglob("*")):
+        if path.suffix in {".html", ".csv", ".svg", ".json"}:
+            text = path.read_text("utf-8")
+            texts[str(path.relative_to(pipeline_run.reports))] = re.sub(
+                r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "", text
+            )
+    return texts
+
+
+def test_reports_hold_no_identifying_value_pseudonym_or_exact_date(pipeline_run: PipelineRun):
+    import pandas as pd
+
+    planted = _identifying_values(pipeline_run.root / "data" / "raw")
+    assert len(planted) > 100, "the synthetic extracts should carry identifying columns"
+    keys = set(
+        pd.read_parquet(pipeline_run.root / "data" / "processed" / "young_people.parquet")[
+            "person_key"
+        ]
+    )
+    exact_date = re.compile(
+        r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}[- ](?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*[- ]\d{2,4}\b"
+    )
+    texts = _report_texts(pipeline_run)
+    assert any(name.endswith("report.html") for name in texts)
+    for name, text in texts.items():
+        found = [v for v in planted if v in text]
+        assert not found, f"{name} contains identifying values: {found[:3]}"
+        leaked = [k for k in keys if k in text]
+        assert not leaked, f"{name} contains pseudonymous IDs"
+        dates = exact_date.findall(text)
+        assert not dates, f"{name} contains dates finer than a month: {dates[:3]}"
+
+
+def test_service_level_tables_publish_no_small_count(pipeline_run: PipelineRun):
+    import pandas as pd
+
+    checked = 0
+    for year in YEARS:
+        folder = pipeline_run.reports / year / "tables"
+        index = json.loads((folder / "index.json").read_text("utf-8"))
+        for entry in index:
+            threshold = entry["threshold"]
+            if threshold == 0 or entry["kind"] in {"estimates"}:
+                continue
+            frame = pd.read_csv(folder / entry["file"], dtype="str", keep_default_na=False)
+            for column in frame.columns[1:]:
+                if "%" in column or "share" in column.lower() or column == "reason":
+                    continue
+                for cell in frame[column]:
+                    number = cell.split(" ")[0]
+                    if re.fullmatch(r"\d+", number):
+                        assert not 1 <= int(number) <= threshold, (
+                            f"{year}/{entry['file']}: {column} publishes the small count {cell}"
+                        )
+                        checked += 1
+    assert checked > 200

@@ -68,7 +68,9 @@ def test_notebook_is_in_sync_with_its_py_percent_pair(notebook: Path):
     from_nb = jupytext.read(notebook)
     sources_py = [(c.cell_type, c.source.strip()) for c in from_py.cells]
     sources_nb = [(c.cell_type, c.source.strip()) for c in from_nb.cells]
-    assert sources_py == sources_nb, f"{notebook.name} and {paired.name} differ: run jupytext --sync"
+    assert sources_py == sources_nb, (
+        f"{notebook.name} and {paired.name} differ: run jupytext --sync"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

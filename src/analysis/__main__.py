@@ -86,14 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synthesise", help="write a synthetic programme's raw returns")
     p.add_argument("out_dir")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: params.yaml)")
-    p.add_argument("--scale", type=float, default=None, help="size multiplier K (default: params.yaml)")
-    p.add_argument("--params", default=None, help="parameters file (default: the project's params.yaml)")
+    p.add_argument(
+        "--scale", type=float, default=None, help="size multiplier K (default: params.yaml)"
+    )
+    p.add_argument(
+        "--params", default=None, help="parameters file (default: the project's params.yaml)"
+    )
     p.set_defaults(func=_cmd_synthesise)
 
     p = sub.add_parser("clean", help="validate, harmonise and pseudonymise raw returns")
     p.add_argument("raw_dir")
     p.add_argument("out_dir")
-    p.add_argument("--params", default=None, help="parameters file (default: the project's params.yaml)")
+    p.add_argument(
+        "--params", default=None, help="parameters file (default: the project's params.yaml)"
+    )
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("analyse", help="one evaluation year's outcome measures and models")

@@ -68,14 +68,18 @@ def _empty_estimates() -> pd.DataFrame:
 
 def not_fitted(name: str, reason: str, **counts: int) -> ModelOutcome:
     """A model that could not be fitted this year, with the plain-English reason."""
-    return ModelOutcome(name=name, fitted=False, sentence=reason, estimates=_empty_estimates(), **counts)
+    return ModelOutcome(
+        name=name, fitted=False, sentence=reason, estimates=_empty_estimates(), **counts
+    )
 
 
 def trajectory_data(assessments: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """Assessments ready for the trajectory model: harmonised score against months since
     referral, with the service's phase and instrument."""
     cols = ["person_key", "service_id", "months_since_referral", "score", "instrument"]
-    data = assessments.loc[assessments["score"].notna() & assessments["months_since_referral"].notna(), cols]
+    data = assessments.loc[
+        assessments["score"].notna() & assessments["months_since_referral"].notna(), cols
+    ]
     data = data.merge(services[["service_id", "phase"]], on="service_id", how="left")
     data = data.astype({"months_since_referral": "float64", "score": "float64"})
     return data.sort_values(["person_key", "months_since_referral"], ignore_index=True)
@@ -100,12 +104,18 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
     return _from_result("trajectory", result)
 
 
-def reach_data(counts: pd.DataFrame, services: pd.DataFrame, periods_table: pd.DataFrame) -> pd.DataFrame:
+def reach_data(
+    counts: pd.DataFrame, services: pd.DataFrame, periods_table: pd.DataFrame
+) -> pd.DataFrame:
     """New young people per service and return period, with months covered and years
     since the service started (at the middle of the period)."""
     new = counts.loc[counts["measure"] == "new", ["service_id", "period", "young_people"]]
-    frame = new.merge(periods_table[["period", "period_start", "period_end"]], on="period", how="left")
-    frame = frame.merge(services[["service_id", "phase", "start_month"]], on="service_id", how="left")
+    frame = new.merge(
+        periods_table[["period", "period_start", "period_end"]], on="period", how="left"
+    )
+    frame = frame.merge(
+        services[["service_id", "phase", "start_month"]], on="service_id", how="left"
+    )
     start = pd.to_datetime(frame["start_month"])
     p_start = pd.to_datetime(frame["period_start"]).where(
         pd.to_datetime(frame["period_start"]) > start, start
@@ -119,7 +129,9 @@ def reach_data(counts: pd.DataFrame, services: pd.DataFrame, periods_table: pd.D
         phase=frame["phase"].astype("str"),
     )
     frame = frame.loc[frame["young_people"].notna() & (frame["months_open"] > 0)]
-    return frame.astype({"young_people": "int64"}).sort_values(["service_id", "period"], ignore_index=True)
+    return frame.astype({"young_people": "int64"}).sort_values(
+        ["service_id", "period"], ignore_index=True
+    )
 
 
 def fit_reach(data: pd.DataFrame) -> ModelOutcome:
@@ -165,7 +177,11 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
             n_units_eligible=int(panel["area_code"].nunique()) if len(panel) else 0,
         )
     att = models.staggered_att(
-        panel, unit="area_code", time="quarter_index", cohort="cohort_quarter", outcome="cse_concerns"
+        panel,
+        unit="area_code",
+        time="quarter_index",
+        cohort="cohort_quarter",
+        outcome="cse_concerns",
     )
     simple = models.aggregate_att(att, how="simple")
     dynamic = models.aggregate_att(att, how="dynamic")
@@ -183,7 +199,11 @@ def _table(result: Any) -> pd.DataFrame:
 
 
 def _from_result(name: str, result: Any) -> ModelOutcome:
-    estimates = _table(result) if not isinstance(getattr(result, "estimates", None), pd.DataFrame) else result.estimates
+    estimates = (
+        _table(result)
+        if not isinstance(getattr(result, "estimates", None), pd.DataFrame)
+        else result.estimates
+    )
     sentence = result.summary_sentence() if hasattr(result, "summary_sentence") else ""
     return ModelOutcome(
         name=name,
@@ -249,14 +269,18 @@ def evaluate_year(
 
     indicators = outcomes.outcome_indicators(seen, year)
     programme = outcomes.programme_indicators(indicators)
-    headline = outcomes.headline_figures(seen, year)
+    headline = outcomes.headline_figures(seen, year, indicators=indicators)
     write_parquet(indicators, out_dir / "indicators.parquet")
     write_parquet(programme, out_dir / "programme_indicators.parquet")
 
     year_assessments = seen["assessments"]
     fitted = {
-        "trajectory": fit_trajectory(trajectory_data(year_assessments, seen["services"]), min_people=min_people),
-        "reach": fit_reach(reach_data(seen["young_people_counts"], seen["services"], seen["periods"])),
+        "trajectory": fit_trajectory(
+            trajectory_data(year_assessments, seen["services"]), min_people=min_people
+        ),
+        "reach": fit_reach(
+            reach_data(seen["young_people_counts"], seen["services"], seen["periods"])
+        ),
         "rollout": fit_rollout(rollout_panel(seen["area_panel"], seen["areas"], year)),
     }
     for name, model in fitted.items():
@@ -266,7 +290,9 @@ def evaluate_year(
     write_json({name: m.record() for name, m in fitted.items()}, out_dir / "models.json")
 
     metrics = {"year": year, **headline, **model_metrics(fitted)}
-    metrics = {k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()}
+    metrics = {
+        k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()
+    }
     write_json(headline, out_dir / "headline.json")
     if metrics_file is not None:
         write_json(metrics, Path(metrics_file))

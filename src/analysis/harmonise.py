@@ -370,7 +370,9 @@ def extract_totals(case_periods: pd.DataFrame) -> pd.DataFrame:
     cp = case_periods.merge(_period_bounds(case_periods["period"]), on="period", how="left")
     cp = cp.assign(
         _new=(cp["referral_month"] >= cp["_start"]) & (cp["referral_month"] <= cp["_end"]),
-        _closed=(cp["closure_month"] >= cp["_start"]) & (cp["closure_month"] <= cp["_end"]),
+        _closed=((cp["closure_month"] >= cp["_start"]) & (cp["closure_month"] <= cp["_end"]))
+        .fillna(False)
+        .astype("bool"),
     )
     g = cp.groupby(["service_id", "period"], sort=True)
     out = pd.DataFrame(
@@ -378,7 +380,7 @@ def extract_totals(case_periods: pd.DataFrame) -> pd.DataFrame:
             "referrals": g["_new"].sum(),
             "new": g["_new"].sum(),
             "open": g["person_key"].nunique(),
-            "closed": g["_closed"].fillna(False).sum(),
+            "closed": g["_closed"].sum(),
         }
     ).reset_index()
     return out[cols]

@@ -199,9 +199,9 @@ class Ledger:
         out["rejected_files"] = len(self.rejected)
         return out
 
-    def to_json(self) -> str:
-        """The ledger as deterministic JSON (sorted files and sheets)."""
-        doc = {
+    def to_json(self, **extra: Any) -> str:
+        """The ledger as deterministic JSON (sorted files and sheets), plus ``extra`` keys."""
+        doc: dict[str, Any] = {
             "rule": "read = kept + quarantined + superseded; blank rows counted separately",
             "totals": self.totals(),
             "files": [
@@ -209,6 +209,7 @@ class Ledger:
                 for (f, s), line in sorted(self.lines.items())
             ],
             "rejected": [{"file": f, "reason": r} for f, r in sorted(self.rejected.items())],
+            **extra,
         }
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

@@ -96,13 +96,19 @@ class ModelResult:
 
 @dataclass
 class TrajectoryResult(ModelResult):
-    """Result of :func:`trajectory_model`; ``random_effects`` holds the variance components."""
+    """Result of :func:`trajectory_model`; ``random_effects`` holds the variance components.
+
+    ``estimates`` and ``random_effects`` are on the original time scale. ``results`` is the
+    statsmodels fit with time divided by ``time_scale`` (its standard deviation), so its
+    time coefficients are ``time_scale`` times those in ``estimates``.
+    """
 
     outcome: str = ""
     time: str = ""
     random_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     converged: bool = True
     optimizer: str = ""
+    time_scale: float = 1.0
 
     def summary_sentence(self) -> str:
         row = self.term(self.time)
@@ -318,9 +324,7 @@ def _readable_term(term: str, back: dict[str, str]) -> str:
     return re.sub(r"zz\d+zz", lambda m: back[m.group(0)], term)
 
 
-def _fit_mixedlm(
-    model: MixedLM, optimizers: Sequence[str]
-) -> tuple[Any, bool, str, list[str]]:
+def _fit_mixedlm(model: MixedLM, optimizers: Sequence[str]) -> tuple[Any, bool, str, list[str]]:
     """Fit by REML trying each optimizer until one converges; return the best fit."""
     notes: list[str] = []
     best: Any = None
@@ -338,19 +342,20 @@ def _fit_mixedlm(
             return fit, True, name, notes
         why = "did not converge" if not fit.converged else "gave non-finite standard errors"
         extra = {str(w.message) for w in caught if "converge" in str(w.message).lower()}
-        notes.append(f"optimizer {name} {why}" + (f" ({'; '.join(sorted(extra))})" if extra else ""))
+        notes.append(
+            f"optimizer {name} {why}" + (f" ({'; '.join(sorted(extra))})" if extra else "")
+        )
         if best is None or (np.isfinite(fit.llf) and fit.llf > best.llf):
             best, best_name = fit, name
     if best is None:
-        raise RuntimeError(
-            "trajectory_model: every optimizer failed (" + "; ".join(notes) + ")"
-        )
+        raise RuntimeError("trajectory_model: every optimizer failed (" + "; ".join(notes) + ")")
     return best, False, best_name, notes
 
 
-def _random_effects_table(fit: Any) -> pd.DataFrame:
-    """Variance components: intercept and slope variances, their correlation, residual."""
-    cov = np.asarray(fit.cov_re, dtype=float)
+def _random_effects_table(fit: Any, time_scale: float = 1.0) -> pd.DataFrame:
+    """Variance components on the original time scale: variances, correlation, residual."""
+    back = np.diag([1.0, 1.0 / time_scale])
+    cov = back @ np.asarray(fit.cov_re, dtype=float) @ back
     var_i, var_s = cov[0, 0], cov[1, 1]
     denom = math.sqrt(var_i * var_s) if var_i > 0 and var_s > 0 else float("nan")
     corr = cov[0, 1] / denom if denom == denom and denom > 0 else float("nan")
@@ -433,6 +438,13 @@ def trajectory_model(
 
     work, names = _trajectory_frame(used, outcome, time, person, service, cov_columns)
     back = {v: k for k, v in names.items()}
+    # Fit on time / SD(time): REML estimates are equivariant to this rescaling, and it puts
+    # the intercept and slope variances on comparable scales, which the optimizers need
+    # (unscaled months can leave lbfgs far from the optimum after its iteration limit).
+    time_scale = float(work[names[time]].std())
+    if not np.isfinite(time_scale) or time_scale <= 0:
+        raise ValueError(f"{what}: {time!r} does not vary, so no slope can be estimated")
+    work[names[time]] = work[names[time]] / time_scale
     rhs = [names[time]]
     if service:
         if used[service].nunique() > 1:
@@ -453,8 +465,10 @@ def trajectory_model(
             "unreliable"
         )
     fe = fit.fe_params
+    has_time = np.array([names[time] in re.split(r"[:()\[\]]", t) for t in fe.index])
+    factor = np.where(has_time, 1.0 / time_scale, 1.0)
     terms = [_readable_term(t, back) for t in fe.index]
-    estimates = _tidy(terms, fe.to_numpy(), np.asarray(fit.bse_fe))
+    estimates = _tidy(terms, fe.to_numpy() * factor, np.asarray(fit.bse_fe) * factor)
     return TrajectoryResult(
         model="trajectory_model",
         estimates=estimates,
@@ -466,9 +480,10 @@ def trajectory_model(
         results=fit,
         outcome=outcome,
         time=time,
-        random_effects=_random_effects_table(fit),
+        random_effects=_random_effects_table(fit, time_scale),
         converged=converged,
         optimizer=optimizer,
+        time_scale=time_scale,
     )
 
 
@@ -506,9 +521,7 @@ def _count_design(
     dropped = len(data) - len(index)
     already = sum(int(n.split()[0]) for n in notes)
     if dropped - already > 0:
-        notes.insert(
-            0, f"{dropped - already} of {len(data)} rows were left out for missing values"
-        )
+        notes.insert(0, f"{dropped - already} of {len(data)} rows were left out for missing values")
     counts = y.iloc[:, 0].to_numpy()
     if np.any(counts < 0) or np.any(np.abs(counts - np.round(counts)) > 1e-9):
         raise ValueError(f"{what}: the response in {formula!r} must be non-negative counts")
@@ -734,9 +747,7 @@ def _balanced_panel(
     dup = df.duplicated(["unit", "time"])
     if dup.any():
         first = df.loc[dup, ["unit", "time"]].iloc[0].tolist()
-        raise ValueError(
-            f"{what}: {int(dup.sum())} duplicated ({unit}, {time}) rows, e.g. {first}"
-        )
+        raise ValueError(f"{what}: {int(dup.sum())} duplicated ({unit}, {time}) rows, e.g. {first}")
     df["cohort"] = df["cohort"].fillna(0.0)
     varies = df.groupby("unit")["cohort"].nunique() > 1
     if varies.any():
@@ -965,8 +976,8 @@ def aggregate_att(
       treated cells; overall = mean over those periods.
 
     Weights use the cohort shares pg = P(G = g) over all units; standard errors add the
-    influence of estimating those weights (did's ``wif``), reproducing did exactly, including
-    its ``group`` overall standard error. Cells with a missing ATT are dropped with a warning
+    influence of estimating those weights (did's ``wif``), reproducing did's published
+    analytic results on ``mpdta`` (see ``tests/test_models.py``). Cells with a missing ATT are dropped with a warning
     (did's ``na.rm=TRUE``).
     """
     what = "aggregate_att"
@@ -1006,9 +1017,7 @@ def aggregate_att(
         egt = glist
         att_g = np.array(egt_att)
         inf_mat = np.column_stack(egt_inf)
-        # R did passes the cell-level cohort vector here (group=group with keepers=1..nG);
-        # reproduced as is so that the overall standard error matches did.
-        wif = _weight_influence(np.arange(len(glist)), pgg, g_unit, group)
+        wif = _weight_influence(np.arange(len(glist)), pgg, g_unit, glist)
         overall, inf = _agg(att_g, inf_mat, np.arange(len(glist)), pgg / pgg.sum(), wif)
     elif how == "dynamic":
         event = tt - group

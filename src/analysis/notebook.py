@@ -99,7 +99,7 @@ def models_overview(analysis_dir: Path) -> pd.DataFrame:
 
 def ledger_summary(processed_dir: Path) -> pd.DataFrame:
     """Rows read, kept, quarantined and superseded by kind of source file."""
-    from analysis.ledger import ledger_frame
+    from analysis.tables import ledger_frame
 
     frame = ledger_frame(Path(processed_dir) / "ledger.json")
     numeric = [c for c in ("read", "kept", "quarantined", "superseded", "blank") if c in frame]

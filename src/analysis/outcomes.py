@@ -34,7 +34,7 @@ from analysis.periods import parse_year, year_label, year_of
 
 # --------------------------------------------------------------------------- definitions
 
-OPEN_MEASURE_MEANS: str = "end_of_period"
+OPEN_MEASURE_MEANS: str = "any_time"
 """What the returns' ``open`` measure counts: the caseload open at the *end* of the period
 (``"end_of_period"``) or every young person open at *any time* in the period
 (``"any_time"``). It decides how young people supported in a year is built from the returns
@@ -44,12 +44,14 @@ HOST_TO_REFERRAL_SOURCE: dict[str, str | None] = {
     "police": "police",
     "childrens_social_care": "childrens_social_care",
     "health": "health",
-    "multi_agency": None,
+    "multi_agency": "childrens_social_care",
 }
 """The referral source that counts as "from the host agency" for each host agency type.
-A multi-agency team matches no single referral source (its members refer under their own
-agency's name), so its referrals cannot be told apart: it contributes nothing to the
-numerator and the indicator carries a note (or a reason when every spoke is so hosted)."""
+The data contract says a spoke hosted by a multi-agency team (a MASH) records referrals
+from its host as children's social care, so ``multi_agency`` maps there (and the share
+then counts every children's social care referral: a note says it overstates). A host
+mapped to ``None`` matches no referral source: it adds nothing to the numerator (noted),
+and when every spoke's host is so mapped the indicator gives a reason instead."""
 
 RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 """Common risk bands, from safest to most at risk."""
@@ -78,9 +80,7 @@ R_FIRST_YEAR = "first year: no previous year to compare"
 R_NO_PREVIOUS = "no figure for the previous year"
 R_NO_FUNDING = "no funding record for this year"
 R_NO_SPOKE_AREAS = "no spoke area registered for this service"
-R_ONLY_MULTI_AGENCY = (
-    "every spoke is hosted by a multi-agency team: no single referral source matches the host"
-)
+R_NO_HOST_SOURCE = "no spoke's host agency type matches a single referral source"
 R_NO_REFERRALS = "no referrals recorded in this year's returns"
 R_NO_TRAINING = "no training feedback received for this year"
 R_NO_CONFIDENCE_PAIRS = "no professional trained has both pre- and post-training confidence"
@@ -287,8 +287,9 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
         df = _drop_superseded(df)
         if "evaluation_year" in df.columns:
             df = df.assign(evaluation_year=df["evaluation_year"].astype("str"))
-        if "service_id" in df.columns:
-            df = df.assign(service_id=df["service_id"].astype("str"))
+        for col in ("service_id", "period"):
+            if col in df.columns:
+                df = df.assign(**{col: df[col].astype("str")})
         out[name] = df.reset_index(drop=True)
     services = out["services"]
     if services["service_id"].duplicated().any():
@@ -396,18 +397,40 @@ class _Context:
     return_notes: list[str] = field(default_factory=list)
 
 
+class _Slices:
+    """The prepared tables split once by service and evaluation year (fast look-ups)."""
+
+    def __init__(self, prep: Mapping[str, pd.DataFrame]) -> None:
+        self.prep = prep
+        self._groups: dict[str, dict[Any, pd.DataFrame]] = {}
+
+    def get(self, name: str, sid: str, year: str | None = None) -> pd.DataFrame:
+        """Rows of table ``name`` for service ``sid`` (and evaluation ``year`` if given)."""
+        key_cols = ["service_id"] if year is None else ["service_id", "evaluation_year"]
+        cache_key = f"{name}|{len(key_cols)}"
+        if cache_key not in self._groups:
+            df = self.prep[name]
+            self._groups[cache_key] = {
+                (k if isinstance(k, tuple) else (k,)): g
+                for k, g in df.groupby(key_cols, sort=False, dropna=False)
+            }
+        key = (sid,) if year is None else (sid, year)
+        found = self._groups[cache_key].get(key)
+        return found if found is not None else self.prep[name].iloc[0:0]
+
+
 def _chosen_returns(
-    prep: Mapping[str, pd.DataFrame], sid: str, year: str
+    prep: Mapping[str, pd.DataFrame] | _Slices, sid: str, year: str
 ) -> tuple[pd.DataFrame, list[str]]:
     """One return per period (the latest received) among the non-superseded rows.
 
     Normally the vintage step leaves exactly one; if two remain for a period the later one
     is used and a note says so (nothing is summed twice).
     """
+    slices = prep if isinstance(prep, _Slices) else _Slices(prep)
     frames = []
     for name in ("returns", "referrals", "young_people_counts", "outputs"):
-        df = prep[name]
-        sel = df.loc[(df["service_id"] == sid) & (df["evaluation_year"] == year)]
+        sel = slices.get(name, sid, year)
         frames.append(sel[["return_id", "period", "received_date"]])
     allr = pd.concat(frames, ignore_index=True).drop_duplicates(["return_id", "period"])
     if allr.empty:
@@ -427,20 +450,17 @@ def _chosen_returns(
     return chosen[["return_id", "period"]].reset_index(drop=True), notes
 
 
-def _context(prep: Mapping[str, pd.DataFrame], svc: Any, year: str, first_year: bool) -> _Context:
+def _context(slices: _Slices, svc: Any, year: str, first_year: bool) -> _Context:
     sid = svc.service_id
-    chosen, notes = _chosen_returns(prep, sid, year)
+    chosen, notes = _chosen_returns(slices, sid, year)
     ids = set(chosen["return_id"].tolist()) if not chosen.empty else set()
 
     def from_returns(name: str) -> pd.DataFrame:
-        df = prep[name]
-        mask = (df["service_id"] == sid) & (df["evaluation_year"] == year)
-        mask &= df["return_id"].isin(ids)
-        return df.loc[mask]
+        df = slices.get(name, sid, year)
+        return df.loc[df["return_id"].isin(ids)]
 
     def this_year(name: str) -> pd.DataFrame:
-        df = prep[name]
-        return df.loc[(df["service_id"] == sid) & (df["evaluation_year"] == year)]
+        return slices.get(name, sid, year)
 
     received = sorted(chosen["period"].astype("str").tolist()) if not chosen.empty else []
     expected = expected_periods(svc.reporting, svc.start_month, svc.funded_until_month, year)
@@ -450,16 +470,10 @@ def _context(prep: Mapping[str, pd.DataFrame], svc: Any, year: str, first_year: 
             f"{len(expected) - len(missing)} of {len(expected)} expected returns received "
             f"(missing: {', '.join(missing)}): counts cover the periods received only"
         )
-    areas = prep["areas"]
-    spokes = areas.loc[
-        (areas["service_id"].astype("str") == sid)
-        & areas["is_spoke"].astype("boolean").fillna(False).astype(bool)
-    ]
-    ass = prep["assessments"]
-    ass = ass.loc[
-        (ass["service_id"] == sid)
-        & (ass["evaluation_year"].map(_safe_year_start) <= parse_year(year))
-    ]
+    areas = slices.get("areas", sid)
+    spokes = areas.loc[areas["is_spoke"].astype("boolean").fillna(False).astype(bool)]
+    ass = slices.get("assessments", sid)
+    ass = ass.loc[ass["evaluation_year"].map(_safe_year_start) <= parse_year(year)]
     return _Context(
         service_id=sid,
         year=year,
@@ -627,6 +641,7 @@ def _outcome2(ctx: _Context) -> list[dict[str, Any]]:
         spokes = ctx.spokes  # no spoke in post yet: the agreed hosts stand in
     hosts = spokes.drop_duplicates("spoke_id")["host_agency"].astype("str").tolist()
     sources = {HOST_TO_REFERRAL_SOURCE.get(h) for h in hosts} - {None}
+    unmatched = sum(HOST_TO_REFERRAL_SOURCE.get(h) is None for h in hosts)
     n_multi = sum(h == "multi_agency" for h in hosts)
     total, reason, notes = _flow(ctx, ctx.referrals, "referrals", "referrals")
     if reason is not None:
@@ -634,12 +649,18 @@ def _outcome2(ctx: _Context) -> list[dict[str, Any]]:
     elif not hosts:
         rows.append(_row(ind, reason=R_NO_SPOKE_AREAS))
     elif not sources:
-        rows.append(_row(ind, reason=R_ONLY_MULTI_AGENCY))
+        rows.append(_row(ind, reason=R_NO_HOST_SOURCE))
     else:
-        if n_multi:
+        if unmatched:
             notes.append(
-                f"{n_multi} of {len(hosts)} spoke(s) hosted by a multi-agency team: "
-                "their host referrals cannot be identified, so the share understates"
+                f"{unmatched} of {len(hosts)} spoke(s) have a host matching no referral "
+                "source: their host referrals cannot be identified, so the share understates"
+            )
+        if n_multi and HOST_TO_REFERRAL_SOURCE.get("multi_agency") is not None:
+            notes.append(
+                f"{n_multi} of {len(hosts)} spoke(s) hosted by a multi-agency team, whose "
+                "referrals are recorded as children's social care: every children's social "
+                "care referral is counted as from the host, so the share overstates"
             )
         ref = ctx.referrals.loc[ctx.referrals["referrals"].notna()]
         num = float(pd.to_numeric(ref.loc[ref["referral_source"].isin(sources), "referrals"]).sum())
@@ -696,29 +717,37 @@ def _outcome3(ctx: _Context) -> list[dict[str, Any]]:
 def _supported_from_returns(ctx: _Context) -> tuple[Any, list[str]]:
     """Young people supported in the year from the returns' new/open/closed counts.
 
-    With ``open`` = caseload at the end of a period (``OPEN_MEASURE_MEANS``), everyone open
-    at some time in the year is either still open at its end or closed during it:
-    supported = open (last period received) + closed (summed over the year). With ``open``
-    = open at any time in a period: supported = open (first period) + new (later periods).
+    The data contract defines ``open`` as open at any time in the period (the rows of the
+    period's case extract), so everyone supported in the year was open in the first
+    period or referred in a later one: supported = open (first return) + new (later
+    returns). Were ``open`` the caseload at the *end* of a period
+    (``OPEN_MEASURE_MEANS = "end_of_period"``), everyone supported is still open at the
+    year end or closed during it: supported = open (last return) + closed (all returns).
+    Missing when ``open``, or the flow for every period that needs it, is not reported.
     """
     counts = ctx.counts
     notes = list(ctx.return_notes)
-    if OPEN_MEASURE_MEANS == "end_of_period":
-        open_n, period = _stock_at(counts, "open", "last")
-        flow_measure = "closed"
-        flows = counts.loc[(counts["measure"] == flow_measure) & counts["young_people"].notna()]
-    else:
-        open_n, period = _stock_at(counts, "open", "first")
-        flow_measure = "new"
-        flows = counts.loc[
-            (counts["measure"] == flow_measure)
-            & counts["young_people"].notna()
-            & (counts["period"] > (period if period is not None else ""))
-        ]
-    if pd.isna(open_n) or (flows.empty and len(ctx.received) > 1):
+    end_of_period = OPEN_MEASURE_MEANS == "end_of_period"
+    open_n, period = _stock_at(counts, "open", "last" if end_of_period else "first")
+    if pd.isna(open_n):
         return _NA, notes
-    if OPEN_MEASURE_MEANS == "end_of_period" and period != ctx.received[-1]:
-        notes.append(f"open caseload taken from {period}, the latest return reporting it")
+    measure = "closed" if end_of_period else "new"
+    need = ctx.received if end_of_period else [p for p in ctx.received if p > period]
+    flows = counts.loc[
+        (counts["measure"] == measure)
+        & counts["young_people"].notna()
+        & counts["period"].isin(need)
+    ]
+    have = set(flows["period"])
+    if need and not have:
+        return _NA, notes
+    if len(have) < len(need):
+        notes.append(
+            f"{measure} young people reported in {len(have)} of {len(need)} returns needed"
+        )
+    expected_at = ctx.received[-1] if end_of_period else ctx.received[0]
+    if period != expected_at:
+        notes.append(f"open young people taken from the {period} return")
     return open_n + float(pd.to_numeric(flows["young_people"]).sum()), notes
 
 
@@ -871,7 +900,9 @@ def _outcome6(ctx: _Context) -> list[dict[str, Any]]:
     )
 
     banded = ass.loc[ass["risk_band"].notna()]
-    banded = banded.assign(_rank=banded["risk_band"].astype("str").map(RISK_ORDER))
+    banded = banded.assign(
+        _rank=pd.to_numeric(banded["risk_band"].astype("str").map(RISK_ORDER)).astype(float)
+    )
     n_unknown = int(banded["_rank"].isna().sum())
     banded = banded.loc[banded["_rank"].notna()]
     n_banded = banded.groupby("person_key").size()
@@ -976,8 +1007,9 @@ def outcome_indicators(tables: Mapping[str, pd.DataFrame], year: str) -> pd.Data
         return _empty_indicators()
     services = prep["services"].set_index("service_id", drop=False)
     rows: list[dict[str, Any]] = []
+    slices = _Slices(prep)
     for sid, eyear, first in sy.itertuples(index=False):
-        ctx = _context(prep, services.loc[sid], eyear, bool(first))
+        ctx = _context(slices, services.loc[sid], eyear, bool(first))
         for part in (_outcome1, _outcome2, _outcome3, _outcome4, _outcome5, _outcome6):
             for row in part(ctx):
                 row.update(service_id=sid, evaluation_year=eyear, first_year=bool(first))
@@ -1078,13 +1110,17 @@ def _json_number(value: Any, unit: str) -> float | int:
     return round(float(value), 6)
 
 
-def headline_figures(tables: Mapping[str, pd.DataFrame], year: str) -> dict[str, float | int]:
+def headline_figures(
+    tables: Mapping[str, pd.DataFrame], year: str, *, indicators: pd.DataFrame | None = None
+) -> dict[str, float | int]:
     """The year's key programme figures as a flat, JSON-serialisable, deterministic dict.
 
     ``services_active``, ``returns_expected`` and ``returns_received`` (for the year), and
     the programme value of the indicators in :data:`HEADLINE_INDICATORS`, each with
     ``<name>_services`` (services contributing). A figure no service can support is left
     out (JSON has no missing number); its reasons are in :func:`outcome_indicators`.
+    ``indicators``, when given, must be ``outcome_indicators(tables, year)`` (saves
+    computing it twice).
     """
     prep = prepare_tables(tables)
     sy = service_years(prep, year)
@@ -1102,7 +1138,9 @@ def headline_figures(tables: Mapping[str, pd.DataFrame], year: str) -> dict[str,
         "returns_expected": expected,
         "returns_received": received,
     }
-    prog = programme_indicators(outcome_indicators(tables, year))
+    if indicators is None:
+        indicators = outcome_indicators(tables, year)
+    prog = programme_indicators(indicators)
     prog = prog.loc[prog["evaluation_year"] == year].set_index("indicator")
     for name, ind in HEADLINE_INDICATORS.items():
         if ind not in prog.index:

@@ -34,9 +34,11 @@ NOTEBOOKS_DIR: Path = ROOT / "notebooks"
 DOCS_DIR: Path = ROOT / "docs"
 TESTS_DIR: Path = ROOT / "tests"
 
-OUTPUT_ROOT: Path = Path(os.environ["HUBSPOKE_DATA_ROOT"]).resolve() if os.environ.get(
-    "HUBSPOKE_DATA_ROOT"
-) else ROOT
+OUTPUT_ROOT: Path = (
+    Path(os.environ["HUBSPOKE_DATA_ROOT"]).resolve()
+    if os.environ.get("HUBSPOKE_DATA_ROOT")
+    else ROOT
+)
 """Where data and reports live: the repository itself, or a real-data folder outside it."""
 
 DATA_DIR: Path = OUTPUT_ROOT / "data"

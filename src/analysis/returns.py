@@ -25,8 +25,29 @@ MISSING_MARKERS: frozenset[str] = frozenset({"", "not recorded", "not known", "n
 NUMBER_WORDS: dict[str, int] = {
     w: i
     for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
     )
 }
 """English number words the contract allows in count cells (up to twenty)."""
@@ -104,9 +125,7 @@ def parse_count(value: Any) -> int | None:
     word = text.casefold()
     if word in NUMBER_WORDS:
         return NUMBER_WORDS[word]
-    raise CellError(
-        "not a whole number: counts must be digits or English words up to twenty"
-    )
+    raise CellError("not a whole number: counts must be digits or English words up to twenty")
 
 
 def parse_score(value: Any) -> float | None:
@@ -210,8 +229,12 @@ def normalise_label(text: str) -> str:
 
 
 def normalise_header(text: Any, aliases: Mapping[str, str] | None = None) -> str:
-    """A column header reduced by :func:`normalise_label`, then mapped through ``aliases``."""
-    key = normalise_label(cell_text(text))
+    """A column header normalised as the data contract says, then mapped through ``aliases``.
+
+    Lower-case it, replace every run of characters other than ``a-z0-9`` by ``_`` and trim
+    ``_`` from both ends (``Date of birth`` → ``date_of_birth``, ``D.O.B.`` → ``d_o_b``).
+    """
+    key = re.sub(r"[^a-z0-9]+", "_", cell_text(text).replace("\ufeff", "").lower()).strip("_")
     if aliases and key in aliases:
         return aliases[key]
     return key
@@ -350,13 +373,14 @@ def read_workbook(
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for corrupt files
-        raise FileRejected(f"unreadable workbook ({type(exc).__name__}); re-save it as .xlsx") from None
+        raise FileRejected(
+            f"unreadable workbook: damaged or not a real .xlsx ({type(exc).__name__}); "
+            "re-save it from Excel"
+        ) from None
     tables: dict[str, Table] = {}
     try:
         for ws in wb.worksheets:
-            records = [
-                (i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
-            ]
+            records = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
             try:
                 tables[ws.title] = _build_table(file, ws.title, records, aliases)
             except FileRejected:

@@ -68,3 +68,10 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def ledger_frame(path: Path) -> pd.DataFrame:
+    """The per-file lines of a cleaning ledger (``ledger.json``) as a table."""
+    data = read_json(path)
+    columns = ["file", "sheet", "read", "kept", "quarantined", "superseded", "blank"]
+    return pd.DataFrame(data.get("files", []), columns=columns)

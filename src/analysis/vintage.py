@@ -23,6 +23,7 @@ from datetime import date
 import pandas as pd
 
 from analysis.harmonise import completeness_table, reconciliation_table, resolve_people, year_end
+from analysis.schemas import conform
 
 RETURN_TABLES: tuple[str, ...] = (
     "returns",
@@ -55,7 +56,9 @@ def latest_returns(returns: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     return r.assign(superseded=~r["return_id"].isin(set(current)))
 
 
-def tables_as_of(tables: dict[str, pd.DataFrame], year: str, cutoff: date) -> dict[str, pd.DataFrame]:
+def tables_as_of(
+    tables: dict[str, pd.DataFrame], year: str, cutoff: date
+) -> dict[str, pd.DataFrame]:
     """The processed tables as the report for evaluation year ``year`` may see them.
 
     ``tables`` is keyed by table name (``returns``, ``case_periods`` ...), as
@@ -105,6 +108,9 @@ def tables_as_of(tables: dict[str, pd.DataFrame], year: str, cutoff: date) -> di
             out["case_periods"],
             tables.get("periods"),
         )
+    for name in ("young_people", "completeness", "reconciliation"):
+        if name in out and name in tables:
+            out[name] = conform(name, out[name], validate=False)
     for name in ("completeness", "reconciliation"):
         if name in tables and name not in out:
             t = tables[name]
@@ -144,6 +150,4 @@ def revised_flags(
     idx = pd.MultiIndex.from_frame(rev[list(keys)]) if len(rev) else None
     if idx is None:
         return pd.Series(False, index=later.index)
-    return pd.Series(
-        pd.MultiIndex.from_frame(later[list(keys)]).isin(idx), index=later.index
-    )
+    return pd.Series(pd.MultiIndex.from_frame(later[list(keys)]).isin(idx), index=later.index)

@@ -1,0 +1,114 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+year = "2015-16"
+processed_dir = ""  # relative to the project root (empty: a small synthetic sample)
+analysis_dir = ""
+out_dir = ""
+threshold = 9
+total_rounding = 5
+cutoff_days = 61
+sample_seed = 1
+sample_scale = 0.1
+
+# %% tags=["remove"]
+from analysis import paths, report
+from analysis.notebook import ensure_sample, resolve_dir, sample_dirs
+
+sample = sample_dirs(seed=sample_seed, scale=sample_scale)
+if not processed_dir:
+    sample = ensure_sample(seed=sample_seed, scale=sample_scale, year=year)
+rep = report.YearReport.build(
+    report.ReportSettings(year, threshold=threshold, total_rounding=total_rounding, cutoff_days=cutoff_days),
+    processed_dir=resolve_dir(processed_dir, default=sample.processed),
+    analysis_dir=resolve_dir(analysis_dir, default=sample.analysis(year)),
+    out_dir=resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / f"report-notebook-{year}"),
+)
+
+# %% [markdown]
+# ## 1. Summary
+#
+# The year's key figures for the programme as a whole, and what changed since the
+# previous year. Figures the previous year's report gave differently, because returns
+# arrived late or were resubmitted, are marked [r].
+
+# %%
+report.show(rep.summary())
+
+# %% [markdown]
+# ## 2. Programme status
+#
+# Services funded in three phases (phase 1 from January 2014, phase 2 from January 2015,
+# phase 3 from January 2016), each placing spoke workers in new local authority areas,
+# hosted by the police, children's social care, health or a multi-agency team.
+
+# %%
+report.show(rep.programme_status())
+
+# %% [markdown]
+# ## 3. Referrals and pathways
+
+# %%
+report.show(rep.referrals())
+
+# %% [markdown]
+# ## 4. Who was supported
+#
+# Gender, ethnicity and sexuality are often not recorded; the share not recorded is shown
+# beside every characteristic, because the gap is itself a finding of the evaluation.
+
+# %%
+report.show(rep.who())
+
+# %% [markdown]
+# ## 5. Activities and outputs
+
+# %%
+report.show(rep.activities())
+
+# %% [markdown]
+# ## 6. The six outcome measures
+
+# %%
+report.show(rep.outcome_measures())
+
+# %% [markdown]
+# ## 7. Change over time
+#
+# Statistical models of change, in plain English, with 95% intervals and the number of
+# young people or areas used. Where a model cannot yet be fitted, the report says so.
+
+# %%
+report.show(rep.change_over_time())
+
+# %% [markdown]
+# ## 8. Fieldwork
+
+# %%
+report.show(rep.fieldwork())
+
+# %% [markdown]
+# ## 9. Data quality appendix
+#
+# How complete the recording was, which returns arrived, whether returns agree with the
+# case extracts, and how every source row was accounted for.
+
+# %%
+report.show(rep.data_quality())
+
+# %% [markdown]
+# ## 10. Methods, assumptions and caveats
+
+# %%
+report.show(rep.methods())

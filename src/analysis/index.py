@@ -1,0 +1,129 @@
+"""The landing page (``reports/index.html``): every year's report and the headline trend.
+
+The trend is built from each year's metrics (``metrics/<year>.json``, written by the
+``analyse`` stage) and passes disclosure control like any report table: programme totals
+are rounded and small ones suppressed. ``reports/headline_trend.csv`` holds the same
+disclosed values for ``dvc plots``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import disclosure, figures, paths
+from analysis.config import load_params
+from analysis.render import images_without_alt, page_html
+from analysis.tables import read_json
+
+TREND_FIGURES: dict[str, str] = {
+    "young_people_supported": "Young people supported",
+    "referrals": "Referrals",
+    "professionals_trained": "Professionals trained",
+    "training_sessions": "Training sessions",
+    "services_active": "Services active",
+    "spoke_areas_reached": "Spoke areas reached",
+}
+EXACT: tuple[str, ...] = ("Services active", "Spoke areas reached")
+
+
+def trend_frame(metrics: dict[str, dict]) -> pd.DataFrame:
+    """Tidy (figure, evaluation_year, value) rows of the headline figures across years."""
+    rows = []
+    for year, values in metrics.items():
+        for key, name in TREND_FIGURES.items():
+            value = values.get(key)
+            rows.append({"figure": name, "evaluation_year": year, "value": value})
+    return pd.DataFrame(rows, columns=["figure", "evaluation_year", "value"])
+
+
+def disclosed_trend(
+    metrics: dict[str, dict], *, threshold: int, total_rounding: int
+) -> disclosure.DisclosedTable:
+    """The headline trend across years, disclosure-controlled."""
+    return disclosure.disclose_programme_totals(
+        trend_frame(metrics),
+        index="figure",
+        columns="evaluation_year",
+        values="value",
+        threshold=threshold,
+        total_rounding=total_rounding,
+        exact=EXACT,
+        title="Headline figures by evaluation year (programme)",
+    )
+
+
+def trend_csv(table: disclosure.DisclosedTable) -> pd.DataFrame:
+    """The disclosed trend in the long form ``dvc plots`` reads (one row per year)."""
+    numeric = table.numeric.T
+    numeric.columns = [next(k for k, v in TREND_FIGURES.items() if v == c) for c in numeric.columns]
+    return numeric.rename_axis("evaluation_year").reset_index()
+
+
+def build_index(
+    reports_dir: Path, *, metrics_dir: Path | None = None, params_file: Path | None = None
+) -> Path:
+    """Write ``reports_dir/index.html`` and ``headline_trend.csv``; return the page's path."""
+    reports_dir = Path(reports_dir)
+    params = load_params(params_file)
+    years = [str(y) for y in params["years"]]
+    metrics_dir = Path(metrics_dir) if metrics_dir else paths.METRICS_DIR
+    metrics = {}
+    for year in years:
+        path = metrics_dir / f"{year}.json"
+        metrics[year] = read_json(path) if path.exists() else {}
+    report = params.get("report", {})
+    table = disclosed_trend(
+        metrics,
+        threshold=int(report.get("suppression_threshold", 9)),
+        total_rounding=int(report.get("total_rounding", 5)),
+    )
+    trend_csv(table).to_csv(reports_dir / "headline_trend.csv", index=False, lineterminator="\n")
+
+    items = []
+    for year in years:
+        exists = (reports_dir / year / "report.html").exists()
+        link = f'<a href="{year}/report.html">Evaluation report {year}</a>'
+        items.append(f"<li>{link}{'' if exists else ' (not yet produced)'}</li>")
+    plotted = table.select(rows=[r for r in table.table.index if r not in EXACT])
+    fig = figures.line_chart(
+        plotted.transposed(),
+        value_label="Number (rounded)",
+        x_label="Evaluation year",
+        title="Headline figures by evaluation year",
+    )
+    national = reports_dir / "national" / "index.html"
+    context = (
+        '<p><a href="national/index.html">National context: children in need and CSE '
+        "identified at assessment (DfE)</a></p>"
+        if national.exists()
+        else ""
+    )
+    body = f"""
+<p>Year-by-year evaluation reports of the CSE Hub and Spoke programme: 16 voluntary-sector
+child sexual exploitation services that placed specialist spoke workers in new areas of
+England in three phases (2014–2016). Each report uses the data received by its cut-off;
+figures that a later report revises are marked [r] there.</p>
+<h2>Reports</h2>
+<ul>{"".join(items)}</ul>
+<h2>The headline trend</h2>
+{table.to_html()}
+{figures.show_figure(fig).data}
+<h2>Quality assurance</h2>
+<ul>
+<li><a href="aqa/assumptions-and-caveats.html">Assumptions and caveats log</a></li>
+<li><a href="aqa/data-log.html">Data log</a></li>
+</ul>
+{context}
+<h2>Symbols</h2>
+{disclosure.symbol_key_html()}
+"""
+    page = page_html(title="Hub and Spoke evaluation: reports", body=body)
+    missing = images_without_alt(page)
+    if missing:
+        raise ValueError(f"index page has images without alt text: {missing}")
+    out = reports_dir / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8", newline="\n")
+    return out

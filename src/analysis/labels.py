@@ -1,0 +1,208 @@
+"""Label → code tables and column-header variants of the raw inputs (docs/data-contract.md).
+
+Keys are labels normalised by :func:`analysis.returns.normalise_label`; values are the
+processed codes. Header variant tables map normalised headers to canonical column names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def _variants(table: dict[str, Iterable[str]]) -> dict[str, str]:
+    """``{canonical: [variants]}`` → ``{variant: canonical}`` (canonical maps to itself)."""
+    out: dict[str, str] = {}
+    for canonical, variants in table.items():
+        out[canonical] = canonical
+        for v in variants:
+            out[v] = canonical
+    return out
+
+
+REFERRAL_SOURCE = _variants(
+    {
+        "childrens_social_care": ["social_care", "csc"],
+        "police": ["police_force"],
+        "education": ["education_school", "school"],
+        "health": ["nhs_health"],
+        "voluntary_youth": ["other_voluntary_youth_service", "voluntary_sector", "youth_service"],
+        "self_family": ["self_family_referral", "parent_carer"],
+        "other": ["other_agency"],
+    }
+)
+ATTENDEE_AGENCY = _variants(
+    {
+        "police": [],
+        "childrens_social_care": ["social_care"],
+        "education": ["school"],
+        "health": [],
+        "voluntary_youth": ["voluntary_sector"],
+        "other": [],
+    }
+)
+GENDER = _variants({"female": ["f"], "male": ["m"], "other": ["non_binary"]})
+ETHNICITY = _variants(
+    {
+        "white_british": [],
+        "white_other": [],
+        "mixed": ["mixed_multiple_ethnic_groups"],
+        "asian": ["asian_or_asian_british"],
+        "black": ["black_or_black_british"],
+        "other": ["any_other_ethnic_group"],
+    }
+)
+SEXUALITY = _variants(
+    {
+        "heterosexual": ["straight"],
+        "gay_lesbian": ["gay", "lesbian"],
+        "bisexual": [],
+        "other": [],
+    }
+)
+YES_NO = _variants({"yes": ["y"], "no": ["n"]})
+REFERRAL_REASON = _variants(
+    {
+        "cse": ["child_sexual_exploitation"],
+        "going_missing": ["missing"],
+        "criminal_exploitation": ["cce"],
+        "other": [],
+    }
+)
+RISK = _variants(
+    {
+        "low": ["category_1", "category_2"],
+        "medium": ["category_3"],
+        "high": ["category_4"],
+    }
+)
+RISK3 = _variants({"low": [], "medium": [], "high": []})
+SERAF_CATEGORY = {f"category_{i}": str(i) for i in range(1, 5)}
+CLOSURE_REASON = _variants(
+    {
+        "planned_end": ["planned_ending", "outcomes_achieved"],
+        "disengaged": [],
+        "moved_away": ["moved_out_of_area"],
+        "transferred": ["transferred_to_another_service"],
+        "aged_out": ["turned_18"],
+        "other": [],
+    }
+)
+CLOSURE_REASONS: tuple[str, ...] = (
+    "planned_end",
+    "disengaged",
+    "moved_away",
+    "transferred",
+    "aged_out",
+    "other",
+)
+
+# ----------------------------------------------------------------- return workbook rows
+COVER_FIELDS = _variants(
+    {
+        "service_id": [],
+        "service_name": [],
+        "period": [],
+        "period_start": [],
+        "period_end": [],
+        "template_version": [],
+        "date_received": [],
+    }
+)
+COVER_REQUIRED = ("service_id", "period", "period_start", "period_end", "template_version",
+                  "date_received")  # fmt: skip
+MEASURE = _variants({"new": [], "open": [], "closed": []})
+MEASURE_V1_HEADERS = {"new_referrals": "new", "total_open": "open", "cases_closed": "closed"}
+ACTIVITY = _variants(
+    {"direct_work": ["direct_work_sessions"], "group_work": ["group_work_sessions"],
+     "consultations": []}
+)  # fmt: skip
+OUTPUT = _variants(
+    {
+        "training_sessions": ["training_sessions_delivered"],
+        "professionals_trained": [],
+        "awareness_events": [],
+        "multi_agency_meetings": ["multi_agency_meetings_attended"],
+    }
+)
+TEMPLATE_VERSIONS = ("v1", "v2")
+RETURN_SHEETS = ("Cover", "Referrals", "Young people", "Activities", "Outputs")
+
+# ----------------------------------------------------------------- CSV header variants
+EXTRACT_COLUMNS = _variants(
+    {
+        "case_id": ["client_id", "client_ref", "record_number"],
+        "date_of_birth": ["dob", "d_o_b"],
+        "gender": ["sex"],
+        "ethnicity": ["ethnic_origin", "ethnic_group"],
+        "sexuality": ["sexual_orientation"],
+        "disability": ["disabled"],
+        "referral_date": ["date_referred", "date_of_referral"],
+        "referral_source": ["source_of_referral", "referred_by"],
+        "referral_reason": ["reason_for_referral", "primary_need"],
+        "risk_at_referral": ["risk_level_at_referral", "initial_risk"],
+        "going_missing": ["missing_episodes", "missing_from_home_care"],
+        "looked_after": ["lac", "looked_after_child"],
+        "substance_misuse": ["drugs_alcohol"],
+        "closure_date": ["date_closed", "end_date"],
+        "closure_reason": ["reason_for_closure", "end_reason"],
+        "name": ["young_person_name", "full_name"],
+        "postcode": ["post_code"],
+        "notes": ["case_notes", "comments"],
+    }
+)
+EXTRACT_REQUIRED = (
+    "case_id", "date_of_birth", "gender", "ethnicity", "sexuality", "disability",
+    "referral_date", "referral_source", "referral_reason", "risk_at_referral",
+    "going_missing", "looked_after", "substance_misuse", "closure_date", "closure_reason",
+)  # fmt: skip
+EXTRACT_DROPPED = ("name", "postcode", "notes")
+
+ASSESSMENT_COLUMNS = _variants(
+    {
+        "case_id": ["client_id", "client_ref", "record_number"],
+        "assessment_date": ["date_of_assessment", "date"],
+        "instrument": ["tool"],
+        "measure": ["item", "area"],
+        "value": ["score", "result"],
+    }
+)
+ASSESSMENT_REQUIRED = ("case_id", "assessment_date", "instrument", "measure", "value")
+ASSESSMENT_MEASURES: dict[str, tuple[str, ...]] = {
+    "seraf": ("total_score", "category"),
+    "star5": ("safety", "relationships", "sexual_health", "emotional_wellbeing",
+              "education_and_training"),
+    "star10": ("safety", "relationships", "sexual_health", "emotional_health", "physical_health",
+               "education_and_training", "drugs_and_alcohol"),
+    "risk3": ("risk_level",),
+    "bespoke": ("wellbeing_score",),
+}  # fmt: skip
+
+TRAINING_COLUMNS = _variants(
+    {
+        "session_id": ["session", "session_ref"],
+        "session_date": ["date", "date_of_session"],
+        "attendee_agency": ["agency", "organisation_type"],
+        "confidence_pre": ["pre_training_confidence", "pre"],
+        "confidence_post": ["post_training_confidence", "post"],
+    }
+)
+TRAINING_REQUIRED = ("session_id", "session_date", "attendee_agency", "confidence_pre",
+                     "confidence_post")  # fmt: skip
+
+MANIFEST_COLUMNS = ("file", "kind", "service_id", "period", "version", "received_date")
+MANIFEST_KINDS = ("register", "return", "extract", "assessments", "training", "area_panel",
+                  "fieldwork")  # fmt: skip
+SERVICES_COLUMNS = ("service_id", "hub_organisation", "phase", "start_date", "funded_until",
+                    "reporting", "instrument")  # fmt: skip
+SPOKES_COLUMNS = ("spoke_id", "service_id", "area_code", "area_name", "host_agency",
+                  "spoke_workers", "start_date")  # fmt: skip
+FUNDING_COLUMNS = ("service_id", "spoke_id", "evaluation_year", "funding_source", "funded_until")
+FUNDING_SOURCES = ("programme", "local_authority", "police_crime_commissioner",
+                   "health_commissioner", "charitable_trust", "other")  # fmt: skip
+AREA_PANEL_COLUMNS = ("area_code", "area_name", "quarter", "cse_concerns", "child_population")
+FIELDWORK_COLUMNS = ("evaluation_year", "phase", "participant_role", "interviews")
+PARTICIPANT_ROLES = ("spoke_worker", "hub_manager", "host_agency", "partner_agency",
+                     "young_person", "strategic_lead")  # fmt: skip
+HOST_AGENCY = _variants(
+    {"police": [], "childrens_social_care": [], "health": [], "multi_agency": []}
+)

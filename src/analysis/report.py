@@ -1,0 +1,1056 @@
+"""The content of one evaluation year's report, section by section.
+
+``notebooks/04_report.ipynb`` builds a :class:`YearReport` and calls one method per section;
+each method returns a list of display blocks (HTML text, disclosed tables, figures) and
+writes every table as CSV and every figure as PNG and SVG beside the report. Tables and
+figures are made only from :class:`analysis.disclosure.DisclosedTable` objects, so every
+number a reviewer sees has passed disclosure control.
+
+What a year's report may see is decided by :func:`analysis.vintage.tables_as_of`: periods
+up to 31 August of its year and returns received by its cut-off. The figures for the
+previous year are recomputed from the previous report's own vintage; where this year's data
+revise them, they are marked ``[r]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML
+
+from analysis import disclosure, figures, outcomes, paths, periods, vintage
+from analysis.disclosure import DisclosedTable
+from analysis.tables import PROCESSED_TABLES, load_tables, read_json, write_json
+
+SECTIONS: tuple[str, ...] = (
+    "Summary",
+    "Programme status",
+    "Referrals and pathways",
+    "Who was supported",
+    "Activities and outputs",
+    "The six outcome measures",
+    "Change over time",
+    "Fieldwork",
+    "Data quality appendix",
+    "Methods, assumptions and caveats",
+)
+"""The report's sections, in order (the browser test checks each is present)."""
+
+LABELS: dict[str, str] = {
+    "childrens_social_care": "Children's social care",
+    "police": "Police",
+    "education": "Education",
+    "health": "Health",
+    "voluntary_youth": "Other voluntary / youth",
+    "self_family": "Self / family",
+    "other": "Other",
+    "multi_agency": "Multi-agency team",
+    "new": "New",
+    "open": "Open",
+    "closed": "Closed",
+    "direct_work": "Direct work sessions",
+    "group_work": "Group work sessions",
+    "consultations": "Consultations",
+    "training_sessions": "Training sessions",
+    "professionals_trained": "Professionals trained",
+    "awareness_events": "Awareness events",
+    "multi_agency_meetings": "Multi-agency meetings",
+    "female": "Female",
+    "male": "Male",
+    "white_british": "White British",
+    "white_other": "White other",
+    "mixed": "Mixed",
+    "asian": "Asian",
+    "black": "Black",
+    "heterosexual": "Heterosexual",
+    "gay_lesbian": "Gay / lesbian",
+    "bisexual": "Bisexual",
+    "yes": "Yes",
+    "no": "No",
+    "seraf": "SERAF",
+    "star5": "Outcomes Star (1-5)",
+    "star10": "Outcomes Star (1-10)",
+    "risk3": "3-level risk rating",
+    "bespoke": "Bespoke form",
+    "none": "No repeated measure",
+}
+NOT_RECORDED = "Not recorded"
+
+
+def label(code: Any) -> str:
+    """Plain-English label of a code."""
+    if code is None or (not isinstance(code, str) and pd.isna(code)):
+        return NOT_RECORDED
+    return LABELS.get(str(code), str(code).replace("_", " ").capitalize())
+
+
+def slug(text: str) -> str:
+    """A file-name-safe identifier for a table or figure title."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Parameters of one year's report (``params.yaml`` ``report:``)."""
+
+    year: str
+    threshold: int = 9
+    total_rounding: int = 5
+    cutoff_days: int = 61
+
+    @property
+    def cutoff(self):  # noqa: ANN201 - a datetime.date
+        """The date by which returns must have arrived."""
+        return periods.cutoff_date(self.year, self.cutoff_days)
+
+    @property
+    def previous_year(self) -> str:
+        return periods.previous_year(self.year)
+
+
+@dataclass
+class YearReport:
+    """Everything one year's report shows, built from the cleaned tables and the year's
+    analysis outputs. Construct with :meth:`build`."""
+
+    settings: ReportSettings
+    seen: dict[str, pd.DataFrame]
+    previous: dict[str, pd.DataFrame] | None
+    analysis_dir: Path
+    out_dir: Path
+    input_hash: str
+    processed_dir: Path
+    tables_written: list[str] = field(default_factory=list)
+    table_index: list[dict[str, Any]] = field(default_factory=list)
+    figures_written: list[str] = field(default_factory=list)
+
+    # -------------------------------------------------------------------- construction
+    @classmethod
+    def build(
+        cls,
+        settings: ReportSettings,
+        *,
+        processed_dir: Path,
+        analysis_dir: Path,
+        out_dir: Path,
+    ) -> YearReport:
+        """Load the tables the year's report may see and prepare its output folder."""
+        tables = load_tables(Path(processed_dir))
+        seen = vintage.tables_as_of(tables, settings.year, settings.cutoff)
+        first = periods.parse_year(settings.year) <= 2013
+        previous = None
+        if not first:
+            prev = settings.previous_year
+            previous = vintage.tables_as_of(
+                tables, prev, periods.cutoff_date(prev, settings.cutoff_days)
+            )
+        out_dir = Path(out_dir)
+        (out_dir / "tables").mkdir(parents=True, exist_ok=True)
+        (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+        return cls(
+            settings=settings,
+            seen=seen,
+            previous=previous,
+            analysis_dir=Path(analysis_dir),
+            out_dir=out_dir,
+            input_hash=vintage_hash(seen),
+            processed_dir=Path(processed_dir),
+        )
+
+    # ------------------------------------------------------------------------ helpers
+    @property
+    def year(self) -> str:
+        return self.settings.year
+
+    def _table(self, table: DisclosedTable) -> list[Any]:
+        """Show a disclosed table with a link to its CSV (written beside the report)."""
+        name = slug(table.title)
+        path = table.to_csv(self.out_dir / "tables" / f"{name}.csv")
+        self.tables_written.append(path.name)
+        self.table_index.append(
+            {
+                "file": path.name,
+                "title": table.title,
+                "kind": table.kind,
+                "threshold": table.threshold,
+            }
+        )
+        write_json(self.table_index, self.out_dir / "tables" / "index.json")
+        link = (
+            f'<p class="download"><a href="tables/{html.escape(path.name)}" download>'
+            f"Download this table as CSV</a></p>"
+        )
+        return [table, HTML(link)]
+
+    def _figure(self, fig: Any, name: str) -> list[Any]:
+        """Save a figure as PNG and SVG beside the report and show it inline."""
+        png, _svg = figures.save_figure(fig, self.out_dir / "figures" / slug(name))
+        self.figures_written.append(png.name)
+        return [figures.show_figure(fig)]
+
+    def _counts(
+        self,
+        frame: pd.DataFrame,
+        *,
+        index: str | list[str],
+        columns: str | None,
+        values: str,
+        title: str,
+        notes: tuple[str, ...] = (),
+        threshold: int | None = None,
+        totals: bool = True,
+    ) -> DisclosedTable:
+        return disclosure.disclose_counts(
+            frame,
+            index=index,
+            columns=columns,
+            values=values,
+            threshold=self.settings.threshold if threshold is None else threshold,
+            # Counts that are not about individuals (threshold 0) are shown exactly.
+            total_rounding=self.settings.total_rounding if threshold != 0 else 1,
+            totals=totals,
+            title=title,
+            notes=notes,
+        )
+
+    def _years_active(self) -> list[str]:
+        start = 2013
+        end = periods.parse_year(self.year)
+        return [periods.year_label(y) for y in range(start, end + 1)]
+
+    # ----------------------------------------------------------------------- sections
+    def summary(self) -> list[Any]:
+        """Section 1: the year's key figures and what changed since the previous year."""
+        this = key_figures(self.seen, self.year)
+        rows = [this.assign(evaluation_year=self.year)]
+        if self.previous is not None:
+            prev = key_figures(self.previous, self.settings.previous_year)
+            rows.insert(0, prev.assign(evaluation_year=self.settings.previous_year))
+        frame = pd.concat(rows, ignore_index=True)
+        table = disclosure.disclose_programme_totals(
+            frame,
+            index="figure",
+            columns="evaluation_year",
+            values="value",
+            threshold=self.settings.threshold,
+            total_rounding=self.settings.total_rounding,
+            exact=EXACT_FIGURES,
+            title=f"Key figures, {self.year} and the year before",
+        )
+        table = self._revise_previous(table, frame)
+        values = table.numeric
+        sentences = [
+            f"<p>This report covers the evaluation year {self.year} (1 September to 31 August), "
+            f"using returns received by the cut-off in {self.settings.cutoff:%B %Y} "
+            f"({self.settings.cutoff_days} days after the year end).</p>"
+        ]
+        if self.year in values.columns:
+            col = values[self.year]
+            sentences.append(
+                "<p>"
+                + "; ".join(
+                    f"{html.escape(str(idx)).lower()}: <strong>{_fmt(col[idx])}</strong>"
+                    for idx in col.index
+                    if not pd.isna(col[idx])
+                )
+                + ".</p>"
+            )
+        if self.previous is not None and self.settings.previous_year in values.columns:
+            changes = []
+            for idx in values.index:
+                a, b = values.loc[idx, self.settings.previous_year], values.loc[idx, self.year]
+                if pd.notna(a) and pd.notna(b) and a != b:
+                    direction = "rose" if b > a else "fell"
+                    changes.append(f"{str(idx).lower()} {direction} from {_fmt(a)} to {_fmt(b)}")
+            if changes:
+                sentences.append("<p>Since the previous year, " + "; ".join(changes) + ".</p>")
+        return [HTML("".join(sentences)), *self._table(table)]
+
+    def _revise_previous(self, table: DisclosedTable, frame: pd.DataFrame) -> DisclosedTable:
+        """Mark the previous year's figures that this year's data revise with ``[r]``."""
+        if self.previous is None:
+            return table
+        prev = self.settings.previous_year
+        published = key_figures(self.previous, prev).set_index("figure")["value"]
+        now = key_figures(_restrict(self.seen, prev), prev).set_index("figure")["value"]
+        revised = pd.DataFrame(False, index=table.table.index, columns=table.table.columns)
+        if prev in revised.columns:
+            for fig in revised.index:
+                if fig in published.index and fig in now.index and published[fig] != now[fig]:
+                    revised.loc[fig, prev] = True
+        # The previous year's column shows the figures as published then.
+        return disclosure.mark_revised(table, revised)
+
+    def programme_status(self) -> list[Any]:
+        """Section 2: services active by phase, spoke areas and host agency types."""
+        services = outcomes.service_years(outcomes.prepare_tables(self.seen), self.year)
+        services = services.loc[services["evaluation_year"] == self.year]
+        svc = self.seen["services"].merge(services[["service_id"]], on="service_id")
+        by_phase = svc.assign(n=1, phase=svc["phase"].map(lambda p: f"Phase {p}"))
+        t1 = self._counts(
+            by_phase,
+            index="phase",
+            columns=None,
+            values="n",
+            threshold=0,
+            title=f"Services active in {self.year} by phase",
+            notes=("Counts of services are not about individuals and are not suppressed.",),
+        )
+        areas = self.seen["areas"]
+        spokes = areas.loc[
+            areas["is_spoke"].astype(bool) & areas["service_id"].isin(svc["service_id"])
+        ]
+        start = pd.to_datetime(spokes["spoke_start_month"])
+        spokes = spokes.loc[start <= pd.Timestamp(periods.year_bounds(self.year)[1])]
+        host = spokes.assign(n=1, host=spokes["host_agency"].map(label))
+        t2 = self._counts(
+            host,
+            index="host",
+            columns=None,
+            values="n",
+            threshold=0,
+            title=f"Spoke areas in {self.year} by host agency type",
+            notes=("Counts of spoke posts are not about individuals and are not suppressed.",),
+        )
+        text = (
+            f"<p>{len(svc)} services were active in {self.year}, with spoke workers in "
+            f"{spokes['area_code'].nunique()} local authority areas.</p>"
+        )
+        out: list[Any] = [HTML(text), *self._table(t1), *self._table(t2)]
+        if len(host):
+            out += self._figure(
+                figures.bar_chart(
+                    t2, title="Spoke areas by host agency type", value_label="Spoke areas"
+                ),
+                "spoke-areas-by-host",
+            )
+        return out
+
+    def referrals(self) -> list[Any]:
+        """Section 3: referrals by source over time and young people supported."""
+        ref = _current(self.seen["referrals"])
+        by_year = ref.assign(source=ref["referral_source"].map(label))
+        trend = self._counts(
+            by_year,
+            index="evaluation_year",
+            columns="source",
+            values="referrals",
+            title="Referrals by source and evaluation year (programme)",
+        )
+        trend = self._revise_trend(trend, "referrals")
+        this = ref.loc[ref["evaluation_year"] == self.year]
+        this = this.assign(source=this["referral_source"].map(label))
+        by_service = self._counts(
+            this,
+            index="service_id",
+            columns="source",
+            values="referrals",
+            title=f"Referrals by service and source, {self.year}",
+        )
+        yp = young_people_supported(self.seen, self.year)
+        t_yp = self._counts(
+            yp,
+            index="service_id",
+            columns="measure",
+            values="young_people",
+            title=f"Young people supported by service, {self.year} (new, open, closed)",
+            notes=(
+                "New and closed are summed over the year's returns; open counts the "
+                "young people open at any time in the period of the latest return of the year.",
+            ),
+        )
+        out: list[Any] = [
+            HTML(
+                "<p>Where referrals came from, year by year, and how many young people each "
+                "service took on, supported and closed in the year.</p>"
+            ),
+            *self._table(trend),
+        ]
+        out += self._figure(
+            figures.line_chart(
+                trend,
+                title="Referrals by source and evaluation year",
+                x_label="Evaluation year",
+                value_label="Referrals",
+            ),
+            "referrals-by-source",
+        )
+        out += [*self._table(by_service), *self._table(t_yp)]
+        return out
+
+    def _revise_trend(self, table: DisclosedTable, value: str) -> DisclosedTable:
+        if self.previous is None:
+            return table
+        prev = self.settings.previous_year
+        earlier = _current(self.previous["referrals"])
+        later = _current(_restrict(self.seen, prev)["referrals"])
+        keys = ["evaluation_year", "referral_source"]
+        e = earlier.groupby(keys, as_index=False)[value].sum()
+        lt = later.groupby(keys, as_index=False)[value].sum()
+        rev = vintage.revised_cells(e, lt, keys, value)
+        flags = pd.DataFrame(False, index=table.table.index, columns=table.table.columns)
+        for _, row in rev.iterrows():
+            col = label(row["referral_source"])
+            if row["evaluation_year"] in flags.index and col in flags.columns:
+                flags.loc[row["evaluation_year"], col] = True
+        return disclosure.mark_revised(table, flags)
+
+    def who(self) -> list[Any]:
+        """Section 4: characteristics of young people supported, with the share not recorded."""
+        people = people_in_year(self.seen, self.year)
+        out: list[Any] = [
+            HTML(
+                f"<p>{_people_phrase(len(people))} were supported in {self.year}. For each "
+                "characteristic the table shows the programme's young people by category, "
+                "and the second table the share not recorded, by service.</p>"
+            )
+        ]
+        people = people.assign(age_band=age_band(people["age_at_referral"]))
+        for column, title in (
+            ("age_band", "Age at referral"),
+            ("gender", "Gender"),
+            ("ethnicity", "Ethnicity"),
+            ("sexuality", "Sexuality"),
+            ("disability", "Disability"),
+        ):
+            frame = people.assign(category=people[column].map(label), n=1)
+            t = self._counts(
+                frame,
+                index="category",
+                columns=None,
+                values="n",
+                title=f"{title} of young people supported, {self.year}",
+            )
+            recorded = people.groupby("service_id", as_index=False).agg(
+                total=(column, "size"), recorded=(column, lambda s: int(s.notna().sum()))
+            )
+            recorded = recorded.assign(not_recorded=recorded["total"] - recorded["recorded"])
+            shares = disclosure.disclose_shares(
+                recorded,
+                index="service_id",
+                numerator="not_recorded",
+                denominator="total",
+                threshold=self.settings.threshold,
+                protect_complement=True,
+                title=f"{title}: share not recorded by service, {self.year}",
+                share_label="Not recorded (%)",
+                denominator_label="Young people",
+            )
+            out += [HTML(f"<h3>{html.escape(title)}</h3>"), *self._table(t), *self._table(shares)]
+        return out
+
+    def activities(self) -> list[Any]:
+        """Section 5: direct work, training delivered, professionals trained, awareness events."""
+        act = _current(self.seen["activities"])
+        act = act.loc[act["evaluation_year"] == self.year]
+        t1 = self._counts(
+            act.assign(activity=act["activity"].map(label)),
+            index="service_id",
+            columns="activity",
+            values="sessions",
+            title=f"Activities by service, {self.year}",
+        )
+        outs = _current(self.seen["outputs"])
+        trend = self._counts(
+            outs.assign(output=outs["output"].map(label)),
+            index="evaluation_year",
+            columns="output",
+            values="count",
+            title="Outputs by evaluation year (programme)",
+            threshold=0,
+            notes=("Training sessions, events and meetings are not counts of young people.",),
+        )
+        this = outs.loc[outs["evaluation_year"] == self.year]
+        t2 = self._counts(
+            this.assign(output=this["output"].map(label)),
+            index="service_id",
+            columns="output",
+            values="count",
+            title=f"Outputs by service, {self.year}",
+        )
+        out: list[Any] = [*self._table(t1), *self._table(trend)]
+        training = [
+            c for c in ("Training sessions", "Professionals trained") if c in trend.table.columns
+        ]
+        out += self._figure(
+            figures.bar_chart(
+                trend,
+                columns=training or None,
+                horizontal=False,
+                title="Training delivered by evaluation year",
+                value_label="Count",
+                category_label="Evaluation year",
+            ),
+            "training-by-year",
+        )
+        out += self._table(t2)
+        return out
+
+    def outcome_measures(self) -> list[Any]:
+        """Section 6: each outcome's indicators per service (value or reason) and programme."""
+        ind = pd.read_parquet(self.analysis_dir / "indicators.parquet")
+        ind = ind.loc[ind["evaluation_year"] == self.year]
+        prog = pd.read_parquet(self.analysis_dir / "programme_indicators.parquet")
+        prog = prog.loc[prog["evaluation_year"] == self.year]
+        out: list[Any] = [
+            HTML(
+                "<p>Each outcome has operational indicators computed from the returns "
+                "(definitions in the project's outcomes document). Where a service's data cannot "
+                "support an indicator, the reason is given instead of a number.</p>"
+            )
+        ]
+        for number in range(1, 7):
+            out.append(HTML(f"<h3>Outcome {number}: {html.escape(OUTCOME_TITLES[number])}</h3>"))
+            for spec in [s for s in outcomes.INDICATORS if s.outcome == number]:
+                rows = ind.loc[ind["indicator"] == spec.indicator]
+                if rows.empty:
+                    continue
+                out += self._table(self._indicator_table(spec, rows, prog))
+        return out
+
+    def _indicator_table(self, spec: Any, rows: pd.DataFrame, prog: pd.DataFrame) -> DisclosedTable:
+        rows = rows.assign(reason=rows["reason"].fillna("").astype("str"))
+        title = f"{spec.label}, {self.year}"
+        if spec.unit == outcomes.COUNT:
+            return disclosure.disclose_table(
+                rows.assign(value=rows["value"].astype("float64")),
+                index="service_id",
+                count_columns=["value"],
+                text_columns=["reason"],
+                threshold=self.settings.threshold,
+                total_rounding=self.settings.total_rounding,
+                title=title,
+            )
+        if spec.unit == outcomes.SHARE:
+            data = rows.assign(
+                numerator=rows["numerator"].astype("float64").fillna(0),
+                denominator=rows["denominator"].astype("float64").fillna(0),
+            )
+            return disclosure.disclose_table(
+                data,
+                index="service_id",
+                count_columns=["numerator", "denominator"],
+                percent_columns={"Share (%)": ("numerator", "denominator")},
+                text_columns=["reason"],
+                threshold=self.settings.threshold,
+                total_rounding=self.settings.total_rounding,
+                title=title,
+            )
+        n = rows["denominator"].astype("float64")
+        data = rows.assign(
+            estimate=rows["value"].astype("float64"),
+            ci_lower=np.nan,
+            ci_upper=np.nan,
+            n=n.fillna(0),
+        )
+        return disclosure.disclose_estimates(
+            data,
+            index="service_id",
+            estimate_columns=("estimate",),
+            n_column="n",
+            text_columns=["reason"],
+            threshold=self.settings.threshold,
+            decimals=3,
+            title=title,
+        )
+
+    def change_over_time(self) -> list[Any]:
+        """Section 7: the models, in plain English, with estimates, intervals and N used."""
+        records = read_json(self.analysis_dir / "models.json")
+        out: list[Any] = []
+        headings = {
+            "trajectory": "Young people's outcome scores over time",
+            "reach": "Reach: new young people per month as services mature",
+            "rollout": "The rollout: CSE concerns identified after a spoke arrives",
+        }
+        for name in ("trajectory", "reach", "rollout"):
+            rec = records[name]
+            out.append(HTML(f"<h3>{headings[name]}</h3><p>{html.escape(rec['sentence'])}</p>"))
+            for warning in rec.get("warnings", []):
+                out.append(
+                    HTML(f'<p class="warning"><strong>Caution:</strong> {html.escape(warning)}</p>')
+                )
+            if not rec["fitted"]:
+                continue
+            est = pd.read_parquet(self.analysis_dir / f"model_{name}.parquet")
+            est = est.assign(n=rec["n_units_used"])
+            table = disclosure.disclose_estimates(
+                est.assign(term=est["term"].map(_term_label)),
+                index="term",
+                estimate_columns=tuple(c for c in ("estimate", "ci_lower", "ci_upper") if c in est),
+                n_column="n",
+                threshold=self.settings.threshold,
+                decimals=4,
+                title=f"{headings[name]}: estimates with 95% intervals, {self.year}",
+                notes=(
+                    f"N used: {rec['n_units_used']} of {rec['n_units_eligible']} eligible "
+                    f"({rec['n_obs_used']} observations).",
+                ),
+            )
+            out += self._table(table)
+            if (
+                name == "rollout"
+                and (self.analysis_dir / "model_rollout_att_dynamic.parquet").exists()
+            ):
+                dyn = pd.read_parquet(self.analysis_dir / "model_rollout_att_dynamic.parquet")
+                dyn = _with_interval(dyn).assign(n=rec["n_units_used"])
+                dt = disclosure.disclose_estimates(
+                    dyn,
+                    index="event_time",
+                    n_column="n",
+                    threshold=0,
+                    decimals=3,
+                    title=f"Effect on CSE concerns identified by quarters since spoke arrival, {self.year}",
+                    notes=(
+                        "Areas, not young people: no suppression needed. Negative event times "
+                        "are quarters before arrival (a check on parallel trends).",
+                    ),
+                )
+                out += self._table(dt)
+                out += self._figure(
+                    figures.estimate_plot(
+                        dt,
+                        title="Event study: effect of spoke arrival",
+                        x_label="Quarters since the spoke arrived",
+                        value_label="Change in CSE concerns per area-quarter",
+                    ),
+                    "event-study",
+                )
+            if name == "trajectory":
+                pred = predicted_trajectory(est)
+                if pred is not None:
+                    pt = disclosure.disclose_estimates(
+                        pred.assign(n=rec["n_units_used"]),
+                        index="months_since_referral",
+                        n_column="n",
+                        threshold=self.settings.threshold,
+                        decimals=3,
+                        title=f"Predicted average outcome score by months since referral, {self.year}",
+                        notes=(
+                            "Predicted from the model's average intercept and slope; no "
+                            "individual young person's trajectory is shown.",
+                        ),
+                    )
+                    out += self._table(pt)
+                    out += self._figure(
+                        figures.estimate_plot(
+                            pt,
+                            title="Predicted average outcome score",
+                            x_label="Months since referral",
+                            reference=None,
+                            value_label="Harmonised score (0-1)",
+                        ),
+                        "predicted-trajectory",
+                    )
+        return out
+
+    def fieldwork(self) -> list[Any]:
+        """Section 8: interviews by participant role and phase for the year."""
+        fw = self.seen["fieldwork"]
+        fw = fw.loc[fw["evaluation_year"] == self.year]
+        if fw.empty:
+            return [HTML(f"<p>No fieldwork interviews are recorded for {self.year}.</p>")]
+        fw = fw.assign(
+            role=fw["participant_role"].map(label), phase=fw["phase"].map(lambda p: f"Phase {p}")
+        )
+        t = self._counts(
+            fw,
+            index="role",
+            columns="phase",
+            values="interviews",
+            title=f"Fieldwork interviews by participant role and phase, {self.year}",
+        )
+        return [HTML("<p>Interviews the evaluation team held in the year.</p>"), *self._table(t)]
+
+    def data_quality(self) -> list[Any]:
+        """Section 9: completeness, returns received vs expected, reconciliation, quarantine, ledger."""
+        out: list[Any] = []
+        comp = self.seen["completeness"]
+        comp = comp.loc[comp["evaluation_year"] == self.year]
+        if len(comp):
+            long = comp.assign(
+                recorded_share=comp[
+                    [
+                        "gender_recorded",
+                        "ethnicity_recorded",
+                        "sexuality_recorded",
+                        "disability_recorded",
+                    ]
+                ].mean(axis=1),
+                quarter=comp["period"].astype("str"),
+            )
+            heat = disclosure.disclose_shares(
+                long,
+                index="service_id",
+                columns="quarter",
+                share="recorded_share",
+                denominator="young_people",
+                threshold=self.settings.threshold,
+                title=f"Completeness: share of characteristics recorded, by service and period, {self.year}",
+                notes=(
+                    "Mean of the shares of young people with gender, ethnicity, sexuality and "
+                    "disability recorded.",
+                ),
+            )
+            out += self._table(heat)
+            out += self._figure(
+                figures.heatmap(heat, title="Completeness of recording by service and period"),
+                "completeness-heatmap",
+            )
+        exp = returns_expected(self.seen, self.year)
+        t = disclosure.disclose_table(
+            exp,
+            index="service_id",
+            count_columns=["expected", "received", "late"],
+            threshold=0,
+            total_rounding=1,
+            title=f"Returns expected and received by service, {self.year}",
+            notes=(
+                "Counts of returns are not about individuals and are not suppressed. Late: "
+                "received more than 30 days after the period ended.",
+            ),
+        )
+        out += self._table(t)
+        rec = self.seen["reconciliation"]
+        rec = rec.loc[rec["period"].astype("str").str[:7] == self.year]
+        if len(rec):
+            summary = (
+                rec.assign(
+                    agree=(rec["difference"].fillna(1) == 0).astype(int),
+                    differ=(rec["difference"].fillna(0) != 0).astype(int),
+                    measure=rec["measure"].map(label),
+                )
+                .groupby("measure", as_index=False)[["agree", "differ"]]
+                .sum()
+            )
+            out += self._table(
+                disclosure.disclose_table(
+                    summary,
+                    index="measure",
+                    count_columns=["agree", "differ"],
+                    threshold=0,
+                    total_rounding=1,
+                    title=f"Reconciliation of returns against case extracts, {self.year}",
+                    notes=(
+                        "Number of returns whose total agrees with, or differs from, the count in "
+                        "the case extracts for the same service and period.",
+                    ),
+                )
+            )
+        q = quarantine_by_reason(self.processed_dir, self.year)
+        if len(q):
+            out += self._table(
+                self._counts(
+                    q,
+                    index="reason",
+                    columns=None,
+                    values="rows",
+                    title=f"Rows quarantined by reason, files for periods up to {self.year}",
+                )
+            )
+        ledger = ledger_totals(self.processed_dir, self.year)
+        if len(ledger):
+            out += self._table(
+                disclosure.disclose_table(
+                    ledger,
+                    index="kind",
+                    count_columns=[
+                        c
+                        for c in ("read", "kept", "quarantined", "superseded", "blank")
+                        if c in ledger
+                    ],
+                    threshold=0,
+                    total_rounding=1,
+                    title=f"Ledger: source rows read, kept and quarantined, files for periods up to {self.year}",
+                    notes=(
+                        "Rows of files, not young people. Every row read is kept, quarantined or "
+                        "superseded by a resubmission.",
+                    ),
+                )
+            )
+        return out
+
+    def methods(self) -> list[Any]:
+        """Section 10: methods, assumptions, caveats and the version that produced the report."""
+        version = version_hashes(self.processed_dir)
+        items = "".join(
+            f"<li><strong>{html.escape(k)}</strong>: <code>{html.escape(v)}</code></li>"
+            for k, v in {"Data this report may see": self.input_hash, **version}.items()
+        )
+        text = f"""
+<p>Figures come from the services' monitoring returns, case-level extracts and outcome
+assessments, cleaned and pseudonymised by the pipeline; the report for {self.year} uses
+periods up to the end of August and returns received by the cut-off in
+{self.settings.cutoff:%B %Y}. Outcome
+instruments are mapped to a common 0–1 score (higher is safer and better) and three risk
+bands. Models: a linear mixed model of the harmonised score against months since referral
+with a random intercept and slope per young person; a negative binomial model of new young
+people per month open; and Callaway and Sant'Anna group-time effects of a spoke's arrival
+on CSE concerns identified, against areas no spoke reached.</p>
+<p>Disclosure control: counts from 1 to {self.settings.threshold} in service-level tables
+are shown as [c], with secondary suppression so that they cannot be worked out from
+totals; programme totals are rounded to the nearest {self.settings.total_rounding}; a
+percentage whose numerator or denominator is suppressed is suppressed.</p>
+<p>See the <a href="../aqa/assumptions-and-caveats.html">assumptions and caveats log</a>
+and the <a href="../aqa/data-log.html">data log</a>.</p>
+<h3>Symbols</h3>{disclosure.symbol_key_html()}
+<h3>Version</h3><ul>{items}</ul>
+<p>The same hashes of data, parameters and code reproduce this report exactly
+(<code>dvc repro</code>).</p>"""
+        return [HTML(text)]
+
+
+EXACT_FIGURES: tuple[str, ...] = ("Services active", "Spoke areas reached", "Returns received")
+"""Key figures that are not about individuals: shown exactly, never suppressed."""
+
+OUTCOME_TITLES: dict[int, str] = {
+    1: "services secure sustainable funding for spoke services",
+    2: "spokes become embedded in the local CSE service landscape",
+    3: "spoke workers keep a distinctive CSE-focused role",
+    4: "the reach of specialist CSE services is extended",
+    5: "skills in partner agencies improve",
+    6: "outcomes improve for young people supported",
+}
+
+
+# ------------------------------------------------------------------------- pure helpers
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _people_phrase(n: int) -> str:
+    return (
+        "Fewer than 10 young people"
+        if 0 < n < 10
+        else f"About {int(round(n / 5) * 5):,} young people"
+    )
+
+
+def _current(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of current (not superseded) returns."""
+    if "superseded" in frame:
+        return frame.loc[~frame["superseded"].astype(bool)]
+    return frame
+
+
+def _restrict(tables: dict[str, pd.DataFrame], year: str) -> dict[str, pd.DataFrame]:
+    """Tables limited to evaluation years up to ``year`` (same vintage)."""
+    out = {}
+    for name, frame in tables.items():
+        if "evaluation_year" in frame.columns:
+            out[name] = frame.loc[frame["evaluation_year"].astype("str") <= year]
+        else:
+            out[name] = frame
+    return out
+
+
+def key_figures(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame:
+    """The summary's key figures for ``year`` as a tidy table (figure, value)."""
+    head = outcomes.headline_figures(tables, year)
+    wanted = {
+        "Services active": "services_active",
+        "Spoke areas reached": "spoke_areas_reached",
+        "Referrals": "referrals",
+        "Young people supported": "young_people_supported",
+        "Training sessions": "training_sessions",
+        "Professionals trained": "professionals_trained",
+        "Returns received": "returns_received",
+    }
+    rows = [{"figure": k, "value": float(head[v])} for k, v in wanted.items() if v in head]
+    return pd.DataFrame(rows, columns=["figure", "value"])
+
+
+def young_people_supported(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame:
+    """Young people new, open and closed by service in ``year`` from the current returns.
+
+    New and closed are summed over the year's returns; open is the latest return's figure.
+    """
+    yp = _current(tables["young_people_counts"])
+    yp = yp.loc[yp["evaluation_year"] == year].sort_values(["service_id", "period"])
+    flows = (
+        yp.loc[yp["measure"].isin(["new", "closed"])]
+        .groupby(["service_id", "measure"], as_index=False)["young_people"]
+        .sum(min_count=1)
+    )
+    stock = yp.loc[yp["measure"] == "open"].groupby("service_id", as_index=False).tail(1)
+    frame = pd.concat([flows, stock[["service_id", "measure", "young_people"]]], ignore_index=True)
+    return frame.assign(measure=frame["measure"].map(label))
+
+
+def people_in_year(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame:
+    """One row per young person (per service) open at any time in ``year``."""
+    cp = tables["case_periods"]
+    keys = cp.loc[cp["evaluation_year"] == year, ["person_key", "service_id"]].drop_duplicates()
+    people = tables["young_people"].merge(keys, on=["person_key", "service_id"], how="inner")
+    return people.sort_values(["service_id", "person_key"], ignore_index=True)
+
+
+def age_band(ages: pd.Series) -> pd.Series:
+    """Age at referral in bands (10-12, 13-14, 15-16, 17 and over)."""
+    bands = pd.cut(
+        ages.astype("float64"),
+        [0, 12, 14, 16, 99],
+        labels=["12 and under", "13-14", "15-16", "17 and over"],
+    )
+    return bands.astype("str").where(ages.notna(), None)
+
+
+def predicted_trajectory(
+    estimates: pd.DataFrame, months: tuple[int, ...] = (0, 3, 6, 9, 12)
+) -> pd.DataFrame | None:
+    """Average predicted score at ``months`` from the fixed intercept and slope."""
+    est = estimates.set_index("term")
+    if "Intercept" not in est.index or "months_since_referral" not in est.index:
+        return None
+    a, b = est.loc["Intercept", "estimate"], est.loc["months_since_referral", "estimate"]
+    lo, hi = est.loc["months_since_referral", ["ci_lower", "ci_upper"]]
+    rows = [
+        {
+            "months_since_referral": m,
+            "estimate": a + b * m,
+            "ci_lower": a + lo * m,
+            "ci_upper": a + hi * m,
+        }
+        for m in months
+    ]
+    return pd.DataFrame(rows)
+
+
+def _with_interval(frame: pd.DataFrame) -> pd.DataFrame:
+    est = frame.rename(columns={"att": "estimate", "egt": "event_time"})
+    est = est.assign(event_time=est["event_time"].astype("int64"))
+    if "ci_lower" not in est:
+        est = est.assign(
+            ci_lower=est["estimate"] - 1.959964 * est["se"],
+            ci_upper=est["estimate"] + 1.959964 * est["se"],
+        )
+    return est[["event_time", "estimate", "ci_lower", "ci_upper"]]
+
+
+def _term_label(term: str) -> str:
+    names = {
+        "Intercept": "Intercept (score at referral)",
+        "months_since_referral": "Change per month since referral",
+        "years_since_start": "Rate ratio per year since the service started",
+    }
+    return names.get(term, term)
+
+
+def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame:
+    """Returns expected, received (by the cut-off) and late, by service, for ``year``."""
+    prep = outcomes.prepare_tables(tables)
+    sy = outcomes.service_years(prep, year)
+    sy = sy.loc[sy["evaluation_year"] == year]
+    services = prep["services"].set_index("service_id", drop=False)
+    returns = _current(tables["returns"])
+    per = tables["periods"].set_index("period")
+    rows = []
+    for sid in sy["service_id"]:
+        svc = services.loc[sid]
+        expected = outcomes.expected_periods(
+            svc.reporting, svc.start_month, svc.funded_until_month, year
+        )
+        got = returns.loc[(returns["service_id"] == sid) & returns["period"].isin(expected)]
+        late = 0
+        for _, r in got.iterrows():
+            end = (
+                pd.Timestamp(per.loc[r["period"], "period_end"])
+                if r["period"] in per.index
+                else None
+            )
+            if end is not None and pd.Timestamp(r["received_date"]) > end + pd.Timedelta(days=30):
+                late += 1
+        rows.append(
+            {
+                "service_id": sid,
+                "expected": len(expected),
+                "received": got["period"].nunique(),
+                "late": late,
+            }
+        )
+    return pd.DataFrame(rows, columns=["service_id", "expected", "received", "late"])
+
+
+_PERIOD_IN_NAME = re.compile(r"_(\d{4}-\d{2})(?:Q\d)?[_.]")
+
+
+def _file_year(name: str) -> str | None:
+    match = _PERIOD_IN_NAME.search(str(name))
+    return match.group(1) if match else None
+
+
+def quarantine_by_reason(processed_dir: Path, year: str) -> pd.DataFrame:
+    """Quarantined rows by reason for files of periods up to ``year`` (no values)."""
+    path = Path(processed_dir) / "quarantine.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=["reason", "rows"])
+    q = pd.read_csv(path, dtype="str", keep_default_na=False, usecols=["file", "reason"])
+    years = q["file"].map(_file_year)
+    q = q.loc[years.isna() | (years <= year)]
+    reason = (
+        q["reason"].str.replace(r"\s*\(.*\)$", "", regex=True).str.split(":").str[0].str.strip()
+    )
+    return reason.to_frame("reason").assign(rows=1).groupby("reason", as_index=False)["rows"].sum()
+
+
+def ledger_totals(processed_dir: Path, year: str) -> pd.DataFrame:
+    """Ledger totals by kind of file for files of periods up to ``year``."""
+    from analysis.tables import ledger_frame
+
+    path = Path(processed_dir) / "ledger.json"
+    if not path.exists():
+        return pd.DataFrame()
+    frame = ledger_frame(path)
+    years = frame["file"].map(_file_year)
+    frame = frame.loc[years.isna() | (years <= year)]
+    kind = frame["file"].astype("str").str.split("/").str[0].str.replace(r"\.csv$", "", regex=True)
+    numeric = [c for c in ("read", "kept", "quarantined", "superseded", "blank") if c in frame]
+    return frame.assign(kind=kind).groupby("kind", as_index=False)[numeric].sum()
+
+
+def vintage_hash(tables: dict[str, pd.DataFrame]) -> str:
+    """SHA-256 (first 16 hex digits) of the data a report may see."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        frame = tables[name]
+        digest.update(name.encode())
+        digest.update(
+            pd.util.hash_pandas_object(frame.astype("str"), index=False).to_numpy().tobytes()
+        )
+    return digest.hexdigest()[:16]
+
+
+def _hash_files(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(files):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def version_hashes(processed_dir: Path) -> dict[str, str]:
+    """Hashes of the cleaned input data, the parameters and the package source."""
+    processed = [Path(processed_dir) / f"{n}.parquet" for n in PROCESSED_TABLES]
+    source = sorted((paths.ROOT / "src" / "analysis").glob("*.py"))
+    return {
+        "Cleaned input data": _hash_files([p for p in processed if p.exists()]),
+        "Parameters (params.yaml)": _hash_files([paths.PARAMS_FILE])
+        if paths.PARAMS_FILE.exists()
+        else "n/a",
+        "Package source (src/analysis)": _hash_files(source),
+    }
+
+
+def show(blocks: list[Any]) -> None:
+    """Display a section's blocks in the notebook."""
+    from IPython.display import display
+
+    for block in blocks:
+        display(block)

@@ -1,0 +1,319 @@
+"""Open rendered reports in headless Chromium and list what a reader would find wrong.
+
+Reusable by any test: ``check_page(path) -> list[str]`` (empty = fine), or
+``check_pages(paths)`` sharing one browser. Every request that is not ``file:`` or
+``data:`` is blocked and reported; console errors, page errors and failed requests are
+reported; every image must have loaded (``naturalWidth > 0``) and carry non-empty alt
+text; axe-core (shipped inside the ``axe-playwright-python`` package, from the npm
+registry) must report no serious or critical violation; each expected section heading must
+be present. A full-page screenshot is saved beside each page (``<stem>.screenshot.png``).
+
+Also holds ``sample_notebook`` / ``render_sample_report``: a small synthetic report used
+by the render and browser tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+CHROMIUM_CANDIDATES = (
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/lib/chromium/chromium",
+)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+BLOCKING_IMPACTS = ("serious", "critical")
+YEAR_REPORT_SECTIONS = (
+    "Summary",
+    "Programme status",
+    "Referrals",
+    "Who was supported",
+    "Activities",
+    "outcome measures",
+    "Change over time",
+    "Fieldwork",
+    "Data quality",
+    "Methods",
+)
+"""Headings every year's report must contain (issue 6; matched case-insensitively as
+substrings of the h1–h4 texts). Keep in step with the report notebook's headings."""
+SCREENSHOT_SUFFIX = ".screenshot.png"
+
+
+def find_chromium() -> str | None:
+    """Path of the system Chromium (env ``CHROMIUM`` first), or None if not installed."""
+    env = os.environ.get("CHROMIUM")
+    candidates = [env] if env else []
+    candidates += list(CHROMIUM_CANDIDATES)
+    for cand in candidates:
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
+            return cand
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return found
+
+
+def axe_source() -> str:
+    """The axe-core script bundled with axe-playwright-python."""
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+def screenshot_path(page_path: Path, folder: Path | None = None) -> Path:
+    """Where the screenshot of ``page_path`` is saved (beside it, or in ``folder``)."""
+    name = page_path.stem + SCREENSHOT_SUFFIX
+    if folder is None:
+        return page_path.with_name(name)
+    return folder / f"{page_path.parent.name}-{name}"
+
+
+def _check_one(
+    context: object,
+    page_path: Path,
+    expected_sections: Sequence[str],
+    screenshot: bool | Path,
+    axe_js: str,
+) -> list[str]:
+    problems: list[str] = []
+    page = context.new_page()  # type: ignore[attr-defined]
+
+    def on_route(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(("file:", "data:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            problems.append(f"blocked request to another host: {url}")
+            route.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", on_route)
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda req: problems.append(f"failed request: {req.url[:100]}"))
+    try:
+        response = page.goto(page_path.resolve().as_uri(), wait_until="load")
+    except Exception as exc:  # noqa: BLE001 - any failure to open is a problem to report
+        problems.append(f"could not open the page: {str(exc).splitlines()[0]}")
+        page.close()
+        return problems
+    if response is not None and not response.ok:
+        problems.append(f"page did not load: status {response.status}")
+    # Headings and the contents list.
+    headings = page.eval_on_selector_all(
+        "h1, h2, h3, h4", "els => els.map(e => e.textContent.trim())"
+    )
+    if not any(True for _ in page.query_selector_all("h1")):
+        problems.append("no <h1> heading")
+    for section in expected_sections:
+        if not any(section.lower() in h.lower() for h in headings):
+            problems.append(f"expected section missing: {section!r}")
+    broken_links = page.evaluate(
+        """() => Array.from(document.querySelectorAll('nav.toc a[href^="#"]'))
+               .map(a => a.getAttribute('href').slice(1))
+               .filter(id => !document.getElementById(id))"""
+    )
+    problems += [f"contents link to a missing heading: #{i}" for i in broken_links]
+    # Images: loaded, with alt text.
+    images = page.evaluate(
+        """() => Array.from(document.images).map((img, i) => ({
+                i, complete: img.complete, width: img.naturalWidth,
+                alt: (img.getAttribute('alt') || '').trim()}))"""
+    )
+    for img in images:
+        if not img["complete"] or img["width"] <= 0:
+            problems.append(f"image {img['i']} did not load")
+        if not img["alt"]:
+            problems.append(f"image {img['i']} has no alt text")
+    # Accessibility: axe-core.
+    page.evaluate(axe_js)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    for violation in result.get("violations", []):
+        if violation.get("impact") in BLOCKING_IMPACTS:
+            targets = [n.get("target") for n in violation.get("nodes", [])][:3]
+            problems.append(
+                f"axe {violation['impact']}: {violation['id']} ({violation['help']}) at {targets}"
+            )
+    if screenshot is not False:
+        folder = screenshot if isinstance(screenshot, Path) else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot_path(page_path, folder)), full_page=True)
+    page.close()
+    return problems
+
+
+def check_pages(
+    page_paths: Iterable[Path],
+    *,
+    expected_sections: Sequence[str] = (),
+    screenshot: bool | Path = True,
+    executable_path: str | None = None,
+) -> dict[Path, list[str]]:
+    """Check several pages with one browser; return problems per page.
+
+    ``screenshot``: True saves ``<stem>.screenshot.png`` beside each page, a folder saves
+    them there (as ``<parent>-<stem>.screenshot.png``), False saves none.
+    """
+    from playwright.sync_api import sync_playwright
+
+    exe = executable_path or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("Chromium not found (install Debian's chromium)")
+    axe_js = axe_source()
+    results: dict[Path, list[str]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1200, "height": 900}, offline=True, java_script_enabled=True
+            )
+            for path in page_paths:
+                results[Path(path)] = _check_one(
+                    context, Path(path), expected_sections, screenshot, axe_js
+                )
+            context.close()
+        finally:
+            browser.close()
+    return results
+
+
+def check_page(
+    page_path: Path,
+    *,
+    expected_sections: Sequence[str] = (),
+    screenshot: bool | Path = True,
+    executable_path: str | None = None,
+) -> list[str]:
+    """Open one page in headless Chromium; return the problems found (empty = fine)."""
+    return check_pages(
+        [page_path],
+        expected_sections=expected_sections,
+        screenshot=screenshot,
+        executable_path=executable_path,
+    )[Path(page_path)]
+
+
+# --------------------------------------------------------------------------------------
+# A small synthetic report (used by test_render and test_browser)
+# --------------------------------------------------------------------------------------
+
+SAMPLE_SECTIONS = ("Summary", "Referrals", "Data quality", "Change over time", "Methods")
+
+_SETUP = """\
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+from analysis import disclosure as D
+from analysis import figures as F
+"""
+
+_PARAMS = """\
+year = "2014-15"
+threshold = 9
+"""
+
+_DATA = """\
+rng = np.random.default_rng(7)
+rows = []
+for s in range(1, 7):
+    for q in range(1, 5):
+        rows.append({"service": f"S{s:02d}", "quarter": f"{year} Q{q}",
+                     "referrals": int(rng.poisson(12)), "young_people": int(rng.poisson(14)),
+                     "recorded": float(rng.uniform(0.4, 1.0))})
+df = pd.DataFrame(rows)
+print("this stdout line is fine")
+import sys; print("warning text on stderr must not appear", file=sys.stderr)
+"""
+
+
+def sample_notebook() -> object:
+    """An nbformat notebook that builds a tiny report from synthetic numbers."""
+    import nbformat
+
+    v4 = nbformat.v4
+    params = v4.new_code_cell(_PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    hidden = v4.new_code_cell('print("SECRET-REMOVED-CELL")')
+    hidden.metadata["tags"] = ["remove"]
+    cells = [
+        v4.new_code_cell(_SETUP),
+        params,
+        v4.new_markdown_cell("# Hub and Spoke evaluation: sample report"),
+        v4.new_code_cell(_DATA),
+        hidden,
+        v4.new_markdown_cell("## Summary\n\nA short summary with a [link](https://example.org)."),
+        v4.new_code_cell('display(Markdown(f"Report for **{year}**."))'),
+        v4.new_markdown_cell("## Referrals and pathways"),
+        v4.new_code_cell(
+            'ref = D.disclose_counts(df, index="quarter", columns="service", '
+            'values="referrals", threshold=threshold, title="Referrals by quarter and service")\n'
+            "ref"
+        ),
+        v4.new_code_cell(
+            'F.show_figure(F.line_chart(ref.select(columns=["S01", "S02", "S03"]), '
+            'value_label="Referrals"))'
+        ),
+        v4.new_markdown_cell("## Data quality\n\n### Completeness"),
+        v4.new_code_cell(
+            'comp = D.disclose_shares(df, index="service", columns="quarter", share="recorded", '
+            'denominator="young_people", threshold=threshold, title="Ethnicity recorded (%)")\n'
+            "F.show_figure(F.heatmap(comp))"
+        ),
+        v4.new_markdown_cell("## Change over time"),
+        v4.new_code_cell(
+            'est = pd.DataFrame({"t": [-2, -1, 0, 1, 2], "estimate": [0.0, 0.1, 0.3, 0.4, 0.2],'
+            ' "ci_lower": [-0.2, -0.1, 0.1, 0.1, -0.1], "ci_upper": [0.2, 0.3, 0.5, 0.7, 0.5],'
+            ' "n": [120, 130, 125, 110, 4]})\n'
+            'E = D.disclose_estimates(est, index="t", title="Event study estimates")\n'
+            "display(E)\n"
+            "F.show_figure(F.estimate_plot(E))"
+        ),
+        v4.new_markdown_cell("## Methods\n\nSymbols used in the tables:"),
+        v4.new_code_cell("Markdown(D.symbol_key_markdown())"),
+    ]
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nb
+
+
+def render_sample_report(folder: Path, *, year: str = "2014-15") -> Path:
+    """Write, execute (papermill) and render the sample report; return the HTML path."""
+    import nbformat
+    import papermill
+
+    from analysis.render import render_report_html
+
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / "sample.ipynb"
+    executed = folder / "sample.executed.ipynb"
+    nbformat.write(sample_notebook(), src)
+    papermill.execute_notebook(
+        str(src),
+        str(executed),
+        parameters={"year": year},
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+        cwd=str(folder),
+    )
+    return render_report_html(executed, folder / "report.html", title=f"Sample report {year}")

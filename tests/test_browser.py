@@ -1,0 +1,126 @@
+"""Open rendered reports in headless Chromium (marker ``browser``).
+
+Renders a small sample report with ``analysis.render`` into a temporary folder and checks
+it with :func:`browser_check.check_page`: no request to another host, no failed request,
+no console error, expected sections present, images loaded with alt text, no serious or
+critical axe-core violation; a screenshot is saved beside the report.
+
+Without Chromium the test is skipped — except when ``CI=true``, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from browser_check import (
+    SAMPLE_SECTIONS,
+    YEAR_REPORT_SECTIONS,
+    check_page,
+    check_pages,
+    find_chromium,
+    render_sample_report,
+    screenshot_path,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _chromium() -> str:
+    exe = find_chromium()
+    if exe is None:
+        message = "Chromium not installed (run .ci/install-system-deps.sh)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " and CI=true: the browser test may not be skipped")
+        pytest.skip(message)
+    try:
+        import axe_playwright_python  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - both are in the dev dependencies
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser test dependencies missing: {exc}")
+        pytest.skip(f"browser test dependencies missing: {exc}")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return _chromium()
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Path:
+    return render_sample_report(tmp_path_factory.mktemp("browser"))
+
+
+def test_sample_report_in_browser(sample_report: Path, chromium: str) -> None:
+    problems = check_page(
+        sample_report, expected_sections=SAMPLE_SECTIONS, executable_path=chromium
+    )
+    assert problems == []
+    shot = screenshot_path(sample_report)
+    assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_markdown_page_in_browser(tmp_path: Path, chromium: str) -> None:
+    from analysis.render import render_markdown_page
+
+    md = tmp_path / "assumptions.md"
+    md.write_text(
+        "# Assumptions and caveats log\n\n## Assumptions\n\n| id | assumption | risk |\n"
+        "|---|---|---|\n| A1 | Returns are complete | amber |\n\n## Caveats\n\n"
+        "See the [data log](data-log.md).\n",
+        encoding="utf-8",
+    )
+    page = render_markdown_page(md, tmp_path / "assumptions.html", "Assumptions log")
+    problems = check_page(
+        page, expected_sections=["Assumptions", "Caveats"], executable_path=chromium
+    )
+    assert problems == []
+
+
+def test_checker_finds_problems(tmp_path: Path, chromium: str) -> None:
+    """The checker must fail a page that breaks each rule (so a pass means something)."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<!DOCTYPE html><html><head><title>Bad</title>"
+        '<script src="https://cdn.example.com/x.js"></script></head><body>'
+        "<p>No h1 here.</p>"
+        '<img src="missing.png">'
+        '<input type="text">'
+        "<script>console.error('boom')</script>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    problems = "\n".join(
+        check_pages([bad], expected_sections=["Summary"], executable_path=chromium)[bad]
+    )
+    assert "blocked request to another host: https://cdn.example.com/x.js" in problems
+    assert "console error: boom" in problems
+    assert "no <h1> heading" in problems
+    assert "expected section missing: 'Summary'" in problems
+    assert "image 0 did not load" in problems
+    assert "image 0 has no alt text" in problems
+    assert "axe critical" in problems or "axe serious" in problems
+    assert screenshot_path(bad).exists()
+
+
+def test_pipeline_reports_in_browser(chromium: str) -> None:
+    """Every page under reports/ once the pipeline has produced them.
+
+    Year reports (``reports/<year>/report.html``) must also hold every expected section.
+    """
+    from analysis.paths import REPORTS_DIR
+
+    pages = sorted(REPORTS_DIR.glob("**/*.html")) if REPORTS_DIR.exists() else []
+    if not pages:
+        pytest.skip("no rendered reports under reports/ yet (run `make reports`)")
+    year_reports = [p for p in pages if p.name == "report.html"]
+    others = [p for p in pages if p.name != "report.html"]
+    results = check_pages(
+        year_reports, expected_sections=YEAR_REPORT_SECTIONS, executable_path=chromium
+    )
+    results.update(check_pages(others, executable_path=chromium))
+    failures = {str(p): probs for p, probs in results.items() if probs}
+    assert failures == {}

@@ -1,0 +1,106 @@
+"""The report's content: vintage invariance, revisions and disclosure of its tables."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import evaluation, periods, report
+from analysis.notebook import ensure_sample
+from analysis.tables import PROCESSED_TABLES
+
+pytestmark = pytest.mark.xdist_group("sample")
+
+SECTIONS = (
+    "summary",
+    "programme_status",
+    "referrals",
+    "who",
+    "activities",
+    "outcome_measures",
+    "change_over_time",
+    "fieldwork",
+    "data_quality",
+)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return ensure_sample(seed=1, scale=0.1)
+
+
+def _truncate(processed: Path, dest: Path, year: str, cutoff_days: int) -> Path:
+    """The processed tables as they would have been with nothing after ``year``'s cut-off."""
+    dest.mkdir(parents=True)
+    cutoff = pd.Timestamp(periods.cutoff_date(year, cutoff_days))
+    end = pd.Timestamp(periods.year_bounds(year)[1])
+    for name in PROCESSED_TABLES:
+        frame = pd.read_parquet(processed / f"{name}.parquet")
+        if "evaluation_year" in frame.columns:
+            frame = frame.loc[frame["evaluation_year"].astype("str") <= year]
+        if "received_date" in frame.columns:
+            frame = frame.loc[pd.to_datetime(frame["received_date"]) <= cutoff]
+        if "quarter_start" in frame.columns:
+            frame = frame.loc[pd.to_datetime(frame["quarter_start"]) <= end]
+        frame.to_parquet(dest / f"{name}.parquet", index=False)
+    for extra in ("ledger.json", "quarantine.csv"):
+        shutil.copy(processed / extra, dest / extra)
+    return dest
+
+
+def _render_tables(processed: Path, work: Path, year: str) -> dict[str, bytes]:
+    analysis_dir = work / "analysis"
+    evaluation.evaluate_year(processed, year, out_dir=analysis_dir)
+    rep = report.YearReport.build(
+        report.ReportSettings(year),
+        processed_dir=processed,
+        analysis_dir=analysis_dir,
+        out_dir=work / "out",
+    )
+    for section in SECTIONS:
+        getattr(rep, section)()
+    files = sorted((work / "out").rglob("*"))
+    return {str(f.relative_to(work / "out")): f.read_bytes() for f in files if f.is_file()}
+
+
+@pytest.mark.parametrize("year", ["2014-15"])
+def test_later_data_do_not_change_an_earlier_report(sample, tmp_path, year):
+    full = _render_tables(sample.processed, tmp_path / "full", year)
+    cut = _truncate(sample.processed, tmp_path / "cut-processed", year, 61)
+    truncated = _render_tables(cut, tmp_path / "cut", year)
+    assert full.keys() == truncated.keys()
+    changed = [name for name in full if full[name] != truncated[name]]
+    assert changed == [], f"later data changed these outputs of the {year} report: {changed}"
+    assert any(name.endswith(".png") for name in full), "no figures were compared"
+    assert sum(name.endswith(".csv") for name in full) >= 20
+
+
+def test_report_tables_are_disclosed_and_indexed(sample, tmp_path):
+    files = _render_tables(sample.processed, tmp_path, "2016-17")
+    index = pd.read_json(tmp_path / "out" / "tables" / "index.json")
+    assert set(index["file"]) == {Path(n).name for n in files if n.endswith(".csv")}
+    assert index["threshold"].isin([0, 9]).all()
+
+
+def test_age_band():
+    ages = pd.Series([10, 12, 13, 15, 17, None], dtype="Float64")
+    bands = report.age_band(ages)
+    assert bands.tolist()[:5] == ["12 and under", "12 and under", "13-14", "15-16", "17 and over"]
+    assert pd.isna(bands.iloc[5])
+
+
+def test_predicted_trajectory_uses_fixed_effects_only():
+    est = pd.DataFrame(
+        {
+            "term": ["Intercept", "months_since_referral"],
+            "estimate": [0.5, 0.02],
+            "ci_lower": [0.45, 0.01],
+            "ci_upper": [0.55, 0.03],
+        }
+    )
+    pred = report.predicted_trajectory(est, months=(0, 10))
+    assert pred["estimate"].tolist() == pytest.approx([0.5, 0.7])
+    assert pred["ci_lower"].tolist() == pytest.approx([0.5, 0.6])
