@@ -106,21 +106,37 @@ def test_checker_finds_problems(tmp_path: Path, chromium: str) -> None:
     assert screenshot_path(bad).exists()
 
 
-def test_pipeline_reports_in_browser(chromium: str) -> None:
-    """Every page under reports/ once the pipeline has produced them.
+def test_pipeline_reports_in_browser(chromium: str, pipeline_run) -> None:
+    """Every page the pipeline run (see conftest) produced: index, year reports, AQA pages.
 
     Year reports (``reports/<year>/report.html``) must also hold every expected section.
+    Screenshots go to ``reports/screenshots/`` (not into a DVC-tracked output folder).
     """
-    from analysis.paths import REPORTS_DIR
-
-    pages = sorted(REPORTS_DIR.glob("**/*.html")) if REPORTS_DIR.exists() else []
-    if not pages:
-        pytest.skip("no rendered reports under reports/ yet (run `make reports`)")
+    reports = pipeline_run.reports
+    pages = sorted(reports.glob("**/*.html"))
     year_reports = [p for p in pages if p.name == "report.html"]
+    assert len(year_reports) == 4 and (reports / "index.html") in pages
+    shots = reports / "screenshots"
     others = [p for p in pages if p.name != "report.html"]
     results = check_pages(
-        year_reports, expected_sections=YEAR_REPORT_SECTIONS, executable_path=chromium
+        year_reports,
+        expected_sections=YEAR_REPORT_SECTIONS,
+        screenshot=shots,
+        executable_path=chromium,
     )
-    results.update(check_pages(others, executable_path=chromium))
+    results.update(check_pages(others, screenshot=shots, executable_path=chromium))
     failures = {str(p): probs for p, probs in results.items() if probs}
     assert failures == {}
+    assert len(list(shots.glob("*.png"))) == len(pages)
+
+
+def test_missing_chromium_skips_locally_but_fails_on_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.modules[__name__], "find_chromium", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        _chromium()

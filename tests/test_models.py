@@ -429,6 +429,7 @@ def test_rate_model_counts_dropped_rows() -> None:
     data = _counts_with_exposure(np.random.default_rng(3), 100, alpha=0.0).astype(float)
     data.loc[[0, 1], "spoke"] = np.nan
     data.loc[2, "population"] = 0.0
+    data.index = [7] * len(data)  # duplicated row labels must not misalign the offset
     fit = rate_model(data, formula="y ~ spoke", exposure="population")
     assert (fit.n_obs_used, fit.n_obs_eligible) == (97, 100)
     assert any("2 of 100 rows were left out for missing values" in w for w in fit.warnings)

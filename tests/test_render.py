@@ -154,6 +154,12 @@ def test_toc_nesting() -> None:
     assert toc.count("<ol>") == 2
     assert '<a href="#c-2">C</a>' in toc
     assert "A &amp; B" in toc
+    # An h3 before any h2 does not produce an <ol> directly inside an <ol>.
+    _, heads = R.add_heading_ids("<h3>x</h3><h2>y</h2>")
+    assert "<ol><ol>" not in R.build_toc(heads)
+    # Self-numbered headings: the list itself is not numbered again.
+    _, heads = R.add_heading_ids("<h2>1. Summary</h2><h3>Detail</h3><h2>2. Methods</h2>")
+    assert '<ol class="toc-plain">' in R.build_toc(heads)
 
 
 def test_markdown_page(tmp_path: Path) -> None:

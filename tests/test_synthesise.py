@@ -855,3 +855,13 @@ def test_true_estimands_and_truth_file(raw):
         synthesise.simulate_area_panel(np.random.default_rng(0), 5, 5),
     )
     assert set(both) == {"outcome", "rollout"}
+
+
+def test_population_estimands_match_large_sample():
+    panel = synthesise.simulate_area_panel(np.random.default_rng(4), 6000, 50)
+    truth = synthesise.area_panel_estimands(panel)
+    pop = truth["population"]
+    assert sum(pop["cohort_probabilities"].values()) == pytest.approx(1)
+    assert truth["simple"] == pytest.approx(pop["simple"], rel=0.05)
+    for e in (0, 2, 4):
+        assert truth["dynamic"][e] == pytest.approx(pop["dynamic"][e], rel=0.05)

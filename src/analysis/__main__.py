@@ -20,9 +20,12 @@ class UserError(Exception):
 def _cmd_synthesise(args: argparse.Namespace) -> int:
     from analysis import synthesise
 
-    summary = synthesise.synthesise_programme(
-        Path(args.out_dir), seed=args.seed, scale=args.scale, params_file=args.params
-    )
+    try:
+        summary = synthesise.synthesise_programme(
+            Path(args.out_dir), seed=args.seed, scale=args.scale, params_file=args.params
+        )
+    except (ValueError, FileExistsError) as exc:
+        raise UserError(str(exc)) from exc
     print(summary)
     return 0
 

@@ -62,12 +62,14 @@ from analysis.tables import write_parquet
 EVALUATION_YEARS: tuple[str, ...] = ("2013-14", "2014-15", "2015-16", "2016-17")
 PANEL_FIRST, PANEL_LAST = "2012-13 Q1", "2016-17 Q4"
 CONFLICT_COLUMNS: tuple[str, ...] = (
-    "date_of_birth", "gender", "ethnicity", "sexuality", "disability", "referral_date",
-    "referral_source", "referral_reason", "risk_at_referral", "going_missing", "looked_after",
-    "substance_misuse", "closure_date", "closure_reason",
+    "date_of_birth", "referral_date", "referral_source", "referral_reason", "risk_at_referral",
 )  # fmt: skip
-"""Extract columns whose recorded value may not change between extracts (missing → recorded
-is allowed; a different recorded value is a conflict)."""
+"""Facts of a referral that cannot change between extracts (missing → recorded is allowed;
+a different recorded value is a conflict and the young person's rows are quarantined).
+Characteristics and vulnerabilities (gender, ethnicity, sexuality, disability, going
+missing, looked after, substance misuse) may be corrected in a later extract and closure
+may change as a case reopens: those are resolved by the dedupe rule
+(:func:`analysis.harmonise.resolve_people`, latest recorded value wins), never quarantined."""
 
 
 VALIDATE_SCHEMAS = True

@@ -499,6 +499,7 @@ def _count_design(
     notes: list[str] = []
     if exposure is not None:
         _require_columns(data, [exposure], what)
+    data = data.reset_index(drop=True)  # row labels below are positions, whatever the input
     try:
         y, x = patsy.dmatrices(formula, data, return_type="dataframe", NA_action="drop")
     except patsy.PatsyError as exc:

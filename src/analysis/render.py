@@ -93,13 +93,21 @@ def add_heading_ids(body: str) -> tuple[str, list[tuple[int, str, str]]]:
 def build_toc(headings: Sequence[tuple[int, str, str]], *, levels: tuple[int, int] = (2, 3)) -> str:
     """A nested ``<nav>`` list of links to the headings with level in ``levels``."""
     low, high = levels
-    items = [(lvl, i, t) for lvl, i, t in headings if low <= lvl <= high]
+    items: list[tuple[int, str, str]] = []
+    previous = low - 1
+    for lvl, ident, text in headings:
+        if low <= lvl <= high:
+            # Never skip a level (an h3 before any h2 is listed as a top-level entry).
+            previous = min(lvl, previous + 1)
+            items.append((previous, ident, text))
     if not items:
         return ""
+    # Headings that carry their own numbers ("1. Summary") get an unnumbered list.
+    self_numbered = all(re.match(r"\d+[.)]?\s", t) for lvl, _, t in items if lvl == low)
     out = [
         '<nav class="toc" aria-labelledby="toc-heading">',
         '<h2 id="toc-heading">Contents</h2>',
-        "<ol>",
+        '<ol class="toc-plain">' if self_numbered else "<ol>",
     ]
     depth = low
     open_item = False

@@ -994,10 +994,29 @@ def quarantine_by_reason(processed_dir: Path, year: str) -> pd.DataFrame:
     q = pd.read_csv(path, dtype="str", keep_default_na=False, usecols=["file", "reason"])
     years = q["file"].map(_file_year)
     q = q.loc[years.isna() | (years <= year)]
-    reason = (
-        q["reason"].str.replace(r"\s*\(.*\)$", "", regex=True).str.split(":").str[0].str.strip()
-    )
+    reason = q["reason"].map(reason_category)
     return reason.to_frame("reason").assign(rows=1).groupby("reason", as_index=False)["rows"].sum()
+
+
+_DETAIL = [
+    re.compile(r"\s*\([^)]*\)"),  # bracketed detail
+    re.compile(r"\s+\S*/\S*"),  # file paths
+    re.compile(r"\s+received\b.*$"),  # received dates and what follows
+    re.compile(r"\s+\d+(?=\s)"),  # single figures inside the sentence ("age 6 is ...")
+    re.compile(r"\s+'[^']*'|\s+\"[^\"]*\""),  # quoted raw values
+]
+
+
+def reason_category(reason: str) -> str:
+    """The kind of a quarantine reason, without the detail that locates one row.
+
+    Reasons name files, rows, dates and raw values so an analyst can act on them; a report
+    shows only how many rows were quarantined for each kind of reason.
+    """
+    text = re.split(r"[:;]", str(reason), maxsplit=1)[0]
+    for pattern in _DETAIL:
+        text = pattern.sub("", text)
+    return text.strip().rstrip(".,") or "other"
 
 
 def ledger_totals(processed_dir: Path, year: str) -> pd.DataFrame:

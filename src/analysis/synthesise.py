@@ -85,14 +85,16 @@ def programme_truth(world: World) -> dict[str, Any]:
     by_instrument = (
         elig.assign(instrument=elig["service_id"].map(inst)).groupby("instrument")["slope"].mean()
     )
-    rollout = area_panel_estimands(world.panel)
+    rollout = area_panel_estimands(world.panel, cal)
     rollout["definition"] = (
         "Callaway-Sant'Anna group-time ATT on the count of CSE concerns identified per "
         "area-quarter: ATT(g,t) = mean over areas first reached by a spoke in quarter g of the "
         "expected extra concerns in quarter t (t >= g; 0 before: no anticipation), conditional "
         "on the areas' realised levels. Never-treated comparison areas; parallel trends hold in "
         "levels by construction. 'simple' weights post-treatment cells by cohort size "
-        "(did::aggte type='simple'); 'dynamic' is the event-study aggregation by event time."
+        "(did::aggte type='simple'); 'dynamic' is the event-study aggregation by event time. "
+        "'population' gives the same estimands over iid draws of areas (what analytic standard "
+        "errors cover); the top-level values condition on this programme's areas."
     )
     closed = people["closure_day"].notna()
     recorded_closed = people.loc[closed].merge(eligible, on=["service_id", "person"])

@@ -420,7 +420,58 @@ def simulate_area_panel(
     return area_panel_from_cohorts(rng, cohorts, n_quarters=n_quarters, calibration=cal)
 
 
-def area_panel_estimands(panel: pd.DataFrame) -> dict[str, Any]:
+def cohort_probabilities(cal: dict[str, Any]) -> dict[int, float]:
+    """P(cohort quarter = g) for a spoke area under :func:`draw_cohorts`."""
+    weights = np.asarray(cal["services_per_phase"], dtype=float)
+    weights = weights / weights.sum()
+    delay_p = np.asarray(cal["spoke_delay_months_probs"], dtype=float)
+    delay_p = delay_p / delay_p.sum()
+    out: dict[int, float] = {}
+    for phase, w in enumerate(weights):
+        for d, q in enumerate(delay_p):
+            g = quarter_index_of(add_months(PHASE_STARTS[phase], d))
+            out[g] = out.get(g, 0.0) + float(w * q)
+    return dict(sorted(out.items()))
+
+
+def population_att(
+    calibration: dict[str, Any] | None = None, *, n_quarters: int = N_PANEL_QUARTERS
+) -> dict[str, Any]:
+    """Population estimands of :func:`simulate_area_panel` (count scale): what a
+    Callaway–Sant'Anna estimate with analytic standard errors targets when areas are iid
+    draws. ATT(g, t) = E[b] × spoke_effect × ramp(t − g) × phase multiplier, with E[b] the
+    mean area level; aggregations weight cohorts by their probabilities."""
+    cal = _cal(calibration)
+    lo, hi = cal["area_child_population"]
+    mean_pop = (hi - lo) / np.log(hi / lo)
+    mean_b = mean_pop / 10_000 * float(np.mean(cal["concerns_per_10k_quarter"]))
+    probs = cohort_probabilities(cal)
+    rows = []
+    for g, pg in probs.items():
+        mult = [0.0, *cal["spoke_effect_by_phase"]][int(phase_of_cohort(np.array([g]))[0])]
+        for t in range(g, n_quarters + 1):
+            ramp = 1 - np.exp(-(t - g + 1) / cal["spoke_effect_ramp_quarters"])
+            att = mean_b * cal["spoke_effect"] * mult * ramp
+            rows.append({"cohort": g, "time": t, "event_time": t - g, "att": float(att), "p_g": pg})
+    gt = pd.DataFrame(rows)
+    by_group = gt.groupby("cohort")["att"].mean()
+    return {
+        "att_gt": [{k: r[k] for k in ("cohort", "time", "event_time", "att")} for r in rows],
+        "simple": float(np.average(gt["att"], weights=gt["p_g"])),
+        "dynamic": {
+            int(e): float(np.average(g["att"], weights=g["p_g"]))
+            for e, g in gt.groupby("event_time")
+        },
+        "group": {int(g): float(v) for g, v in by_group.items()},
+        "group_overall": float(np.average(by_group, weights=[probs[g] for g in by_group.index])),
+        "cohort_probabilities": probs,
+        "mean_area_level": float(mean_b),
+    }
+
+
+def area_panel_estimands(
+    panel: pd.DataFrame, calibration: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """True Callaway–Sant'Anna estimands (count scale) of a panel with ``true_effect``.
 
     ``att_gt``: ATT(g, t) = mean over areas of cohort g of the expected extra CSE concerns in
@@ -428,7 +479,9 @@ def area_panel_estimands(panel: pd.DataFrame) -> dict[str, Any]:
     ``simple``: the post-treatment ATT(g, t) averaged with weights proportional to cohort
     size (R ``did::aggte(type = "simple")``); ``dynamic``: by event time e, cohorts weighted
     by size among those observed at g + e; ``group``: per cohort, mean over its post
-    quarters, and overall the size-weighted mean of those.
+    quarters, and overall the size-weighted mean of those. These are conditional on the
+    areas drawn; ``population`` holds the estimands over iid draws of areas
+    (:func:`population_att`), which analytic standard errors cover at the nominal rate.
     """
     last = int(panel["quarter_index"].max())
     treated = panel[(panel["cohort_quarter"] > 0) & (panel["cohort_quarter"] <= last)]
@@ -465,6 +518,7 @@ def area_panel_estimands(panel: pd.DataFrame) -> dict[str, Any]:
         "group_overall": group_overall,
         "cohort_sizes": {int(g): int(v) for g, v in sizes.items()},
         "never_treated_areas": int(panel.loc[panel["cohort_quarter"] == 0, "area_code"].nunique()),
+        "population": population_att(calibration, n_quarters=last),
     }
 
 
