@@ -410,6 +410,13 @@ def test_negative_binomial_recovers_rate_ratio_and_alpha() -> None:
     assert fit.dispersion == pytest.approx(0.5, abs=0.08)
     assert fit.dispersion_label.startswith("NB2")
     assert "rate ratio for spoke" in fit.summary_sentence()
+    # the sentence names the numeric term, not a factor level listed before it
+    by_area = data.assign(area=np.where(np.arange(len(data)) % 2, "north", "south"))
+    two = rate_model(
+        by_area, formula="y ~ C(area) + spoke", exposure="population", family="negative_binomial"
+    )
+    assert two.estimates["term"].iloc[1].startswith("C(area)")
+    assert "rate ratio for spoke" in two.summary_sentence()
 
 
 def test_exposure_is_a_log_offset() -> None:

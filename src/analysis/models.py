@@ -138,7 +138,11 @@ class RateResult(ModelResult):
     dispersion_label: str = ""
 
     def summary_sentence(self) -> str:
+        """Sentence on the first non-intercept term, preferring a numeric one (a trend or
+        exposure of interest) over factor levels such as service dummies."""
         rows = self.estimates[self.estimates["term"] != "Intercept"]
+        numeric = rows[~rows["term"].str.contains("[T.", regex=False)]
+        rows = numeric if not numeric.empty else rows
         if rows.empty:
             return (
                 f"The {self.family} rate model used {self.n_obs_used} observations; "
