@@ -19,14 +19,10 @@ YEARS = ["2013-14", "2014-15", "2015-16", "2016-17"]
 
 
 def test_repro_names_every_stage(pipeline_run: PipelineRun):
-    for stage in [
-        "synthesise",
-        "clean",
-        *(f"analyse@{y}" for y in YEARS),
-        *(f"report@{y}" for y in YEARS),
-        "index",
-    ]:
-        assert f"'{stage}'" in pipeline_run.log, f"stage {stage} did not run"
+    stages = ["synthesise", "clean", "aqa", "index"]
+    stages += [f"{step}@{y}" for step in ("analyse", "report") for y in YEARS]
+    for stage in stages:
+        assert f"Running stage '{stage}'" in pipeline_run.log, f"stage {stage} did not run"
 
 
 @pytest.mark.parametrize("year", YEARS)
@@ -81,7 +77,8 @@ def test_report_only_parameter_change_reruns_only_report_stages(
     status = PipelineRun(root=copy, log="").dvc("status", "--json")
     assert status.returncode == 0, status.stderr
     changed = set(json.loads(status.stdout))
-    assert changed == {f"report@{y}" for y in YEARS}
+    reports = {f"report@{y}" for y in YEARS}
+    assert reports <= changed <= reports | {"index"}, changed
 
 
 def test_processed_tables_hold_no_identifying_columns(pipeline_run: PipelineRun):

@@ -117,3 +117,54 @@ def test_no_generated_data_or_reports_are_tracked_by_git():
         check=False,
     )
     assert result.stdout.strip() == ""
+
+
+def _module_imports(path: Path) -> set[str]:
+    """Modules of ``analysis`` imported at the top level of ``path`` (not inside functions)."""
+    import ast
+
+    tree = ast.parse(path.read_text("utf-8"))
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "analysis":
+                found |= {alias.name for alias in node.names}
+            elif node.module.startswith("analysis."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("analysis.")}
+    src = ROOT / "src" / "analysis"
+    return {m for m in found if (src / f"{m}.py").exists()}
+
+
+def _closure(modules: set[str]) -> set[str]:
+    src = ROOT / "src" / "analysis"
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += _module_imports(src / f"{module}.py")
+    return seen
+
+
+STAGE_ENTRY = {
+    "synthesise": ("notebooks/01_synthesise.py", ()),
+    "clean": ("notebooks/02_clean.py", ()),
+    "analyse": ("notebooks/03_analyse.py", ()),
+    "report": ("notebooks/04_report.py", ("render",)),
+    "index": (None, ("index",)),
+    "aqa": (None, ("render",)),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGE_ENTRY))
+def test_stage_depends_on_every_module_it_imports(stage: str):
+    """Changing any module a stage runs must re-run the stage (no stale outputs)."""
+    notebook, commands = STAGE_ENTRY[stage]
+    start = set(commands) | (_module_imports(ROOT / notebook) if notebook else set())
+    needed = {f"src/analysis/{m}.py" for m in _closure(start)}
+    spec = _dvc()["stages"][stage]
+    deps = set(spec.get("do", spec)["deps"])
+    assert needed <= deps, f"{stage} lacks deps: {sorted(needed - deps)}"

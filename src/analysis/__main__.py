@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis.errors import UserError
 
-class UserError(Exception):
-    """An error the user can fix (bad path, missing key ...): printed as one line."""
+__all__ = ["UserError", "build_parser", "main"]
 
 
 def _cmd_synthesise(args: argparse.Namespace) -> int:
@@ -56,7 +56,10 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
 def _cmd_render(args: argparse.Namespace) -> int:
     from analysis import render
 
-    out = render.render_report_html(Path(args.notebook), Path(args.out_html), title=args.title)
+    try:
+        out = render.render_report_html(Path(args.notebook), Path(args.out_html), title=args.title)
+    except render.RenderError as exc:
+        raise UserError(str(exc)) from exc
     print(out)
     return 0
 

@@ -1274,9 +1274,38 @@ def _read_training(st: State, path: Path) -> list[dict[str, Any]]:
 # =============================================================================== orchestration
 
 
+def _deliveries(st: State) -> pd.DataFrame:
+    """The delivery log (``manifest.csv``) as read: which file arrived when, for which
+    service and period. Reports use it to count quarantined and ledger rows only for files
+    that had arrived by their cut-off."""
+    rows = [
+        {
+            "file": e.file,
+            "kind": e.kind,
+            "service_id": e.service_id,
+            "period": e.period,
+            "evaluation_year": e.period[:7] if e.period else None,
+            "version": e.version,
+            "received_date": pd.Timestamp(e.received_date) if e.received_date else pd.NaT,
+        }
+        for e in st.manifest.values()
+    ]
+    columns = [
+        "file",
+        "kind",
+        "service_id",
+        "period",
+        "evaluation_year",
+        "version",
+        "received_date",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"version": "Int64", "received_date": "datetime64[ns]"})
+
+
 def raise_user(message: str) -> None:
     """Stop with a one-line message the command line prints (``UserError``)."""
-    from analysis.__main__ import UserError
+    from analysis.errors import UserError
 
     raise UserError(message)
 
@@ -1442,6 +1471,7 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
         st.ledger.check()
     except LedgerError as exc:
         raise_user(f"{exc} — this is a bug in the cleaner, please report it")
+    tables["deliveries"] = _deliveries(st)
     for name in SCHEMAS:
         frame = conform(name, tables[name], validate=VALIDATE_SCHEMAS)
         write_parquet(frame, out_dir / f"{name}.parquet")

@@ -92,8 +92,8 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
     if eligible < min_people:
         return not_fitted(
             "trajectory",
-            f"Not enough data yet: {eligible} young people have two or more outcome assessments "
-            f"(at least {min_people} are needed to estimate change over time).",
+            f"Not enough data yet: fewer than {min_people} young people have two or more "
+            "outcome assessments, too few to estimate change over time.",
             n_units_used=0,
             n_units_eligible=int(counts.size),
         )
@@ -101,7 +101,66 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
     result = models.trajectory_model(
         data, outcome="score", time="months_since_referral", person="person_key", service=service
     )
-    return _from_result("trajectory", result)
+    outcome = _from_result("trajectory", result)
+    outcome.extra = {
+        f"by_{group}": trajectory_by_group(data, group=group, min_people=min_people)
+        for group in ("instrument", "phase")
+    }
+    return outcome
+
+
+def trajectory_by_group(data: pd.DataFrame, *, group: str, min_people: int) -> pd.DataFrame:
+    """Average score at referral and monthly change, fitted separately for each ``group``
+    (instrument or phase) with enough young people; descriptive (no service effects).
+
+    One row per group: ``group``, ``intercept``, ``estimate`` (monthly change),
+    ``ci_lower``, ``ci_upper``, ``n_people``, ``n_assessments``, ``fitted`` and ``note``.
+    """
+    rows = []
+    for value, part in data.groupby(group, sort=True, dropna=False):
+        counts = part.groupby("person_key").size()
+        eligible = int((counts >= 2).sum())
+        row: dict[str, Any] = {"group": str(value), "n_people": eligible, "fitted": False}
+        if eligible < min_people:
+            row["note"] = f"fewer than {min_people} young people with two or more assessments"
+            rows.append(row)
+            continue
+        try:
+            fit = models.trajectory_model(
+                part, outcome="score", time="months_since_referral", person="person_key"
+            )
+            slope = fit.term("months_since_referral")
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            row["note"] = f"model could not be fitted: {exc}"
+            rows.append(row)
+            continue
+        row.update(
+            intercept=float(fit.term("Intercept")["estimate"]),
+            estimate=float(slope["estimate"]),
+            ci_lower=float(slope["ci_lower"]),
+            ci_upper=float(slope["ci_upper"]),
+            n_people=int(fit.n_units_used),
+            n_assessments=int(fit.n_obs_used),
+            fitted=True,
+            note="; ".join(fit.warnings) if fit.warnings else "",
+        )
+        rows.append(row)
+    columns = ["group", "intercept", "estimate", "ci_lower", "ci_upper", "n_people",
+               "n_assessments", "fitted", "note"]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype(
+        {
+            "group": "str",
+            "intercept": "float64",
+            "estimate": "float64",
+            "ci_lower": "float64",
+            "ci_upper": "float64",
+            "n_people": "int64",
+            "n_assessments": "Int64",
+            "fitted": "bool",
+            "note": "str",
+        }  # fmt: skip
+    )
 
 
 def reach_data(
@@ -240,7 +299,7 @@ def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
         if row.empty:
             row = est.iloc[:1]
         first = row.iloc[0]
-        for col in ("estimate", "ci_lower", "ci_upper", "rate_ratio", "rr_lower", "rr_upper"):
+        for col in ("estimate", "ci_lower", "ci_upper", "rate_ratio", "rr_ci_lower", "rr_ci_upper"):
             if col in first.index and _finite(first[col]) is not None:
                 out[f"{name}_{col}"] = _finite(first[col])
         out[f"{name}_n_units_used"] = model.n_units_used

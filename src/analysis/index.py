@@ -93,9 +93,9 @@ def build_index(
         x_label="Evaluation year",
         title="Headline figures by evaluation year",
     )
-    national = reports_dir / "national" / "index.html"
+    national = reports_dir / "national" / "report.html"
     context = (
-        '<p><a href="national/index.html">National context: children in need and CSE '
+        '<p><a href="national/report.html">National context: children in need and CSE '
         "identified at assessment (DfE)</a></p>"
         if national.exists()
         else ""

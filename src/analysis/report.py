@@ -83,6 +83,24 @@ LABELS: dict[str, str] = {
 }
 NOT_RECORDED = "Not recorded"
 
+DISPLAY_NAMES: dict[str, str] = {
+    "estimate": "Estimate",
+    "ci_lower": "Lower 95% limit",
+    "ci_upper": "Upper 95% limit",
+    "rate_ratio": "Rate ratio",
+    "rr_ci_lower": "Lower 95% limit",
+    "rr_ci_upper": "Upper 95% limit",
+    "n": "N",
+    "term": "Term",
+    "months_since_referral": "Months since referral",
+    "event_time": "Quarters since the spoke arrived",
+    "group": "Group",
+    "service_id": "Service",
+    "reason": "Reason",
+    "value": "Value",
+}
+"""Column headings shown to readers for the tables' internal column names."""
+
 
 def label(code: Any) -> str:
     """Plain-English label of a code."""
@@ -518,12 +536,14 @@ class YearReport:
     def _indicator_table(self, spec: Any, rows: pd.DataFrame, prog: pd.DataFrame) -> DisclosedTable:
         rows = rows.assign(reason=rows["reason"].fillna("").astype("str"))
         title = f"{spec.label}, {self.year}"
+        shown = {"service_id": "Service", "value": "Value", "reason": "Reason",
+                 "numerator": "Numerator", "denominator": "Denominator"}  # fmt: skip
         if spec.unit == outcomes.COUNT:
             return disclosure.disclose_table(
-                rows.assign(value=rows["value"].astype("float64")),
-                index="service_id",
-                count_columns=["value"],
-                text_columns=["reason"],
+                rows.assign(value=rows["value"].astype("float64")).rename(columns=shown),
+                index="Service",
+                count_columns=["Value"],
+                text_columns=["Reason"],
                 threshold=self.settings.threshold,
                 total_rounding=self.settings.total_rounding,
                 title=title,
@@ -532,13 +552,13 @@ class YearReport:
             data = rows.assign(
                 numerator=rows["numerator"].astype("float64").fillna(0),
                 denominator=rows["denominator"].astype("float64").fillna(0),
-            )
+            ).rename(columns=shown)
             return disclosure.disclose_table(
                 data,
-                index="service_id",
-                count_columns=["numerator", "denominator"],
-                percent_columns={"Share (%)": ("numerator", "denominator")},
-                text_columns=["reason"],
+                index="Service",
+                count_columns=["Numerator", "Denominator"],
+                percent_columns={"Share (%)": ("Numerator", "Denominator")},
+                text_columns=["Reason"],
                 threshold=self.settings.threshold,
                 total_rounding=self.settings.total_rounding,
                 title=title,
@@ -550,7 +570,7 @@ class YearReport:
             ci_upper=np.nan,
             n=n.fillna(0),
         )
-        return disclosure.disclose_estimates(
+        return self._estimates(
             data,
             index="service_id",
             estimate_columns=("estimate",),
@@ -565,90 +585,268 @@ class YearReport:
         """Section 7: the models, in plain English, with estimates, intervals and N used."""
         records = read_json(self.analysis_dir / "models.json")
         out: list[Any] = []
-        headings = {
-            "trajectory": "Young people's outcome scores over time",
-            "reach": "Reach: new young people per month as services mature",
-            "rollout": "The rollout: CSE concerns identified after a spoke arrives",
-        }
-        for name in ("trajectory", "reach", "rollout"):
-            rec = records[name]
-            out.append(HTML(f"<h3>{headings[name]}</h3><p>{html.escape(rec['sentence'])}</p>"))
-            for warning in rec.get("warnings", []):
-                out.append(
-                    HTML(f'<p class="warning"><strong>Caution:</strong> {html.escape(warning)}</p>')
-                )
-            if not rec["fitted"]:
-                continue
-            est = pd.read_parquet(self.analysis_dir / f"model_{name}.parquet")
-            est = est.assign(n=rec["n_units_used"])
-            table = disclosure.disclose_estimates(
-                est.assign(term=est["term"].map(_term_label)),
-                index="term",
-                estimate_columns=tuple(c for c in ("estimate", "ci_lower", "ci_upper") if c in est),
+        out += self._trajectory(records["trajectory"])
+        out += self._reach(records["reach"])
+        out += self._rollout(records["rollout"])
+        return out
+
+    def _estimates(
+        self,
+        frame: pd.DataFrame,
+        *,
+        index: str,
+        estimate_columns: tuple[str, ...] = ("estimate", "ci_lower", "ci_upper"),
+        text_columns: tuple[str, ...] | list[str] = (),
+        **kwargs: Any,
+    ) -> DisclosedTable:
+        """Disclosed estimates with reader-friendly column names."""
+        names = {c: DISPLAY_NAMES.get(c, c) for c in frame.columns}
+        data = frame.rename(columns=names)
+        return disclosure.disclose_estimates(
+            data,
+            index=names.get(index, index),
+            estimate_columns=tuple(names.get(c, c) for c in estimate_columns),
+            text_columns=[names.get(c, c) for c in text_columns],
+            **{k: (names.get(v, v) if k == "n_column" else v) for k, v in kwargs.items()},
+        )
+
+    def _rounded(self, n: float) -> float:
+        """A programme count as published: rounded to the base (small counts become 0
+        here and are suppressed by the disclosure functions that receive them)."""
+        return float(disclosure.round_to_base(float(n), self.settings.total_rounding))
+
+    def _people(self, n: float) -> str:
+        """A number of young people for a sentence: rounded, or 'fewer than 10'."""
+        if n <= self.settings.threshold:
+            return f"fewer than {self.settings.threshold + 1}"
+        return f"about {self._rounded(n):,.0f}"
+
+    def _caution(self, rec: dict[str, Any]) -> list[Any]:
+        return [
+            HTML(f'<p class="warning"><strong>Caution:</strong> {html.escape(w)}</p>')
+            for w in rec.get("warnings", [])
+            if "left out" not in w
+        ]
+
+    def _trajectory(self, rec: dict[str, Any]) -> list[Any]:
+        out: list[Any] = [HTML("<h3>Young people's outcome scores over time</h3>")]
+        if not rec["fitted"]:
+            return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
+        est = pd.read_parquet(self.analysis_dir / "model_trajectory.parquet").set_index("term")
+        slope = est.loc["months_since_referral"]
+        used, eligible = rec["n_units_used"], rec["n_units_eligible"]
+        direction = "rose" if slope["estimate"] > 0 else "fell"
+        significant = slope["ci_lower"] > 0 or slope["ci_upper"] < 0
+        text = (
+            f"<p>Across {self._people(used)} young people with two or more outcome assessments, "
+            f"the harmonised outcome score (0 = highest risk, 1 = safest) {direction} on average "
+            f"by {abs(slope['estimate']):.3f} a month (95% confidence interval "
+            f"{slope['ci_lower']:.3f} to {slope['ci_upper']:.3f}), about "
+            f"{abs(12 * slope['estimate']):.2f} over a year"
+            f"{'' if significant else ', which cannot be told apart from no change'}. "
+            f"{self._people(eligible - used).capitalize()} young people with fewer than two "
+            "assessments were left out. The model allows every young person their own starting "
+            "point and rate of change, and compares services with each other only through "
+            "fixed service effects.</p>"
+        )
+        out += [HTML(text), *self._caution(rec)]
+        main = est.loc[["Intercept", "months_since_referral"]].reset_index()
+        table = self._estimates(
+            main.assign(term=main["term"].map(_term_label), n=self._rounded(used)),
+            index="term",
+            n_column="n",
+            threshold=self.settings.threshold,
+            decimals=4,
+            title=f"Outcome score over time: estimates with 95% intervals, {self.year}",
+            notes=(
+                "N: young people used, rounded to the nearest "
+                f"{self.settings.total_rounding}. The intercept is the score at referral at "
+                "the reference service; service effects are in the model but not shown.",
+            ),
+        )
+        out += self._table(table)
+        pred = predicted_trajectory(est.reset_index())
+        if pred is not None:
+            pt = self._estimates(
+                pred.assign(n=self._rounded(used)),
+                index="months_since_referral",
                 n_column="n",
                 threshold=self.settings.threshold,
-                decimals=4,
-                title=f"{headings[name]}: estimates with 95% intervals, {self.year}",
+                decimals=3,
+                title=f"Predicted average outcome score by months since referral, {self.year}",
                 notes=(
-                    f"N used: {rec['n_units_used']} of {rec['n_units_eligible']} eligible "
-                    f"({rec['n_obs_used']} observations).",
+                    "Predicted from the model's average intercept and slope; no individual "
+                    "young person's trajectory is shown.",
                 ),
             )
-            out += self._table(table)
-            if (
-                name == "rollout"
-                and (self.analysis_dir / "model_rollout_att_dynamic.parquet").exists()
-            ):
-                dyn = pd.read_parquet(self.analysis_dir / "model_rollout_att_dynamic.parquet")
-                dyn = _with_interval(dyn).assign(n=rec["n_units_used"])
-                dt = disclosure.disclose_estimates(
-                    dyn,
-                    index="event_time",
-                    n_column="n",
-                    threshold=0,
-                    decimals=3,
-                    title=f"Effect on CSE concerns identified by quarters since spoke arrival, {self.year}",
-                    notes=(
-                        "Areas, not young people: no suppression needed. Negative event times "
-                        "are quarters before arrival (a check on parallel trends).",
-                    ),
-                )
-                out += self._table(dt)
-                out += self._figure(
-                    figures.estimate_plot(
-                        dt,
-                        title="Event study: effect of spoke arrival",
-                        x_label="Quarters since the spoke arrived",
-                        value_label="Change in CSE concerns per area-quarter",
-                    ),
-                    "event-study",
-                )
-            if name == "trajectory":
-                pred = predicted_trajectory(est)
-                if pred is not None:
-                    pt = disclosure.disclose_estimates(
-                        pred.assign(n=rec["n_units_used"]),
-                        index="months_since_referral",
-                        n_column="n",
-                        threshold=self.settings.threshold,
-                        decimals=3,
-                        title=f"Predicted average outcome score by months since referral, {self.year}",
-                        notes=(
-                            "Predicted from the model's average intercept and slope; no "
-                            "individual young person's trajectory is shown.",
-                        ),
-                    )
-                    out += self._table(pt)
-                    out += self._figure(
-                        figures.estimate_plot(
-                            pt,
-                            title="Predicted average outcome score",
-                            x_label="Months since referral",
-                            reference=None,
-                            value_label="Harmonised score (0-1)",
-                        ),
-                        "predicted-trajectory",
-                    )
+            out += self._table(pt)
+            out += self._figure(
+                figures.estimate_plot(
+                    pt,
+                    estimate="Estimate",
+                    lower="Lower 95% limit",
+                    upper="Upper 95% limit",
+                    title="Predicted average outcome score",
+                    x_label="Months since referral",
+                    reference=None,
+                    value_label="Harmonised score (0-1)",
+                ),
+                "predicted-trajectory",
+            )
+        for group, what in (("instrument", "outcome instrument"), ("phase", "programme phase")):
+            path = self.analysis_dir / f"model_trajectory_by_{group}.parquet"
+            if path.exists():
+                out += self._trajectory_by(pd.read_parquet(path), group, what)
+        return out
+
+    def _trajectory_by(self, frame: pd.DataFrame, group: str, what: str) -> list[Any]:
+        """Monthly change by instrument or phase, and predicted average trajectories."""
+        if frame.empty:
+            return []
+        names = frame["group"].map(lambda g: label(g) if group == "instrument" else f"Phase {g}")
+        data = frame.assign(
+            group=names,
+            n=frame["n_people"].map(
+                lambda n: self._rounded(n) if n > self.settings.threshold else n
+            ),
+        )
+        table = self._estimates(
+            data.rename(columns={"group": what.capitalize()}),
+            index=what.capitalize(),
+            estimate_columns=("estimate", "ci_lower", "ci_upper"),
+            n_column="n",
+            threshold=self.settings.threshold,
+            decimals=4,
+            title=f"Monthly change in the outcome score by {what}, {self.year}",
+            notes=(
+                f"Fitted separately for each {what} with enough young people; descriptive "
+                "(no service effects). N: young people used, rounded to the nearest "
+                f"{self.settings.total_rounding}.",
+            ),
+        )
+        out: list[Any] = [HTML(f"<h4>Does change differ by {what}?</h4>"), *self._table(table)]
+        fitted = data.loc[data["fitted"]]
+        if group == "instrument" and len(fitted) >= 1:
+            months = (0, 3, 6, 9, 12)
+            wide = pd.DataFrame(
+                {
+                    row.group: [row.intercept + row.estimate * m for m in months]
+                    for row in fitted.itertuples()
+                },
+                index=pd.Index(months, name="months_since_referral"),
+            ).reset_index()
+            pt = self._estimates(
+                wide.assign(n=float(fitted["n"].min())),
+                index="months_since_referral",
+                estimate_columns=tuple(fitted["group"]),
+                n_column="n",
+                threshold=self.settings.threshold,
+                decimals=3,
+                title=f"Predicted average outcome score by {what}, {self.year}",
+                notes=(
+                    "Averages predicted by each instrument's model; no individual young "
+                    "person's trajectory is shown.",
+                ),
+            )
+            out += self._table(pt)
+            out += self._figure(
+                figures.line_chart(
+                    pt.select(columns=list(fitted["group"])),
+                    title=f"Predicted average outcome score by {what}",
+                    x_label="Months since referral",
+                    value_label="Harmonised score (0-1)",
+                ),
+                f"predicted-trajectory-by-{group}",
+            )
+        return out
+
+    def _reach(self, rec: dict[str, Any]) -> list[Any]:
+        out: list[Any] = [HTML("<h3>Reach: new young people per month as services mature</h3>")]
+        if not rec["fitted"]:
+            return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
+        est = pd.read_parquet(self.analysis_dir / "model_reach.parquet")
+        row = est.set_index("term").loc["years_since_start"]
+        rr, lo, hi = (row.get(c, np.nan) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
+        change = "more" if rr >= 1 else "fewer"
+        text = (
+            f"<p>For each year since a service started, it took on {abs(rr - 1):.0%} {change} "
+            f"new young people per month open (rate ratio {rr:.2f}, 95% confidence interval "
+            f"{lo:.2f} to {hi:.2f}), comparing each service with itself over "
+            f"{rec['n_obs_used']} returns. The model is a negative binomial regression of new "
+            "young people on years since the service started, with the months each return "
+            "covers as exposure and a fixed effect for each service.</p>"
+        )
+        out += [HTML(text), *self._caution(rec)]
+        main = est.loc[~est["term"].str.startswith("C(")].assign(n=rec["n_obs_used"])
+        cols = (
+            ("rate_ratio", "rr_ci_lower", "rr_ci_upper")
+            if "rate_ratio" in main
+            else ("estimate", "ci_lower", "ci_upper")
+        )
+        main = main[["term", *cols, "n"]]
+        out += self._table(
+            self._estimates(
+                main.assign(term=main["term"].map(_term_label)),
+                index="term",
+                estimate_columns=cols,
+                n_column="n",
+                threshold=0,
+                decimals=3,
+                title=f"Reach over time: rate ratios with 95% intervals, {self.year}",
+                notes=("N: service returns used (returns are not individuals).",),
+            )
+        )
+        return out
+
+    def _rollout(self, rec: dict[str, Any]) -> list[Any]:
+        out: list[Any] = [
+            HTML("<h3>The rollout: CSE concerns identified after a spoke arrives</h3>")
+        ]
+        if not rec["fitted"]:
+            return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
+        est = pd.read_parquet(self.analysis_dir / "model_rollout.parquet").iloc[0]
+        significant = est["ci_lower"] > 0 or est["ci_upper"] < 0
+        more = "more" if est["estimate"] > 0 else "fewer"
+        text = (
+            f"<p>In the quarters after a spoke arrived, children's social care in spoke areas "
+            f"identified on average {abs(est['estimate']):.1f} {more} CSE concerns per quarter "
+            f"than in comparison areas no spoke had reached (95% confidence interval "
+            f"{est['ci_lower']:.1f} to {est['ci_upper']:.1f})"
+            f"{'' if significant else ', which cannot be told apart from no change'}, across "
+            f"{rec['n_units_used']} areas. Spokes arrived in three phases, so each group of "
+            "areas is compared with areas not (yet) reached over the same quarters (Callaway "
+            "and Sant'Anna), which avoids the bias of a simple before-and-after comparison.</p>"
+        )
+        out += [HTML(text), *self._caution(rec)]
+        dyn_path = self.analysis_dir / "model_rollout_att_dynamic.parquet"
+        if dyn_path.exists():
+            dyn = _with_interval(pd.read_parquet(dyn_path))
+            dyn = dyn.loc[dyn["event_time"].between(-8, 8)].assign(n=rec["n_units_used"])
+            dt = self._estimates(
+                dyn,
+                index="event_time",
+                n_column="n",
+                threshold=0,
+                decimals=2,
+                title=f"Effect on CSE concerns identified by quarters since spoke arrival, {self.year}",
+                notes=(
+                    "Areas, not young people: no suppression needed. Negative event times are "
+                    "quarters before arrival: effects near zero there support the comparison.",
+                ),
+            )
+            out += self._table(dt)
+            out += self._figure(
+                figures.estimate_plot(
+                    dt,
+                    estimate="Estimate",
+                    lower="Lower 95% limit",
+                    upper="Upper 95% limit",
+                    title="Event study: effect of spoke arrival",
+                    x_label="Quarters since the spoke arrived",
+                    value_label="Extra CSE concerns per area and quarter",
+                ),
+                "event-study",
+            )
         return out
 
     def fieldwork(self) -> list[Any]:

@@ -310,6 +310,19 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         ["evaluation_year", "phase", "participant_role"],
     ),
+    "deliveries": _schema(
+        "deliveries",
+        {
+            "file": _s(),
+            "kind": _s(),
+            "service_id": _s(True),
+            "period": _s(True),
+            "evaluation_year": _s(True),
+            "version": _int(True, 1),
+            "received_date": _date(True),
+        },
+        ["file"],
+    ),
     "completeness": _schema(
         "completeness",
         {

@@ -26,6 +26,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
     "fieldwork",
     "completeness",
     "reconciliation",
+    "deliveries",
 )
 """The cleaner's Parquet tables, as listed in ``docs/data-contract.md``."""
 
