@@ -2,6 +2,7 @@
 #   make reports   -> .venv, pinned dependencies, the DVC pipeline, reports/index.html
 #   make test      -> the whole test suite
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv reports test lab lock lint format stage clean-outputs
+.PHONY: help venv reports test lab lock lint format stage bench
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,9 +24,9 @@ help:  ## list the commands
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing pinned dependencies into $(VENV) (first run takes a few minutes)..."
-	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; exit 1; }
-	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@$(BIN)/python -c "import analysis" && touch $(STAMP)
 
 venv: $(STAMP)  ## create .venv with the pinned dependencies and the package
@@ -38,6 +39,9 @@ test: $(STAMP)  ## run the whole test suite (unit, notebooks, pipeline, browser)
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/ruff format --check src tests bench
 	@$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks/*.ipynb
+
+bench: $(STAMP)  ## performance suite -> bench/results.json, table in bench/README.md (long)
+	@$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	@$(BIN)/jupyter lab notebooks/

@@ -114,10 +114,18 @@ def test_pipeline_reports_in_browser(chromium: str, pipeline_run) -> None:
     """
     reports = pipeline_run.reports
     pages = sorted(reports.glob("**/*.html"))
-    year_reports = [p for p in pages if p.name == "report.html"]
+    year_reports = [p for p in pages if p.name == "report.html" and p.parent.name[:2] == "20"]
     assert len(year_reports) == 4 and (reports / "index.html") in pages
+    national = reports / "national" / "report.html"
+    assert national in pages, "the national context page is missing"
     shots = reports / "screenshots"
-    others = [p for p in pages if p.name != "report.html"]
+    others = [p for p in pages if p not in year_reports and p != national]
+    results_national = check_pages(
+        [national],
+        expected_sections=["England", "funnel", "Methods"],
+        screenshot=shots,
+        executable_path=chromium,
+    )
     results = check_pages(
         year_reports,
         expected_sections=YEAR_REPORT_SECTIONS,
@@ -125,6 +133,7 @@ def test_pipeline_reports_in_browser(chromium: str, pipeline_run) -> None:
         executable_path=chromium,
     )
     results.update(check_pages(others, screenshot=shots, executable_path=chromium))
+    results.update(results_national)
     failures = {str(p): probs for p, probs in results.items() if probs}
     assert failures == {}
     assert len(list(shots.glob("*.png"))) == len(pages)

@@ -44,7 +44,7 @@ def test_every_declared_dependency_is_pinned():
 
 def test_there_are_notebooks():
     names = [nb.stem for nb in NOTEBOOKS]
-    assert names == ["01_synthesise", "02_clean", "03_analyse", "04_report"]
+    assert names == ["01_synthesise", "02_clean", "03_analyse", "04_report", "05_national"]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -114,7 +114,7 @@ def test_no_generated_data_or_reports_are_tracked_by_git():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=False,
+        check=True,
     )
     assert result.stdout.strip() == ""
 
@@ -154,6 +154,7 @@ STAGE_ENTRY = {
     "clean": ("notebooks/02_clean.py", ()),
     "analyse": ("notebooks/03_analyse.py", ()),
     "report": ("notebooks/04_report.py", ("render",)),
+    "national": ("notebooks/05_national.py", ("render",)),
     "index": (None, ("index",)),
     "aqa": (None, ("render",)),
 }

@@ -48,6 +48,7 @@ __all__ = [
     "DisclosureError",
     "disclose_counts",
     "disclose_programme_totals",
+    "disclose_published",
     "disclose_estimates",
     "disclose_shares",
     "disclose_table",
@@ -1029,9 +1030,15 @@ def disclose_estimates(
     table = pd.DataFrame({k: disp[k] for k in order}, index=row_index)
     numeric = pd.DataFrame({k: nums[k] for k in order}, index=row_index)
     extra = [
-        f"{CONFIDENTIAL}: estimates resting on 1 to {threshold} young people or services are "
-        "suppressed.",
-        f"{NOT_AVAILABLE}: not enough data yet to fit the model.",
+        *(
+            [
+                f"{CONFIDENTIAL}: estimates resting on 1 to {threshold} young people or "
+                "services are suppressed."
+            ]
+            if threshold > 0
+            else []
+        ),
+        f"{NOT_AVAILABLE}: not available (no data, or not enough data yet to fit the model).",
         *notes,
     ]
     return _new(
@@ -1125,6 +1132,72 @@ def disclose_programme_totals(
         kind="totals",
         total_label=None,
     )
+
+
+_PUBLISHED_SYMBOLS: Mapping[str, str] = {
+    "c": CONFIDENTIAL,
+    "x": NOT_AVAILABLE,
+    "z": NOT_APPLICABLE,
+    "u": LOW_RELIABILITY,
+    "k": ROUNDS_TO_ZERO,
+}
+
+
+def disclose_published(
+    df: pd.DataFrame,
+    *,
+    index: str,
+    columns: str,
+    values: str,
+    status: str,
+    title: str,
+    notes: Sequence[str] = (),
+    decimals: int | Mapping[str, int] | None = None,
+) -> DisclosedTable:
+    """Figures another publisher released (e.g. DfE statistics), shown as they published them.
+
+    ``df`` is long: one row per ``index`` x ``columns`` cell with a number in ``values`` and
+    the publisher's status in ``status`` (``""`` or ``"ok"``: a published number; ``c``,
+    ``x``, ``z``, ``u``, ``k``, bare or bracketed: shown as the GSS symbol with no number;
+    anything else: ``[x]``). Nothing is suppressed or rounded again: the publisher's own
+    suppression is kept. Numbers are shown with ``decimals`` places (default: whole numbers
+    unrounded, others as given; a mapping gives places per column). A cell absent from
+    ``df`` is ``[x]``.
+    """
+    what = f"disclose_published({title!r})"
+    _require_columns(df, [index, columns, values, status], what)
+    if df.duplicated([index, columns]).any():
+        raise DisclosureError(f"{what}: more than one row for some {index!r} x {columns!r}")
+    rows = list(dict.fromkeys(df[index].astype("str")))
+    cols = list(dict.fromkeys(df[columns].astype("str")))
+    display = pd.DataFrame(NOT_AVAILABLE, index=rows, columns=cols, dtype="str")
+    numeric = pd.DataFrame(np.nan, index=rows, columns=cols)
+    nums = pd.to_numeric(df[values], errors="coerce").astype("float64")
+    for r, c, v, s in zip(
+        df[index].astype("str"), df[columns].astype("str"), nums, df[status], strict=True
+    ):
+        code = "" if pd.isna(s) else str(s).strip().strip("[]").lower()
+        if code in ("", "ok") and not math.isnan(v):
+            places = decimals.get(c) if isinstance(decimals, Mapping) else decimals
+            text = _fmt_number(v, places) if places is not None else _fmt_plain(v)
+            display.loc[r, c], numeric.loc[r, c] = text, float(v)
+        else:
+            display.loc[r, c] = _PUBLISHED_SYMBOLS.get(code, NOT_AVAILABLE)
+    display.index.name = numeric.index.name = index
+    display.columns.name = numeric.columns.name = columns
+    return _new(
+        display,
+        numeric,
+        title=title,
+        notes=list(notes),
+        threshold=0,
+        kind="published",
+        total_label=None,
+    )
+
+
+def _fmt_plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 # --------------------------------------------------------------------------------------

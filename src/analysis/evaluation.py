@@ -24,6 +24,14 @@ from analysis.tables import load_tables, write_json, write_parquet
 
 MODEL_NAMES: tuple[str, ...] = ("trajectory", "reach", "rollout")
 
+MIN_TREATED_AREAS = 5
+"""Fewest spoke areas (and comparison areas) before the rollout effect is estimated: with
+fewer, the analytic standard errors of the group-time effects are unreliable."""
+
+MIN_REACH_RETURNS = 8
+"""Fewest service returns before the reach model is fitted (it has a fixed effect per
+service, so it also needs two or more services and three distinct service ages)."""
+
 
 @dataclass
 class ModelOutcome:
@@ -196,11 +204,12 @@ def reach_data(
 def fit_reach(data: pd.DataFrame) -> ModelOutcome:
     """Growth in new young people supported per month open as services mature (NB2 GLM)."""
     n_services = int(data["service_id"].nunique()) if len(data) else 0
-    if len(data) < 8 or n_services < 2 or data["years_since_start"].nunique() < 3:
+    if len(data) < MIN_REACH_RETURNS or n_services < 2 or data["years_since_start"].nunique() < 3:
         return not_fitted(
             "reach",
-            "Not enough data yet: fewer than eight service returns with new referrals to model "
-            "how reach grows after services start.",
+            f"Not enough data yet: modelling how reach grows after services start needs at "
+            f"least {MIN_REACH_RETURNS} returns with new referrals from two or more services "
+            "at different stages.",
             n_units_eligible=n_services,
             n_obs_eligible=len(data),
         )
@@ -227,13 +236,19 @@ def rollout_panel(area_panel: pd.DataFrame, areas: pd.DataFrame, year: str) -> p
 
 def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
     """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna)."""
-    treated = panel.loc[panel["cohort_quarter"] > 0, "cohort_quarter"]
-    if treated.empty or panel.loc[panel["cohort_quarter"] == 0, "area_code"].nunique() < 2:
+    areas = panel.drop_duplicates("area_code")
+    treated = int((areas["cohort_quarter"] > 0).sum())
+    controls = int((areas["cohort_quarter"] == 0).sum())
+    last = int(panel["quarter_index"].max()) if len(panel) else 0
+    post = panel.loc[panel["cohort_quarter"] > 0]
+    post_quarters = int((post["quarter_index"] >= post["cohort_quarter"]).sum())
+    if treated < MIN_TREATED_AREAS or controls < MIN_TREATED_AREAS or post_quarters < 2 * treated:
         return not_fitted(
             "rollout",
-            "Not enough data yet: no spoke area has a quarter with its spoke in post in this "
-            "window, so the effect of spoke arrival cannot be estimated.",
-            n_units_eligible=int(panel["area_code"].nunique()) if len(panel) else 0,
+            f"Not enough data yet: the effect of spoke arrival needs at least "
+            f"{MIN_TREATED_AREAS} spoke areas observed for two or more quarters after their "
+            f"spoke arrived, and as many areas without a spoke, by quarter {last} of the panel.",
+            n_units_eligible=int(len(areas)),
         )
     att = models.staggered_att(
         panel,

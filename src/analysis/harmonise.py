@@ -8,6 +8,7 @@ table in ``docs/data-contract.md`` ("Outcome mapping") mirrors :data:`MAPPING_TA
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -139,6 +140,13 @@ def parse_period(text: str) -> Period:
 
     Raises ``ValueError`` for anything else (including ``2014-16``).
     """
+    if type(text) is str:  # periods repeat on every row: parse each distinct label once
+        return _parse_period_cached(text)
+    return _parse_period(text)
+
+
+def _parse_period(text: str) -> Period:
+    """:func:`parse_period` without the cache."""
     m = _RE_PERIOD.match(str(text).strip())
     if not m:
         raise ValueError(f"not a period like 2014-15 or 2014-15 Q2: {text!r}")
@@ -154,6 +162,9 @@ def parse_period(text: str) -> Period:
     sm = (start_month - 1) % 12 + 1
     end_first = pd.Timestamp(sy, sm, 1) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
     return Period(f"{year} Q{q}", year, "quarterly", date(sy, sm, 1), end_first.date())
+
+
+_parse_period_cached = functools.lru_cache(maxsize=4096)(_parse_period)
 
 
 def evaluation_year_of(d: date) -> str:

@@ -60,9 +60,21 @@ class SampleDirs:
         return self.root / "analysis" / year
 
 
+def code_version() -> str:
+    """A short hash of the package source, so a sample built by older code is never reused."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for file in sorted(package.glob("*.py")):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def sample_dirs(*, seed: int = 1, scale: float = 0.1) -> SampleDirs:
     """Folders of the sample programme for ``seed`` and ``scale`` (not built)."""
-    root = paths.INTERIM_DIR / "scratch" / f"sample-{seed}-{scale}"
+    root = paths.INTERIM_DIR / "scratch" / f"sample-{seed}-{scale}-{code_version()}"
     return SampleDirs(root=root, raw=root / "raw", processed=root / "processed")
 
 
@@ -98,23 +110,18 @@ def models_overview(analysis_dir: Path) -> pd.DataFrame:
 
 
 def ledger_summary(processed_dir: Path) -> pd.DataFrame:
-    """Rows read, kept, quarantined and superseded by kind of source file."""
+    """Rows read, kept, quarantined and superseded by kind of source file (every file)."""
+    from analysis.report import ledger_totals
     from analysis.tables import ledger_frame
 
-    frame = ledger_frame(Path(processed_dir) / "ledger.json")
-    numeric = [c for c in ("read", "kept", "quarantined", "superseded", "blank") if c in frame]
-    kind = frame["file"].astype("str").str.split("/").str[0]
-    return frame.assign(kind=kind).groupby("kind", as_index=False)[numeric].sum()
+    files = set(ledger_frame(Path(processed_dir) / "ledger.json")["file"])
+    return ledger_totals(Path(processed_dir), files)
 
 
 def quarantine_summary(processed_dir: Path) -> pd.DataFrame:
-    """Quarantined rows by reason (counts only, no values)."""
-    frame = pd.read_csv(Path(processed_dir) / "quarantine.csv", dtype="str", keep_default_na=False)
-    if frame.empty:
-        return pd.DataFrame({"reason": pd.Series(dtype="str"), "rows": pd.Series(dtype="int64")})
-    return (
-        frame.groupby("reason", as_index=False)
-        .size()
-        .rename(columns={"size": "rows"})
-        .sort_values(["rows", "reason"], ascending=[False, True], ignore_index=True)
-    )
+    """Quarantined rows by kind of reason (counts only, no values)."""
+    from analysis.report import quarantine_by_reason
+
+    q = pd.read_csv(Path(processed_dir) / "quarantine.csv", dtype="str", keep_default_na=False)
+    summary = quarantine_by_reason(Path(processed_dir), set(q["file"]))
+    return summary.sort_values(["rows", "reason"], ascending=[False, True], ignore_index=True)

@@ -1126,11 +1126,12 @@ def headline_figures(
     sy = service_years(prep, year)
     this = sy.loc[sy["evaluation_year"] == year]
     services = prep["services"].set_index("service_id", drop=False)
+    slices = _Slices(prep)  # split the tables once, not once per service
     expected = received = 0
     for sid in this["service_id"]:
         svc = services.loc[sid]
         exp = expected_periods(svc.reporting, svc.start_month, svc.funded_until_month, year)
-        chosen, _ = _chosen_returns(prep, sid, year)
+        chosen, _ = _chosen_returns(slices, sid, year)
         expected += len(exp)
         received += len(set(chosen["period"].astype("str")) & set(exp)) if len(chosen) else 0
     figures: dict[str, float | int] = {

@@ -27,7 +27,7 @@ from IPython.display import HTML
 
 from analysis import disclosure, figures, outcomes, paths, periods, vintage
 from analysis.disclosure import DisclosedTable
-from analysis.tables import PROCESSED_TABLES, load_tables, read_json, write_json
+from analysis.tables import PROCESSED_TABLES, ledger_frame, load_tables, read_json, write_json
 
 SECTIONS: tuple[str, ...] = (
     "Summary",
@@ -122,6 +122,8 @@ class ReportSettings:
     threshold: int = 9
     total_rounding: int = 5
     cutoff_days: int = 61
+    first_year: str = "2013-14"
+    min_services: int = 3
 
     @property
     def cutoff(self):  # noqa: ANN201 - a datetime.date
@@ -162,7 +164,7 @@ class YearReport:
         """Load the tables the year's report may see and prepare its output folder."""
         tables = load_tables(Path(processed_dir))
         seen = vintage.tables_as_of(tables, settings.year, settings.cutoff)
-        first = periods.parse_year(settings.year) <= 2013
+        first = periods.parse_year(settings.year) <= periods.parse_year(settings.first_year)
         previous = None
         if not first:
             prev = settings.previous_year
@@ -190,6 +192,10 @@ class YearReport:
     def _table(self, table: DisclosedTable) -> list[Any]:
         """Show a disclosed table with a link to its CSV (written beside the report)."""
         name = slug(table.title)
+        if f"{name}.csv" in self.tables_written:
+            raise ValueError(
+                f"two tables would be written to {name}.csv: give them distinct titles"
+            )
         path = table.to_csv(self.out_dir / "tables" / f"{name}.csv")
         self.tables_written.append(path.name)
         self.table_index.append(
@@ -225,11 +231,13 @@ class YearReport:
         threshold: int | None = None,
         totals: bool = True,
     ) -> DisclosedTable:
+        names = {c: DISPLAY_NAMES.get(c, c) for c in frame.columns}
+        index_names = [names[i] for i in ([index] if isinstance(index, str) else index)]
         return disclosure.disclose_counts(
-            frame,
-            index=index,
-            columns=columns,
-            values=values,
+            frame.rename(columns=names),
+            index=index_names[0] if isinstance(index, str) else index_names,
+            columns=names[columns] if columns else None,
+            values=names[values],
             threshold=self.settings.threshold if threshold is None else threshold,
             # Counts that are not about individuals (threshold 0) are shown exactly.
             total_rounding=self.settings.total_rounding if threshold != 0 else 1,
@@ -238,23 +246,22 @@ class YearReport:
             notes=notes,
         )
 
-    def _years_active(self) -> list[str]:
-        start = 2013
-        end = periods.parse_year(self.year)
-        return [periods.year_label(y) for y in range(start, end + 1)]
-
     # ----------------------------------------------------------------------- sections
     def summary(self) -> list[Any]:
-        """Section 1: the year's key figures and what changed since the previous year."""
-        this = key_figures(self.seen, self.year)
-        rows = [this.assign(evaluation_year=self.year)]
+        """Section 1: the year's key figures and what changed since the previous year.
+
+        The previous year's column shows its figures as known now; where they differ from
+        what the previous report published (late or resubmitted returns), they carry [r].
+        """
+        prev = self.settings.previous_year
+        rows = [key_figures(self.seen, self.year).assign(evaluation_year=self.year)]
         if self.previous is not None:
-            prev = key_figures(self.previous, self.settings.previous_year)
-            rows.insert(0, prev.assign(evaluation_year=self.settings.previous_year))
-        frame = pd.concat(rows, ignore_index=True)
+            now = key_figures(_restrict(self.seen, prev), prev)
+            rows.insert(0, now.assign(evaluation_year=prev))
+        frame = pd.concat(rows, ignore_index=True).rename(columns={"figure": "Figure"})
         table = disclosure.disclose_programme_totals(
             frame,
-            index="figure",
+            index="Figure",
             columns="evaluation_year",
             values="value",
             threshold=self.settings.threshold,
@@ -262,37 +269,31 @@ class YearReport:
             exact=EXACT_FIGURES,
             title=f"Key figures, {self.year} and the year before",
         )
-        table = self._revise_previous(table, frame)
+        table = self._revise_previous(table)
         values = table.numeric
         sentences = [
             f"<p>This report covers the evaluation year {self.year} (1 September to 31 August), "
             f"using returns received by the cut-off in {self.settings.cutoff:%B %Y} "
             f"({self.settings.cutoff_days} days after the year end).</p>"
         ]
-        if self.year in values.columns:
-            col = values[self.year]
+        if self.previous is None:
             sentences.append(
-                "<p>"
-                + "; ".join(
-                    f"{html.escape(str(idx)).lower()}: <strong>{_fmt(col[idx])}</strong>"
-                    for idx in col.index
-                    if not pd.isna(col[idx])
-                )
-                + ".</p>"
+                "<p>This is the programme's first evaluation year: there is no previous year "
+                "to compare with.</p>"
             )
-        if self.previous is not None and self.settings.previous_year in values.columns:
+        elif prev in values.columns and self.year in values.columns:
             changes = []
             for idx in values.index:
-                a, b = values.loc[idx, self.settings.previous_year], values.loc[idx, self.year]
+                a, b = values.loc[idx, prev], values.loc[idx, self.year]
                 if pd.notna(a) and pd.notna(b) and a != b:
                     direction = "rose" if b > a else "fell"
                     changes.append(f"{str(idx).lower()} {direction} from {_fmt(a)} to {_fmt(b)}")
             if changes:
-                sentences.append("<p>Since the previous year, " + "; ".join(changes) + ".</p>")
+                sentences.append(f"<p>Compared with {prev}: " + "; ".join(changes) + ".</p>")
         return [HTML("".join(sentences)), *self._table(table)]
 
-    def _revise_previous(self, table: DisclosedTable, frame: pd.DataFrame) -> DisclosedTable:
-        """Mark the previous year's figures that this year's data revise with ``[r]``."""
+    def _revise_previous(self, table: DisclosedTable) -> DisclosedTable:
+        """Mark with [r] the previous year's figures that differ from what was published."""
         if self.previous is None:
             return table
         prev = self.settings.previous_year
@@ -303,8 +304,24 @@ class YearReport:
             for fig in revised.index:
                 if fig in published.index and fig in now.index and published[fig] != now[fig]:
                     revised.loc[fig, prev] = True
-        # The previous year's column shows the figures as published then.
         return disclosure.mark_revised(table, revised)
+
+    def _service_breakdown_allowed(self) -> bool:
+        """Service-level tables need enough services that no row is itself the programme."""
+        return self._n_services() >= self.settings.min_services
+
+    def _n_services(self) -> int:
+        sy = outcomes.service_years(outcomes.prepare_tables(self.seen), self.year)
+        return int((sy["evaluation_year"] == self.year).sum())
+
+    def _no_breakdown(self, what: str) -> list[Any]:
+        return [
+            HTML(
+                f"<p>{html.escape(what)} by service are not shown for {self.year}: with fewer "
+                f"than {self.settings.min_services} services active, a service's figures would "
+                "be the programme's own, unrounded.</p>"
+            )
+        ]
 
     def programme_status(self) -> list[Any]:
         """Section 2: services active by phase, spoke areas and host agency types."""
@@ -337,9 +354,10 @@ class YearReport:
             title=f"Spoke areas in {self.year} by host agency type",
             notes=("Counts of spoke posts are not about individuals and are not suppressed.",),
         )
+        n_areas = spokes["area_code"].nunique()
         text = (
-            f"<p>{len(svc)} services were active in {self.year}, with spoke workers in "
-            f"{spokes['area_code'].nunique()} local authority areas.</p>"
+            f"<p>{_plural(len(svc), 'service was', 'services were')} active in {self.year}, "
+            f"with spoke workers in {_plural(n_areas, 'local authority area', 'local authority areas')}.</p>"
         )
         out: list[Any] = [HTML(text), *self._table(t1), *self._table(t2)]
         if len(host):
@@ -361,8 +379,35 @@ class YearReport:
             columns="source",
             values="referrals",
             title="Referrals by source and evaluation year (programme)",
+            notes=(
+                "Earlier years are shown as known now; [r] marks a figure that differs from "
+                "the earlier report.",
+            ),
         )
-        trend = self._revise_trend(trend, "referrals")
+        trend = self._revise_trend(
+            trend, "referrals", ["evaluation_year", "referral_source"], "referral_source"
+        )
+        out: list[Any] = [
+            HTML(
+                "<p>Where referrals came from, year by year, and how many young people each "
+                "service took on, supported and closed in the year. The counts come from the "
+                "services' monitoring returns.</p>"
+            ),
+            *self._table(trend),
+        ]
+        out += self._figure(
+            figures.bar_chart(
+                trend,
+                stacked=True,
+                horizontal=False,
+                title="Referrals by source and evaluation year (programme)",
+                value_label="Referrals",
+                category_label="Evaluation year",
+            ),
+            "referrals-by-year",
+        )
+        if not self._service_breakdown_allowed():
+            return out + self._no_breakdown("Referrals and young people supported")
         this = ref.loc[ref["evaluation_year"] == self.year]
         this = this.assign(source=this["referral_source"].map(label))
         by_service = self._counts(
@@ -373,49 +418,50 @@ class YearReport:
             title=f"Referrals by service and source, {self.year}",
         )
         yp = young_people_supported(self.seen, self.year)
-        t_yp = self._counts(
-            yp,
-            index="service_id",
-            columns="measure",
-            values="young_people",
-            title=f"Young people supported by service, {self.year} (new, open, closed)",
-            notes=(
-                "New and closed are summed over the year's returns; open counts the "
-                "young people open at any time in the period of the latest return of the year.",
-            ),
+        wide = (
+            yp.pivot_table(
+                index="service_id", columns="measure", values="young_people", aggfunc="sum"
+            )
+            .reindex(columns=["New", "Open", "Closed"])
+            .reset_index()
+            .rename(columns={"service_id": "Service"})
         )
-        out: list[Any] = [
-            HTML(
-                "<p>Where referrals came from, year by year, and how many young people each "
-                "service took on, supported and closed in the year.</p>"
+        t_yp = disclosure.disclose_table(
+            wide,
+            index="Service",
+            count_columns=["New", "Open", "Closed"],
+            threshold=self.settings.threshold,
+            total_rounding=self.settings.total_rounding,
+            title=f"Young people new, open and closed by service, {self.year}",
+            notes=(
+                "From the monitoring returns. New and closed are summed over the year's "
+                "returns; open counts the young people open at any time in the period of the "
+                "latest return of the year. The columns overlap, so they are not added up.",
             ),
-            *self._table(trend),
-        ]
-        out += self._figure(
-            figures.line_chart(
-                trend,
-                title="Referrals by source and evaluation year",
-                x_label="Evaluation year",
-                value_label="Referrals",
-            ),
-            "referrals-by-source",
         )
         out += [*self._table(by_service), *self._table(t_yp)]
         return out
 
-    def _revise_trend(self, table: DisclosedTable, value: str) -> DisclosedTable:
+    def _revise_trend(
+        self,
+        table: DisclosedTable,
+        value: str,
+        keys: list[str],
+        column_key: str,
+        source: str = "referrals",
+    ) -> DisclosedTable:
+        """Mark with [r] the cells of an earlier year that differ from the earlier report."""
         if self.previous is None:
             return table
         prev = self.settings.previous_year
-        earlier = _current(self.previous["referrals"])
-        later = _current(_restrict(self.seen, prev)["referrals"])
-        keys = ["evaluation_year", "referral_source"]
+        earlier = _current(self.previous[source])
+        later = _current(_restrict(self.seen, prev)[source])
         e = earlier.groupby(keys, as_index=False)[value].sum()
         lt = later.groupby(keys, as_index=False)[value].sum()
         rev = vintage.revised_cells(e, lt, keys, value)
         flags = pd.DataFrame(False, index=table.table.index, columns=table.table.columns)
         for _, row in rev.iterrows():
-            col = label(row["referral_source"])
+            col = label(row[column_key])
             if row["evaluation_year"] in flags.index and col in flags.columns:
                 flags.loc[row["evaluation_year"], col] = True
         return disclosure.mark_revised(table, flags)
@@ -425,9 +471,11 @@ class YearReport:
         people = people_in_year(self.seen, self.year)
         out: list[Any] = [
             HTML(
-                f"<p>{_people_phrase(len(people))} were supported in {self.year}. For each "
-                "characteristic the table shows the programme's young people by category, "
-                "and the second table the share not recorded, by service.</p>"
+                f"<p>{self._people(len(people)).capitalize()} young people were open to a service "
+                f"at some time in {self.year}, counted once per service from the case-level "
+                "extracts (the monitoring returns' figures in section 3 may differ slightly). "
+                "For each characteristic the first table shows the programme's young people by "
+                "category and the second the share not recorded, by service.</p>"
             )
         ]
         people = people.assign(age_band=age_band(people["age_at_referral"]))
@@ -450,9 +498,12 @@ class YearReport:
                 total=(column, "size"), recorded=(column, lambda s: int(s.notna().sum()))
             )
             recorded = recorded.assign(not_recorded=recorded["total"] - recorded["recorded"])
+            out += [HTML(f"<h3>{html.escape(title)}</h3>"), *self._table(t)]
+            if not self._service_breakdown_allowed():
+                continue
             shares = disclosure.disclose_shares(
-                recorded,
-                index="service_id",
+                recorded.rename(columns={"service_id": "Service"}),
+                index="Service",
                 numerator="not_recorded",
                 denominator="total",
                 threshold=self.settings.threshold,
@@ -461,125 +512,258 @@ class YearReport:
                 share_label="Not recorded (%)",
                 denominator_label="Young people",
             )
-            out += [HTML(f"<h3>{html.escape(title)}</h3>"), *self._table(t), *self._table(shares)]
+            out += self._table(shares)
         return out
 
     def activities(self) -> list[Any]:
-        """Section 5: direct work, training delivered, professionals trained, awareness events."""
-        act = _current(self.seen["activities"])
-        act = act.loc[act["evaluation_year"] == self.year]
-        t1 = self._counts(
-            act.assign(activity=act["activity"].map(label)),
-            index="service_id",
-            columns="activity",
-            values="sessions",
-            title=f"Activities by service, {self.year}",
+        """Section 5: direct work, training delivered, professionals trained, awareness events.
+
+        Sessions, events, meetings and professionals trained are not counts of young people:
+        they are shown exactly (no suppression or rounding), as the notes say.
+        """
+        note = (
+            "Sessions, events, meetings and professionals trained are not counts of young "
+            "people and are shown exactly.",
         )
         outs = _current(self.seen["outputs"])
-        trend = self._counts(
-            outs.assign(output=outs["output"].map(label)),
-            index="evaluation_year",
-            columns="output",
-            values="count",
-            title="Outputs by evaluation year (programme)",
+        wide = (
+            outs.assign(output=outs["output"].map(label))
+            .pivot_table(index="evaluation_year", columns="output", values="count", aggfunc="sum")
+            .reset_index()
+            .rename(columns={"evaluation_year": "Evaluation year"})
+        )
+        cols = [c for c in wide.columns if c != "Evaluation year"]
+        trend = disclosure.disclose_table(
+            wide,
+            index="Evaluation year",
+            count_columns=cols,
             threshold=0,
-            notes=("Training sessions, events and meetings are not counts of young people.",),
+            total_rounding=1,
+            total_row=False,
+            title="Outputs by evaluation year (programme)",
+            notes=note,
         )
-        this = outs.loc[outs["evaluation_year"] == self.year]
-        t2 = self._counts(
-            this.assign(output=this["output"].map(label)),
-            index="service_id",
-            columns="output",
-            values="count",
-            title=f"Outputs by service, {self.year}",
-        )
-        out: list[Any] = [*self._table(t1), *self._table(trend)]
-        training = [
-            c for c in ("Training sessions", "Professionals trained") if c in trend.table.columns
-        ]
-        out += self._figure(
-            figures.bar_chart(
-                trend,
-                columns=training or None,
-                horizontal=False,
-                title="Training delivered by evaluation year",
-                value_label="Count",
-                category_label="Evaluation year",
-            ),
-            "training-by-year",
-        )
-        out += self._table(t2)
+        out: list[Any] = [*self._table(trend)]
+        if "Professionals trained" in trend.table.columns:
+            out += self._figure(
+                figures.bar_chart(
+                    trend,
+                    columns=["Professionals trained"],
+                    horizontal=False,
+                    title="Professionals trained by evaluation year",
+                    value_label="Professionals trained",
+                    category_label="Evaluation year",
+                ),
+                "professionals-trained-by-year",
+            )
+        for source, column, value, title in (
+            ("activities", "activity", "sessions", "Activities"),
+            ("outputs", "output", "count", "Outputs"),
+        ):
+            frame = _current(self.seen[source])
+            frame = frame.loc[frame["evaluation_year"] == self.year]
+            wide = (
+                frame.assign(**{column: frame[column].map(label)})
+                .pivot_table(index="service_id", columns=column, values=value, aggfunc="sum")
+                .reset_index()
+                .rename(columns={"service_id": "Service"})
+            )
+            cols = [c for c in wide.columns if c != "Service"]
+            out += self._table(
+                disclosure.disclose_table(
+                    wide,
+                    index="Service",
+                    count_columns=cols,
+                    threshold=0,
+                    total_rounding=1,
+                    title=f"{title} by service, {self.year}",
+                    notes=note,
+                )
+            )
         return out
 
     def outcome_measures(self) -> list[Any]:
-        """Section 6: each outcome's indicators per service (value or reason) and programme."""
+        """Section 6: each outcome's indicators for the programme and per service.
+
+        Per service, an indicator shows its value or, where the data cannot support one,
+        the reason. Shares use their own numerators and denominators, so suppressed cells
+        stay suppressed; the three risk-band outcomes share one table so that one cannot be
+        worked out from the other two.
+        """
         ind = pd.read_parquet(self.analysis_dir / "indicators.parquet")
         ind = ind.loc[ind["evaluation_year"] == self.year]
         prog = pd.read_parquet(self.analysis_dir / "programme_indicators.parquet")
-        prog = prog.loc[prog["evaluation_year"] == self.year]
+        prog = prog.loc[prog["evaluation_year"] == self.year].set_index("indicator")
+        breakdown = self._service_breakdown_allowed()
         out: list[Any] = [
             HTML(
-                "<p>Each outcome has operational indicators computed from the returns "
-                "(definitions in the project's outcomes document). Where a service's data cannot "
-                "support an indicator, the reason is given instead of a number.</p>"
+                "<p>Each of the evaluation's six key outcome measures has operational "
+                "indicators computed from the returns (their definitions are in the project's "
+                "outcomes document). For each outcome the programme's figures come first, then "
+                "each service's value or, where its data cannot support one, the reason.</p>"
             )
         ]
         for number in range(1, 7):
+            specs = [x for x in outcomes.INDICATORS if x.outcome == number]
             out.append(HTML(f"<h3>Outcome {number}: {html.escape(OUTCOME_TITLES[number])}</h3>"))
-            for spec in [s for s in outcomes.INDICATORS if s.outcome == number]:
+            out.append(HTML(self._programme_findings(specs, prog)))
+            if not breakdown:
+                out += self._no_breakdown(f"Outcome {number} indicators")
+                continue
+            if number == 6:
+                out += self._outcome6(ind)
+                continue
+            for spec in specs:
                 rows = ind.loc[ind["indicator"] == spec.indicator]
-                if rows.empty:
+                if rows.empty or spec.unit == outcomes.CHANGE:
                     continue
-                out += self._table(self._indicator_table(spec, rows, prog))
+                out += self._indicator(spec, rows)
         return out
 
-    def _indicator_table(self, spec: Any, rows: pd.DataFrame, prog: pd.DataFrame) -> DisclosedTable:
-        rows = rows.assign(reason=rows["reason"].fillna("").astype("str"))
+    def _programme_findings(self, specs: list[Any], prog: pd.DataFrame) -> str:
+        """The programme's value of each indicator as a sentence list (disclosed)."""
+        items = []
+        for spec in specs:
+            if spec.indicator not in prog.index:
+                continue
+            row = prog.loc[spec.indicator]
+            shown = self._programme_value(spec, row)
+            services = int(row["services_with_value"])
+            items.append(
+                f"<li>{html.escape(spec.label)}: <strong>{shown}</strong> "
+                f"({_plural(services, 'service', 'services')} with a figure)</li>"
+            )
+        return f"<ul>{''.join(items)}</ul>" if items else ""
+
+    def _programme_value(self, spec: Any, row: pd.Series) -> str:
+        value, den = row["value"], row["denominator"]
+        personal = spec.indicator not in PERSON_FREE_INDICATORS
+        if pd.isna(value):
+            return "[x]"
+        if spec.unit in (outcomes.SHARE, outcomes.MEAN_CHANGE):
+            if personal and pd.notna(den) and den <= self.settings.threshold:
+                return "[c]"
+            return f"{value:.0%}" if spec.unit == outcomes.SHARE else f"{value:.3f}"
+        if spec.unit == outcomes.CHANGE:
+            if personal:
+                return f"{self._rounded(value):+,.0f} (rounded)"
+            return f"{value:+,.0f}"
+        if personal:
+            return "[c]" if 0 < value <= self.settings.threshold else f"{self._rounded(value):,.0f}"
+        return f"{value:,.0f}"
+
+    def _indicator(self, spec: Any, rows: pd.DataFrame) -> list[Any]:
+        """One indicator by service: its disclosed values and the reasons for gaps."""
+        personal = spec.indicator not in PERSON_FREE_INDICATORS
+        threshold = self.settings.threshold if personal else 0
         title = f"{spec.label}, {self.year}"
-        shown = {"service_id": "Service", "value": "Value", "reason": "Reason",
-                 "numerator": "Numerator", "denominator": "Denominator"}  # fmt: skip
-        if spec.unit == outcomes.COUNT:
-            return disclosure.disclose_table(
-                rows.assign(value=rows["value"].astype("float64")).rename(columns=shown),
-                index="Service",
-                count_columns=["Value"],
-                text_columns=["Reason"],
-                threshold=self.settings.threshold,
-                total_rounding=self.settings.total_rounding,
-                title=title,
+        has_value = rows.loc[rows["value"].notna()]
+        reasons = rows.loc[rows["value"].isna(), ["service_id", "reason"]]
+        out: list[Any] = []
+        if len(has_value):
+            if spec.unit == outcomes.COUNT:
+                table = disclosure.disclose_table(
+                    has_value[["service_id", "value"]].rename(
+                        columns={"service_id": "Service", "value": "Number"}
+                    ),
+                    index="Service",
+                    count_columns=["Number"],
+                    threshold=threshold,
+                    total_rounding=self.settings.total_rounding if personal else 1,
+                    title=title,
+                )
+            elif spec.unit == outcomes.SHARE:
+                table = disclosure.disclose_shares(
+                    has_value.rename(columns={"service_id": "Service"}),
+                    index="Service",
+                    numerator="numerator",
+                    denominator="denominator",
+                    threshold=threshold,
+                    protect_complement=personal,
+                    title=title,
+                    denominator_label="Out of",
+                )
+            else:
+                data = has_value.assign(
+                    estimate=has_value["value"].astype("float64"),
+                    n=has_value["denominator"].astype("float64"),
+                )[["service_id", "estimate", "n"]]
+                table = self._estimates(
+                    data,
+                    index="service_id",
+                    estimate_columns=("estimate",),
+                    n_column="n",
+                    threshold=threshold,
+                    decimals=3,
+                    title=title,
+                    notes=(UNIT_NOTES.get(spec.indicator, ""),)
+                    if spec.indicator in UNIT_NOTES
+                    else (),
+                )
+            out += self._table(table)
+        if len(reasons):
+            items = "".join(
+                f"<li>{html.escape(str(r.service_id))}: {html.escape(str(r.reason))}</li>"
+                for r in reasons.itertuples()
             )
-        if spec.unit == outcomes.SHARE:
-            data = rows.assign(
-                numerator=rows["numerator"].astype("float64").fillna(0),
-                denominator=rows["denominator"].astype("float64").fillna(0),
-            ).rename(columns=shown)
-            return disclosure.disclose_table(
-                data,
-                index="Service",
-                count_columns=["Numerator", "Denominator"],
-                percent_columns={"Share (%)": ("Numerator", "Denominator")},
-                text_columns=["Reason"],
-                threshold=self.settings.threshold,
-                total_rounding=self.settings.total_rounding,
-                title=title,
+            out.append(
+                HTML(
+                    f'<p class="reasons">{html.escape(spec.label)}: no figure for</p><ul>{items}</ul>'
+                )
             )
-        n = rows["denominator"].astype("float64")
-        data = rows.assign(
-            estimate=rows["value"].astype("float64"),
-            ci_lower=np.nan,
-            ci_upper=np.nan,
-            n=n.fillna(0),
+        return out
+
+    def _outcome6(self, ind: pd.DataFrame) -> list[Any]:
+        """Outcome 6 by service: assessed, used, and risk-band change in one protected table."""
+        wide = ind.pivot_table(
+            index="service_id", columns="indicator", values="numerator", aggfunc="first"
         )
-        return self._estimates(
-            data,
-            index="service_id",
-            estimate_columns=("estimate",),
-            n_column="n",
-            text_columns=["reason"],
-            threshold=self.settings.threshold,
-            decimals=3,
-            title=title,
+        counts = ind.pivot_table(
+            index="service_id", columns="indicator", values="value", aggfunc="first"
         )
+        frame = pd.DataFrame(index=counts.index)
+        frame["Assessed"] = counts.get("assessed_young_people")
+        frame["Two or more"] = counts.get("two_plus_assessments")
+        for key, name in (
+            ("improved", "Improved"),
+            ("unchanged", "Unchanged"),
+            ("worsened", "Worsened"),
+        ):
+            frame[name] = wide.get(f"risk_band_{key}_share")
+        frame = frame.dropna(how="all")
+        out: list[Any] = []
+        if len(frame):
+            frame["Fewer than two"] = frame["Assessed"] - frame["Two or more"]
+            bands = frame[["Improved", "Unchanged", "Worsened"]]
+            frame["Band not comparable"] = frame["Two or more"] - bands.sum(axis=1, min_count=1)
+            frame = frame.reset_index().rename(columns={"service_id": "Service"})
+            cols = ["Assessed", "Fewer than two", "Two or more", "Improved", "Unchanged",
+                    "Worsened", "Band not comparable"]  # fmt: skip
+            out += self._table(
+                disclosure.disclose_table(
+                    frame[["Service", *cols]],
+                    index="Service",
+                    count_columns=cols,
+                    relations={
+                        "Assessed": ["Fewer than two", "Two or more"],
+                        "Two or more": ["Improved", "Unchanged", "Worsened", "Band not comparable"],
+                    },
+                    percent_columns={"Improved (%)": ("Improved", "Two or more")},
+                    threshold=self.settings.threshold,
+                    total_rounding=self.settings.total_rounding,
+                    title=f"Young people assessed and change in risk band by service, {self.year}",
+                    notes=(
+                        "Young people with an outcome assessment in the year; those with two or "
+                        "more assessments, by how their common risk band changed from the first "
+                        "to the latest assessment.",
+                    ),
+                )
+            )
+        spec = outcomes.INDICATOR_BY_ID["outcome_score_change_mean"]
+        rows = ind.loc[ind["indicator"] == spec.indicator]
+        if len(rows):
+            out += self._indicator(spec, rows)
+        return out
 
     def change_over_time(self) -> list[Any]:
         """Section 7: the models, in plain English, with estimates, intervals and N used."""
@@ -902,74 +1086,90 @@ class YearReport:
                 figures.heatmap(heat, title="Completeness of recording by service and period"),
                 "completeness-heatmap",
             )
-        exp = returns_expected(self.seen, self.year)
-        t = disclosure.disclose_table(
-            exp,
-            index="service_id",
-            count_columns=["expected", "received", "late"],
-            threshold=0,
-            total_rounding=1,
-            title=f"Returns expected and received by service, {self.year}",
-            notes=(
-                "Counts of returns are not about individuals and are not suppressed. Late: "
-                "received more than 30 days after the period ended.",
-            ),
+        exp = returns_expected(self.seen, self.year).rename(
+            columns={
+                "service_id": "Service",
+                "expected": "Expected",
+                "received": "Received",
+                "late": "Late",
+            }  # fmt: skip
         )
-        out += self._table(t)
+        out += self._table(
+            disclosure.disclose_table(
+                exp,
+                index="Service",
+                count_columns=["Expected", "Received", "Late"],
+                threshold=0,
+                total_rounding=1,
+                title=f"Returns expected and received by service, {self.year}",
+                notes=(
+                    "Counts of returns are not about individuals and are not suppressed. Late: "
+                    "received more than 30 days after the period ended.",
+                ),
+            )
+        )
         rec = self.seen["reconciliation"]
         rec = rec.loc[rec["period"].astype("str").str[:7] == self.year]
         if len(rec):
             summary = (
                 rec.assign(
-                    agree=(rec["difference"].fillna(1) == 0).astype(int),
-                    differ=(rec["difference"].fillna(0) != 0).astype(int),
-                    measure=rec["measure"].map(label),
+                    Agree=(rec["difference"] == 0).fillna(False).astype(int),
+                    Differ=(rec["difference"] != 0).fillna(False).astype(int),
+                    **{"Cannot compare": rec["difference"].isna().astype(int)},
+                    Measure=rec["measure"].map(label),
                 )
-                .groupby("measure", as_index=False)[["agree", "differ"]]
+                .groupby("Measure", as_index=False)[["Agree", "Differ", "Cannot compare"]]
                 .sum()
             )
             out += self._table(
                 disclosure.disclose_table(
                     summary,
-                    index="measure",
-                    count_columns=["agree", "differ"],
+                    index="Measure",
+                    count_columns=["Agree", "Differ", "Cannot compare"],
                     threshold=0,
                     total_rounding=1,
                     title=f"Reconciliation of returns against case extracts, {self.year}",
                     notes=(
                         "Number of returns whose total agrees with, or differs from, the count in "
-                        "the case extracts for the same service and period.",
+                        "the case extracts for the same service and period; 'cannot compare' "
+                        "where either figure is missing.",
                     ),
                 )
             )
-        q = quarantine_by_reason(self.processed_dir, self.year)
+        files = delivered_files(self.processed_dir, self.year, self.settings.cutoff)
+        q = quarantine_by_reason(self.processed_dir, files)
         if len(q):
             out += self._table(
                 self._counts(
-                    q,
-                    index="reason",
+                    q.rename(columns={"reason": "Reason", "rows": "Rows"}),
+                    index="Reason",
                     columns=None,
-                    values="rows",
-                    title=f"Rows quarantined by reason, files for periods up to {self.year}",
+                    values="Rows",
+                    threshold=0,
+                    title=f"Rows quarantined by reason, files received by the {self.year} cut-off",
+                    notes=(
+                        "Rows of source files, not young people; the quarantine file itself "
+                        "never leaves the analysts' environment.",
+                    ),
                 )
             )
-        ledger = ledger_totals(self.processed_dir, self.year)
+        ledger = ledger_totals(self.processed_dir, files)
         if len(ledger):
+            cols = [
+                c for c in ("Read", "Kept", "Quarantined", "Superseded", "Blank") if c in ledger
+            ]
             out += self._table(
                 disclosure.disclose_table(
                     ledger,
-                    index="kind",
-                    count_columns=[
-                        c
-                        for c in ("read", "kept", "quarantined", "superseded", "blank")
-                        if c in ledger
-                    ],
+                    index="Source",
+                    count_columns=cols,
+                    relations={"Read": ["Kept", "Quarantined", "Superseded"]},
                     threshold=0,
                     total_rounding=1,
-                    title=f"Ledger: source rows read, kept and quarantined, files for periods up to {self.year}",
+                    title=f"Ledger: source rows read, kept and quarantined, files received by the {self.year} cut-off",
                     notes=(
                         "Rows of files, not young people. Every row read is kept, quarantined or "
-                        "superseded by a resubmission.",
+                        "superseded by a resubmission; blank rows are counted apart.",
                     ),
                 )
             )
@@ -1005,6 +1205,27 @@ and the <a href="../aqa/data-log.html">data log</a>.</p>
         return [HTML(text)]
 
 
+PERSON_FREE_INDICATORS: frozenset[str] = frozenset(
+    {
+        "funded_beyond_programme_share",
+        "multi_agency_meetings",
+        "spoke_areas_reached",
+        "spoke_areas_reached_change",
+        "training_sessions",
+        "professionals_trained",
+        "confidence_change_mean",
+    }
+)
+"""Indicators that count posts, meetings, sessions or professionals, not young people:
+shown exactly, without suppression or rounding."""
+
+UNIT_NOTES: dict[str, str] = {
+    "confidence_change_mean": "Confidence is rated by professionals on a 1-5 scale before and "
+    "after training; N is the number of professionals with both ratings.",
+    "outcome_score_change_mean": "Change on the common 0-1 score (higher is safer and "
+    "better); N is the number of young people with two or more assessments.",
+}
+
 EXACT_FIGURES: tuple[str, ...] = ("Services active", "Spoke areas reached", "Returns received")
 """Key figures that are not about individuals: shown exactly, never suppressed."""
 
@@ -1023,12 +1244,9 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def _people_phrase(n: int) -> str:
-    return (
-        "Fewer than 10 young people"
-        if 0 < n < 10
-        else f"About {int(round(n / 5) * 5):,} young people"
-    )
+def _plural(n: int, one: str, many: str) -> str:
+    """``"1 service"`` / ``"3 services"``."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _current(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1134,7 +1352,7 @@ def _with_interval(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _term_label(term: str) -> str:
     names = {
-        "Intercept": "Intercept (score at referral)",
+        "Intercept": "Intercept",
         "months_since_referral": "Change per month since referral",
         "years_since_start": "Rate ratio per year since the service started",
     }
@@ -1176,24 +1394,55 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["service_id", "expected", "received", "late"])
 
 
-_PERIOD_IN_NAME = re.compile(r"_(\d{4}-\d{2})(?:Q\d)?[_.]")
+def delivered_files(processed_dir: Path, year: str, cutoff: Any) -> set[str]:
+    """Source files a report may count: those for periods up to ``year`` received by its
+    cut-off, plus files that belong to no period (registers, panel, fieldwork log)."""
+    path = Path(processed_dir) / "deliveries.parquet"
+    files = pd.read_parquet(path)
+    received = pd.to_datetime(files["received_date"])
+    in_year = files["evaluation_year"].isna() | (files["evaluation_year"].astype("str") <= year)
+    arrived = received.isna() | (received <= pd.Timestamp(cutoff))
+    return set(files.loc[in_year & arrived, "file"]) | {"manifest.csv"}
 
 
-def _file_year(name: str) -> str | None:
-    match = _PERIOD_IN_NAME.search(str(name))
-    return match.group(1) if match else None
-
-
-def quarantine_by_reason(processed_dir: Path, year: str) -> pd.DataFrame:
-    """Quarantined rows by reason for files of periods up to ``year`` (no values)."""
+def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:
+    """Quarantined rows by kind of reason, for the given source files (no values)."""
     path = Path(processed_dir) / "quarantine.csv"
     if not path.exists():
         return pd.DataFrame(columns=["reason", "rows"])
     q = pd.read_csv(path, dtype="str", keep_default_na=False, usecols=["file", "reason"])
-    years = q["file"].map(_file_year)
-    q = q.loc[years.isna() | (years <= year)]
+    q = q.loc[q["file"].isin(files)]
     reason = q["reason"].map(reason_category)
     return reason.to_frame("reason").assign(rows=1).groupby("reason", as_index=False)["rows"].sum()
+
+
+def ledger_totals(processed_dir: Path, files: set[str]) -> pd.DataFrame:
+    """Ledger totals by kind of source file, for the given source files."""
+    path = Path(processed_dir) / "ledger.json"
+    if not path.exists():
+        return pd.DataFrame()
+    frame = ledger_frame(path)
+    frame = frame.loc[frame["file"].isin(files)]
+    kind = frame["file"].astype("str").str.split("/").str[0].str.replace(r"\.csv$", "", regex=True)
+    numeric = ["read", "kept", "quarantined", "superseded", "blank"]
+    grouped = (
+        frame.assign(kind=kind.map(SOURCE_LABELS).fillna(kind))
+        .groupby("kind", as_index=False)[numeric]
+        .sum()
+    )
+    return grouped.rename(columns={"kind": "Source", **{c: c.capitalize() for c in numeric}})
+
+
+SOURCE_LABELS: dict[str, str] = {
+    "returns": "Monitoring returns",
+    "extracts": "Case extracts",
+    "assessments": "Outcome assessments",
+    "training": "Training feedback",
+    "register": "Service register",
+    "area_panel": "Area panel",
+    "fieldwork": "Fieldwork log",
+    "manifest": "Delivery log",
+}
 
 
 _DETAIL = [
@@ -1215,21 +1464,6 @@ def reason_category(reason: str) -> str:
     for pattern in _DETAIL:
         text = pattern.sub("", text)
     return text.strip().rstrip(".,") or "other"
-
-
-def ledger_totals(processed_dir: Path, year: str) -> pd.DataFrame:
-    """Ledger totals by kind of file for files of periods up to ``year``."""
-    from analysis.tables import ledger_frame
-
-    path = Path(processed_dir) / "ledger.json"
-    if not path.exists():
-        return pd.DataFrame()
-    frame = ledger_frame(path)
-    years = frame["file"].map(_file_year)
-    frame = frame.loc[years.isna() | (years <= year)]
-    kind = frame["file"].astype("str").str.split("/").str[0].str.replace(r"\.csv$", "", regex=True)
-    numeric = [c for c in ("read", "kept", "quarantined", "superseded", "blank") if c in frame]
-    return frame.assign(kind=kind).groupby("kind", as_index=False)[numeric].sum()
 
 
 def vintage_hash(tables: dict[str, pd.DataFrame]) -> str:

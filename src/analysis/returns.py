@@ -9,6 +9,7 @@ guessed. The functions are pure apart from the two file readers.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -78,6 +79,8 @@ class FileRejected(Exception):
 
 def cell_text(value: Any) -> str:
     """The cell as trimmed text (``None`` → ``""``; integral floats without ``.0``)."""
+    if type(value) is str:  # the common case first (hot path of the cleaner)
+        return value.replace("\u00a0", " ").strip()
     if value is None:
         return ""
     if isinstance(value, float):
@@ -220,6 +223,7 @@ def parse_yes_no(value: Any) -> bool | None:
     raise CellError("expected yes or no")
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_label(text: str) -> str:
     """A label reduced to lower-case words joined by ``_`` (``"Children's Social Care"`` →
     ``childrens_social_care``)."""
