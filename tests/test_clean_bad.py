@@ -62,32 +62,11 @@ EXPECTED = {
     ],
     "conflicting_person": [
         (
-            "assessments/S01/S01_2015-16_assessments.csv",
-            "",
-            "6",
-            "case_id",
-            "the young person's extract rows were quarantined (see their reason)",
-        ),
-        (
-            "assessments/S01/S01_2015-16_assessments.csv",
-            "",
-            "7",
-            "case_id",
-            "the young person's extract rows were quarantined (see their reason)",
-        ),
-        (
-            "extracts/S01/S01_2014-15_cases.csv",
-            "",
-            "5",
-            "date_of_birth",
-            "conflicting records for one young person: date_of_birth differs between the extracts for 2014-15, 2015-16; correct the case record and re-send",
-        ),
-        (
             "extracts/S01/S01_2015-16_cases.csv",
             "",
             "3",
             "date_of_birth",
-            "conflicting records for one young person: date_of_birth differs between the extracts for 2014-15, 2015-16; correct the case record and re-send",
+            "conflicting records for one young person: date_of_birth differs from the value in the 2014-15 extract; correct the case record and re-send",
         ),
     ],
     "corrupt_zip": [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import evaluation, periods, report
+from analysis import clean, evaluation, periods, report
 from analysis.notebook import ensure_sample
 from analysis.tables import PROCESSED_TABLES
 
@@ -64,6 +64,47 @@ def _render_tables(processed: Path, work: Path, year: str) -> dict[str, bytes]:
         getattr(rep, section)()
     files = sorted((work / "out").rglob("*"))
     return {str(f.relative_to(work / "out")): f.read_bytes() for f in files if f.is_file()}
+
+
+def _raw_as_of(raw: Path, dest: Path, year: str, cutoff_days: int) -> Path:
+    """A copy of the raw folder as the evaluators held it at ``year``'s cut-off: no file for
+    a later period or received later, and no later rows in the year-indexed CSVs."""
+    import csv
+
+    shutil.copytree(raw, dest, ignore=shutil.ignore_patterns("_truth"))
+    cutoff = pd.Timestamp(periods.cutoff_date(year, cutoff_days))
+    manifest = pd.read_csv(dest / "manifest.csv", dtype="str", keep_default_na=False)
+    received = pd.to_datetime(manifest["received_date"], format="%Y-%m-%d", errors="coerce")
+    late = (manifest["period"].str[:7] > year) | (received > cutoff)
+    for file in manifest.loc[late, "file"]:
+        (dest / file).unlink()
+    manifest.loc[~late].to_csv(dest / "manifest.csv", index=False, lineterminator="\n")
+    for name, column in (
+        ("fieldwork.csv", "evaluation_year"),
+        ("register/funding.csv", "evaluation_year"),
+        ("area_panel.csv", "quarter"),
+    ):
+        path = dest / name
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+        keep = [rows[0]] + [r for r in rows[1:] if r[rows[0].index(column)][:7] <= year]
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(keep)
+    return dest
+
+
+@pytest.mark.parametrize("year", ["2014-15", "2015-16"])
+def test_later_returns_do_not_change_an_earlier_report(sample, tmp_path, year):
+    """Clean the raw returns as they stood at the year's cut-off and all of them: the year's
+    report tables and figures must be identical (everything later is invisible to it)."""
+    early_raw = _raw_as_of(sample.raw, tmp_path / "raw-then", year, 61)
+    clean.clean_returns(early_raw, tmp_path / "processed-then")
+    then = _render_tables(tmp_path / "processed-then", tmp_path / "then", year)
+    now = _render_tables(sample.processed, tmp_path / "now", year)
+    assert then.keys() == now.keys()
+    changed = [name for name in now if now[name] != then[name]]
+    assert changed == [], f"later returns changed these outputs of the {year} report: {changed}"
+    assert sum(name.endswith(".csv") for name in now) >= 20
 
 
 @pytest.mark.parametrize("year", ["2014-15"])

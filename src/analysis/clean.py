@@ -72,6 +72,12 @@ may change as a case reopens: those are resolved by the dedupe rule
 (:func:`analysis.harmonise.resolve_people`, latest recorded value wins), never quarantined."""
 
 
+NO_USABLE_EXTRACT = (
+    "no usable case-extract row for this young person in this or an earlier period "
+    "(see the extracts' quarantine reasons)"
+)
+"""Why an assessment is quarantined when its young person cannot be linked."""
+
 VALIDATE_SCHEMAS = True
 """Validate every table with its pandera schema on write (tests may switch it off for speed)."""
 
@@ -1035,28 +1041,39 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
 
 
 def _conflicts(st: State, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Quarantine every extract row of a young person whose recorded facts disagree."""
+    """Quarantine extract rows whose fixed referral facts contradict the young person's record.
+
+    A young person's record is established by the earliest extract they appear in; a later
+    extract row that records a different date of birth, referral date, source, reason or
+    risk at referral is quarantined (never resolved by guessing which is right). Earlier rows
+    stay, so a report whose cut-off came before the contradicting extract is unchanged by it.
+    """
     by_person: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_person[(r["service_id"], r["person_key"])].append(r)
     colmap = {"date_of_birth": "_dob", "referral_date": "_ref", "closure_date": "_clo"}
     out = []
     for items in by_person.values():
-        bad = []
-        for c in CONFLICT_COLUMNS:
-            vals = {items_[colmap.get(c, c)] for items_ in items} - {None}
-            if len(vals) > 1:
-                bad.append(c)
-        if not bad:
-            out.extend(items)
-            continue
-        periods = sorted({r["period"] for r in items})
+        items = sorted(items, key=lambda r: (r["period"], r["_file"], r["_row"]))
+        reference: dict[str, tuple[Any, str]] = {}
         for r in items:
+            bad = []
+            for c in CONFLICT_COLUMNS:
+                value = r[colmap.get(c, c)]
+                if value is None:
+                    continue
+                if c not in reference:
+                    reference[c] = (value, r["period"])
+                elif value != reference[c][0]:
+                    bad.append(c)
+            if not bad:
+                out.append(r)
+                continue
             for c in bad:
                 st.ledger.quarantine_row(
                     r["_file"], "", r["_row"], c, r[colmap.get(c, c)],
-                    f"conflicting records for one young person: {c} differs between the "
-                    f"extracts for {', '.join(periods)}; correct the case record and re-send",
+                    f"conflicting records for one young person: {c} differs from the value in "
+                    f"the {reference[c][1]} extract; correct the case record and re-send",
                 )  # fmt: skip
     return out
 
@@ -1165,11 +1182,14 @@ def _read_assessments(
         person = people.get((sid, pk))
         if person is None:
             why = (
-                "the young person's extract rows were quarantined (see their reason)"
+                NO_USABLE_EXTRACT
                 if (sid, pk) in quarantined
                 else f"no young person with this case ID in {sid}'s case extracts"
             )
             drop(why)
+            continue
+        if person["_first_period"] > period.period:
+            drop(NO_USABLE_EXTRACT)
             continue
         if when < person["_ref"]:
             drop(
@@ -1447,6 +1467,13 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     people: dict[tuple[str, str], dict[str, Any]] = {}
     for r in sorted(case_rows, key=lambda r: r["_ref"]):
         people.setdefault((r["service_id"], r["person_key"]), r)
+    first_period: dict[tuple[str, str], str] = {}
+    for r in case_rows:
+        key = (r["service_id"], r["person_key"])
+        first_period[key] = min(first_period.get(key, r["period"]), r["period"])
+    # An assessment links to a young person only through an extract of its own period or an
+    # earlier one, so a later extract can never change what an earlier report saw.
+    people = {key: {**row, "_first_period": first_period[key]} for key, row in people.items()}
     quarantined_people = st.seen_people - set(people)
 
     assessments: list[dict[str, Any]] = []

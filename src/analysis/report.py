@@ -1169,7 +1169,9 @@ class YearReport:
                     title=f"Ledger: source rows read, kept and quarantined, files received by the {self.year} cut-off",
                     notes=(
                         "Rows of files, not young people. Every row read is kept, quarantined or "
-                        "superseded by a resubmission; blank rows are counted apart.",
+                        "superseded by a resubmission; blank rows are counted apart. The "
+                        "registers, area panel and fieldwork log span every year and are "
+                        "accounted for in the cleaning step's full ledger.",
                     ),
                 )
             )
@@ -1396,13 +1398,23 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
 
 def delivered_files(processed_dir: Path, year: str, cutoff: Any) -> set[str]:
     """Source files a report may count: those for periods up to ``year`` received by its
-    cut-off, plus files that belong to no period (registers, panel, fieldwork log)."""
+    cut-off. Files that span every year (registers, area panel, fieldwork log, delivery
+    log) are left out: their rows cannot be split by vintage."""
     path = Path(processed_dir) / "deliveries.parquet"
     files = pd.read_parquet(path)
     received = pd.to_datetime(files["received_date"])
-    in_year = files["evaluation_year"].isna() | (files["evaluation_year"].astype("str") <= year)
-    arrived = received.isna() | (received <= pd.Timestamp(cutoff))
-    return set(files.loc[in_year & arrived, "file"]) | {"manifest.csv"}
+    in_year = files["evaluation_year"].notna() & (files["evaluation_year"].astype("str") <= year)
+    arrived = received.notna() & (received <= pd.Timestamp(cutoff))
+    return set(files.loc[in_year & arrived, "file"])
+
+
+def superseded_within(processed_dir: Path, files: set[str]) -> set[str]:
+    """Return files among ``files`` whose resubmission (a later version for the same service
+    and period) is also among ``files``."""
+    deliveries = pd.read_parquet(Path(processed_dir) / "deliveries.parquet")
+    returns = deliveries.loc[(deliveries["kind"] == "return") & deliveries["file"].isin(files)]
+    latest = returns.groupby(["service_id", "period"])["version"].transform("max")
+    return set(returns.loc[returns["version"] < latest, "file"])
 
 
 def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:
@@ -1412,6 +1424,9 @@ def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=["reason", "rows"])
     q = pd.read_csv(path, dtype="str", keep_default_na=False, usecols=["file", "reason"])
     q = q.loc[q["file"].isin(files)]
+    # A return is superseded only once its resubmission has arrived.
+    replaced = superseded_within(processed_dir, files)
+    q = q.loc[~(q["reason"].str.startswith("superseded") & ~q["file"].isin(replaced))]
     reason = q["reason"].map(reason_category)
     return reason.to_frame("reason").assign(rows=1).groupby("reason", as_index=False)["rows"].sum()
 
@@ -1423,6 +1438,12 @@ def ledger_totals(processed_dir: Path, files: set[str]) -> pd.DataFrame:
         return pd.DataFrame()
     frame = ledger_frame(path)
     frame = frame.loc[frame["file"].isin(files)]
+    # Rows of a return whose resubmission had not arrived by the cut-off were kept then.
+    not_yet = ~frame["file"].isin(superseded_within(processed_dir, files))
+    frame = frame.assign(
+        kept=frame["kept"] + frame["superseded"].where(not_yet, 0),
+        superseded=frame["superseded"].where(~not_yet, 0),
+    )
     kind = frame["file"].astype("str").str.split("/").str[0].str.replace(r"\.csv$", "", regex=True)
     numeric = ["read", "kept", "quarantined", "superseded", "blank"]
     grouped = (
