@@ -148,7 +148,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "services": _schema(
         "services",
         {
-            "service_id": _s(False, pa.Check.str_matches(r"^S\d{2}$")),
+            "service_id": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
             "hub_organisation": _s(),
             "phase": _int(False, 1, 3),
             "start_month": _month(False),
