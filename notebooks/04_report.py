@@ -19,6 +19,7 @@ out_dir = ""
 threshold = 9
 total_rounding = 5
 cutoff_days = 61
+data_source = "synthetic"
 sample_seed = 1
 sample_scale = 0.1
 
@@ -30,7 +31,13 @@ sample = sample_dirs(seed=sample_seed, scale=sample_scale)
 if not processed_dir:
     sample = ensure_sample(seed=sample_seed, scale=sample_scale, year=year)
 rep = report.YearReport.build(
-    report.ReportSettings(year, threshold=threshold, total_rounding=total_rounding, cutoff_days=cutoff_days),
+    report.ReportSettings(
+        year,
+        threshold=threshold,
+        total_rounding=total_rounding,
+        cutoff_days=cutoff_days,
+        data_source=data_source,
+    ),
     processed_dir=resolve_dir(processed_dir, default=sample.processed),
     analysis_dir=resolve_dir(analysis_dir, default=sample.analysis(year)),
     out_dir=resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / f"report-notebook-{year}"),

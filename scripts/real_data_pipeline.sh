@@ -42,7 +42,7 @@ for y in "${years[@]}"; do
     --metrics-file "$out/metrics/$y.json" --cutoff-days "$cutoff" --min-people "$min_people"
   papermill "$here/notebooks/04_report.ipynb" "$out/data/interim/notebooks/04_report-$y.ipynb" \
     -k python3 --language python --no-progress-bar \
-    -y "{year: '$y', processed_dir: '$out/data/processed', analysis_dir: '$out/data/interim/$y', out_dir: '$out/reports/$y', threshold: $threshold, total_rounding: $rounding, cutoff_days: $cutoff}"
+    -y "{year: '$y', processed_dir: '$out/data/processed', analysis_dir: '$out/data/interim/$y', out_dir: '$out/reports/$y', threshold: $threshold, total_rounding: $rounding, cutoff_days: $cutoff, data_source: real}"
   python -m analysis render "$out/data/interim/notebooks/04_report-$y.ipynb" "$out/reports/$y/report.html" \
     --title "Hub and Spoke evaluation: report for $y"
 done

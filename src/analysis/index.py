@@ -34,8 +34,8 @@ def trend_frame(metrics: dict[str, dict]) -> pd.DataFrame:
     for year, values in metrics.items():
         for key, name in TREND_FIGURES.items():
             value = values.get(key)
-            rows.append({"figure": name, "evaluation_year": year, "value": value})
-    return pd.DataFrame(rows, columns=["figure", "evaluation_year", "value"])
+            rows.append({"Figure": name, "evaluation_year": year, "value": value})
+    return pd.DataFrame(rows, columns=["Figure", "evaluation_year", "value"])
 
 
 def disclosed_trend(
@@ -44,7 +44,7 @@ def disclosed_trend(
     """The headline trend across years, disclosure-controlled."""
     return disclosure.disclose_programme_totals(
         trend_frame(metrics),
-        index="figure",
+        index="Figure",
         columns="evaluation_year",
         values="value",
         threshold=threshold,
@@ -100,11 +100,19 @@ def build_index(
         if national.exists()
         else ""
     )
+    synthetic_note = (
+        '<p class="warning"><strong>Synthetic data.</strong> The year reports describe the '
+        "synthetic programme the pipeline generates to exercise every step, not real services "
+        "or young people. The national context page uses real published statistics.</p>"
+        if str(params.get("data", {}).get("source", "synthetic")) == "synthetic"
+        else ""
+    )
     body = f"""
 <p>Year-by-year evaluation reports of the CSE Hub and Spoke programme: 16 voluntary-sector
 child sexual exploitation services that placed specialist spoke workers in new areas of
 England in three phases (2014–2016). Each report uses the data received by its cut-off;
 figures that a later report revises are marked [r] there.</p>
+{synthetic_note}
 <h2>Reports</h2>
 <ul>{"".join(items)}</ul>
 <h2>The headline trend</h2>

@@ -124,6 +124,12 @@ class ReportSettings:
     cutoff_days: int = 61
     first_year: str = "2013-14"
     min_services: int = 3
+    data_source: str = "synthetic"
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the report describes the pipeline's own synthetic programme."""
+        return self.data_source == "synthetic"
 
     @property
     def cutoff(self):  # noqa: ANN201 - a datetime.date
@@ -276,6 +282,12 @@ class YearReport:
             f"using returns received by the cut-off in {self.settings.cutoff:%B %Y} "
             f"({self.settings.cutoff_days} days after the year end).</p>"
         ]
+        if self.settings.synthetic:
+            sentences.append(
+                '<p class="warning"><strong>Synthetic data.</strong> These figures describe the '
+                "synthetic programme the pipeline generates to exercise every step, not real "
+                "services or young people; its size depends on the configured scale.</p>"
+            )
         if self.previous is None:
             sentences.append(
                 "<p>This is the programme's first evaluation year: there is no previous year "
