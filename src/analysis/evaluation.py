@@ -110,9 +110,11 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
         data, outcome="score", time="months_since_referral", person="person_key", service=service
     )
     outcome = _from_result("trajectory", result)
+    # Change by instrument answers "does change differ by instrument or phase?": each
+    # service uses one instrument and phases largely follow services, so a separate
+    # by-phase fit would repeat the same groups of young people.
     outcome.extra = {
-        f"by_{group}": trajectory_by_group(data, group=group, min_people=min_people)
-        for group in ("instrument", "phase")
+        "by_instrument": trajectory_by_group(data, group="instrument", min_people=min_people)
     }
     return outcome
 

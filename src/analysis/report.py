@@ -261,6 +261,7 @@ class YearReport:
         """
         prev = self.settings.previous_year
         rows = [key_figures(self.seen, self.year).assign(evaluation_year=self.year)]
+        now = None
         if self.previous is not None:
             now = key_figures(_restrict(self.seen, prev), prev)
             rows.insert(0, now.assign(evaluation_year=prev))
@@ -275,7 +276,7 @@ class YearReport:
             exact=EXACT_FIGURES,
             title=f"Key figures, {self.year} and the year before",
         )
-        table = self._revise_previous(table)
+        table = self._revise_previous(table, now)
         values = table.numeric
         sentences = [
             f"<p>This report covers the evaluation year {self.year} (1 September to 31 August), "
@@ -304,13 +305,15 @@ class YearReport:
                 sentences.append(f"<p>Compared with {prev}: " + "; ".join(changes) + ".</p>")
         return [HTML("".join(sentences)), *self._table(table)]
 
-    def _revise_previous(self, table: DisclosedTable) -> DisclosedTable:
+    def _revise_previous(
+        self, table: DisclosedTable, now_frame: pd.DataFrame | None
+    ) -> DisclosedTable:
         """Mark with [r] the previous year's figures that differ from what was published."""
-        if self.previous is None:
+        if self.previous is None or now_frame is None:
             return table
         prev = self.settings.previous_year
         published = key_figures(self.previous, prev).set_index("figure")["value"]
-        now = key_figures(_restrict(self.seen, prev), prev).set_index("figure")["value"]
+        now = now_frame.set_index("figure")["value"]
         revised = pd.DataFrame(False, index=table.table.index, columns=table.table.columns)
         if prev in revised.columns:
             for fig in revised.index:
@@ -872,7 +875,8 @@ class YearReport:
                 title=f"Predicted average outcome score by months since referral, {self.year}",
                 notes=(
                     "Predicted from the model's average intercept and slope; no individual "
-                    "young person's trajectory is shown.",
+                    "young person's trajectory is shown. The interval reflects uncertainty in "
+                    "the monthly change only, so it is zero at referral.",
                 ),
             )
             out += self._table(pt)
@@ -889,7 +893,7 @@ class YearReport:
                 ),
                 "predicted-trajectory",
             )
-        for group, what in (("instrument", "outcome instrument"), ("phase", "programme phase")):
+        for group, what in (("instrument", "outcome instrument"),):
             path = self.analysis_dir / f"model_trajectory_by_{group}.parquet"
             if path.exists():
                 out += self._trajectory_by(pd.read_parquet(path), group, what)
