@@ -145,3 +145,37 @@ def test_predicted_trajectory_uses_fixed_effects_only():
     pred = report.predicted_trajectory(est, months=(0, 10))
     assert pred["estimate"].tolist() == pytest.approx([0.5, 0.7])
     assert pred["ci_lower"].tolist() == pytest.approx([0.5, 0.6])
+
+
+DEFAULT_SNAPSHOT = Path(__file__).parent / "snapshots" / "headline_default_data.json"
+
+
+def test_headline_figures_on_the_default_data_match_the_published_snapshot(tmp_path):
+    """Back-test, as RAP teams do against their last publication: each year's key figures
+    from the default synthetic programme (params.yaml seed and scale) must not change
+    unless the snapshot is deliberately updated (UPDATE_SNAPSHOTS=1 make test)."""
+    import json
+    import os
+
+    from analysis import synthesise
+    from analysis.config import load_params
+
+    params = load_params()
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    synthesise.synthesise_programme(raw)  # params.yaml defaults: the default data
+    clean.clean_returns(raw, processed)
+    settings = report.ReportSettings(
+        params["years"][0],
+        threshold=params["report"]["suppression_threshold"],
+        total_rounding=params["report"]["total_rounding"],
+        cutoff_days=params["report"]["cutoff_days_after_year_end"],
+    )
+    current = report.headline_snapshot(processed, [str(y) for y in params["years"]], settings)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        DEFAULT_SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", "utf-8")
+    assert DEFAULT_SNAPSHOT.exists(), "no snapshot: create it with UPDATE_SNAPSHOTS=1 make test"
+    published = json.loads(DEFAULT_SNAPSHOT.read_text("utf-8"))
+    assert current == published, (
+        "the default data's headline figures changed from tests/snapshots/"
+        "headline_default_data.json; if intended, update it with UPDATE_SNAPSHOTS=1"
+    )

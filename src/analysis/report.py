@@ -1542,3 +1542,34 @@ def show(blocks: list[Any]) -> None:
 
     for block in blocks:
         display(block)
+
+
+def headline_snapshot(
+    processed_dir: Path, years: list[str], settings: ReportSettings
+) -> dict[str, str]:
+    """Each year's published key-figures table (CSV text, disclosure applied), as the year
+    reports show it: the back-test against earlier publications compares these."""
+    tables = load_tables(Path(processed_dir))
+    out = {}
+    for year in years:
+        year_settings = ReportSettings(
+            year,
+            threshold=settings.threshold,
+            total_rounding=settings.total_rounding,
+            cutoff_days=settings.cutoff_days,
+        )
+        seen = vintage.tables_as_of(tables, year, year_settings.cutoff)
+        table = disclosure.disclose_programme_totals(
+            key_figures(seen, year)
+            .assign(evaluation_year=year)
+            .rename(columns={"figure": "Figure"}),
+            index="Figure",
+            columns="evaluation_year",
+            values="value",
+            threshold=year_settings.threshold,
+            total_rounding=year_settings.total_rounding,
+            exact=EXACT_FIGURES,
+            title=f"Key figures, {year}",
+        )
+        out[year] = table.table.to_csv(lineterminator="\n")
+    return out
