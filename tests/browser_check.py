@@ -19,6 +19,8 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from analysis import report
+
 CHROMIUM_CANDIDATES = (
     "/usr/bin/chromium",
     "/usr/bin/chromium-browser",
@@ -35,20 +37,10 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 BLOCKING_IMPACTS = ("serious", "critical")
-YEAR_REPORT_SECTIONS = (
-    "Summary",
-    "Programme status",
-    "Referrals",
-    "Who was supported",
-    "Activities",
-    "outcome measures",
-    "Change over time",
-    "Fieldwork",
-    "Data quality",
-    "Methods",
-)
+YEAR_REPORT_SECTIONS = report.SECTIONS
 """Headings every year's report must contain (issue 6; matched case-insensitively as
-substrings of the h1–h4 texts). Keep in step with the report notebook's headings."""
+substrings of the h1–h4 texts); ``tests/test_project.py`` checks the report notebook has
+exactly these sections."""
 SCREENSHOT_SUFFIX = ".screenshot.png"
 
 

@@ -169,3 +169,12 @@ def test_stage_depends_on_every_module_it_imports(stage: str):
     spec = _dvc()["stages"][stage]
     deps = set(spec.get("do", spec)["deps"])
     assert needed <= deps, f"{stage} lacks deps: {sorted(needed - deps)}"
+
+
+def test_report_notebook_has_exactly_the_report_sections():
+    """The browser test looks for ``report.SECTIONS``: the notebook must carry them, in order."""
+    from analysis import report
+
+    text = (ROOT / "notebooks" / "04_report.py").read_text("utf-8")
+    headings = re.findall(r"^# ## \d+\. (.+)$", text, re.M)
+    assert tuple(headings) == report.SECTIONS

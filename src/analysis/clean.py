@@ -569,16 +569,32 @@ def _read_funding(st: State) -> pd.DataFrame:
         }
         seen[(spoke, year, source)].append(row)
         st.ledger.keep(table.file, "", row)
-    for k, rows in seen.items():
-        if len(rows) > 1:
-            for r in rows:
-                st.ledger.quarantine_row(
-                    table.file, "", r, "funding_source", k[2],
-                    "the same spoke, year and funding source appear in more than one row",
-                )  # fmt: skip
-        else:
-            recs.append(kept[rows[0]])
+    recs = _unique_rows(
+        st, table.file, seen, kept, "funding_source",
+        lambda k: (k[2], "the same spoke, year and funding source appear in more than one row"),
+    )  # fmt: skip
     return _frame(recs, "funding")
+
+
+def _unique_rows(
+    st: State,
+    file: str,
+    seen: dict[Any, list[int]],
+    kept: dict[int, dict[str, Any]],
+    column: str,
+    describe: Callable[[Any], tuple[Any, str]],
+) -> list[dict[str, Any]]:
+    """Records whose key appears once; every row of a repeated key is quarantined (which
+    one is right cannot be known). ``describe(key)`` gives the value and reason to record."""
+    records = []
+    for key, rows in seen.items():
+        if len(rows) == 1:
+            records.append(kept[rows[0]])
+            continue
+        value, reason = describe(key)
+        for row in rows:
+            st.ledger.quarantine_row(file, "", row, column, value, reason)
+    return records
 
 
 def _read_area_panel(st: State) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -627,15 +643,10 @@ def _read_area_panel(st: State) -> tuple[pd.DataFrame, dict[str, str]]:
         names.setdefault(area, name)  # type: ignore[arg-type]
         seen[(area, p.period)].append(row)
         st.ledger.keep(table.file, "", row)
-    for k, rows in seen.items():
-        if len(rows) > 1:
-            for r in rows:
-                st.ledger.quarantine_row(
-                    table.file, "", r, "quarter", k[1],
-                    f"area {k[0]} has more than one row for {k[1]}",
-                )  # fmt: skip
-        else:
-            recs.append(kept[rows[0]])
+    recs = _unique_rows(
+        st, table.file, seen, kept, "quarter",
+        lambda k: (k[1], f"area {k[0]} has more than one row for {k[1]}"),
+    )  # fmt: skip
     return _frame(recs, "area_panel"), names
 
 
@@ -668,15 +679,10 @@ def _read_fieldwork(st: State) -> pd.DataFrame:
         }
         seen[(year, phase, role)].append(row)
         st.ledger.keep(table.file, "", row)
-    for k, rows in seen.items():
-        if len(rows) > 1:
-            for r in rows:
-                st.ledger.quarantine_row(
-                    table.file, "", r, "participant_role", k[2],
-                    "the same year, phase and role appear in more than one row",
-                )  # fmt: skip
-        else:
-            recs.append(kept[rows[0]])
+    recs = _unique_rows(
+        st, table.file, seen, kept, "participant_role",
+        lambda k: (k[2], "the same year, phase and role appear in more than one row"),
+    )  # fmt: skip
     return _frame(recs, "fieldwork")
 
 

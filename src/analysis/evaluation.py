@@ -22,8 +22,6 @@ import pandas as pd
 from analysis import models, outcomes, periods, vintage
 from analysis.tables import load_tables, write_json, write_parquet
 
-MODEL_NAMES: tuple[str, ...] = ("trajectory", "reach", "rollout")
-
 MIN_TREATED_AREAS = 5
 """Fewest spoke areas (and comparison areas) before the rollout effect is estimated: with
 fewer, the analytic standard errors of the group-time effects are unreliable."""
@@ -262,35 +260,25 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
     simple = models.aggregate_att(att, how="simple")
     dynamic = models.aggregate_att(att, how="dynamic")
     outcome = _from_result("rollout", simple)
-    outcome.extra = {"att_gt": _table(att), "att_dynamic": _table(dynamic)}
+    outcome.extra = {
+        "att_gt": att.table.reset_index(drop=True),
+        "att_dynamic": dynamic.table.reset_index(drop=True),
+    }
     return outcome
 
 
-def _table(result: Any) -> pd.DataFrame:
-    for attr in ("table", "estimates"):
-        value = getattr(result, attr, None)
-        if isinstance(value, pd.DataFrame):
-            return value.reset_index(drop=True)
-    raise TypeError(f"{type(result).__name__} has no table of estimates")
-
-
-def _from_result(name: str, result: Any) -> ModelOutcome:
-    estimates = (
-        _table(result)
-        if not isinstance(getattr(result, "estimates", None), pd.DataFrame)
-        else result.estimates
-    )
-    sentence = result.summary_sentence() if hasattr(result, "summary_sentence") else ""
+def _from_result(name: str, result: models.ModelResult) -> ModelOutcome:
+    """A fitted model's estimates, counts and warnings for the year's outputs."""
     return ModelOutcome(
         name=name,
         fitted=True,
-        sentence=sentence,
-        estimates=estimates.reset_index(drop=True),
-        n_units_used=int(getattr(result, "n_units_used", 0) or 0),
-        n_units_eligible=int(getattr(result, "n_units_eligible", 0) or 0),
-        n_obs_used=int(getattr(result, "n_obs_used", 0) or 0),
-        n_obs_eligible=int(getattr(result, "n_obs_eligible", 0) or 0),
-        warnings=list(getattr(result, "warnings", []) or []),
+        sentence=result.summary_sentence(),
+        estimates=result.estimates.reset_index(drop=True),
+        n_units_used=int(result.n_units_used),
+        n_units_eligible=int(result.n_units_eligible),
+        n_obs_used=int(result.n_obs_used),
+        n_obs_eligible=int(result.n_obs_eligible),
+        warnings=list(result.warnings),
     )
 
 
@@ -336,8 +324,7 @@ def evaluate_year(
 
     Returns the metrics written (headline figures and main estimates).
     """
-    year_start = periods.parse_year(year)  # validates the label
-    del year_start
+    periods.parse_year(year)  # validates the label
     tables = load_tables(Path(processed_dir))
     seen = vintage.tables_as_of(tables, year, periods.cutoff_date(year, cutoff_days))
     out_dir = Path(out_dir)

@@ -48,8 +48,3 @@ PROCESSED_DIR: Path = DATA_DIR / "processed"
 EXTERNAL_DIR: Path = ROOT / "data" / "external"
 REPORTS_DIR: Path = OUTPUT_ROOT / "reports"
 METRICS_DIR: Path = OUTPUT_ROOT / "metrics"
-
-
-def year_dir(base: Path, year: str) -> Path:
-    """Folder for one evaluation year's outputs under ``base`` (e.g. ``reports/2014-15``)."""
-    return base / year

@@ -219,6 +219,19 @@ class YearReport:
         )
         return [table, HTML(link)]
 
+    def _estimate_figure(self, table: DisclosedTable, name: str, **kwargs: Any) -> list[Any]:
+        """Estimates with 95% intervals from a table made by :meth:`_estimates`."""
+        return self._figure(
+            figures.estimate_plot(
+                table,
+                estimate=DISPLAY_NAMES["estimate"],
+                lower=DISPLAY_NAMES["ci_lower"],
+                upper=DISPLAY_NAMES["ci_upper"],
+                **kwargs,
+            ),
+            name,
+        )
+
     def _figure(self, fig: Any, name: str) -> list[Any]:
         """Save a figure as PNG and SVG beside the report and show it inline."""
         png, _svg = figures.save_figure(fig, self.out_dir / "figures" / slug(name))
@@ -880,18 +893,13 @@ class YearReport:
                 ),
             )
             out += self._table(pt)
-            out += self._figure(
-                figures.estimate_plot(
-                    pt,
-                    estimate="Estimate",
-                    lower="Lower 95% limit",
-                    upper="Upper 95% limit",
-                    title="Predicted average outcome score",
-                    x_label="Months since referral",
-                    reference=None,
-                    value_label="Harmonised score (0-1)",
-                ),
+            out += self._estimate_figure(
+                pt,
                 "predicted-trajectory",
+                title="Predicted average outcome score",
+                x_label="Months since referral",
+                reference=None,
+                value_label="Harmonised score (0-1)",
             )
         for group, what in (("instrument", "outcome instrument"),):
             path = self.analysis_dir / f"model_trajectory_by_{group}.parquet"
@@ -1035,17 +1043,12 @@ class YearReport:
                 ),
             )
             out += self._table(dt)
-            out += self._figure(
-                figures.estimate_plot(
-                    dt,
-                    estimate="Estimate",
-                    lower="Lower 95% limit",
-                    upper="Upper 95% limit",
-                    title="Event study: effect of spoke arrival",
-                    x_label="Quarters since the spoke arrived",
-                    value_label="Extra CSE concerns per area and quarter",
-                ),
+            out += self._estimate_figure(
+                dt,
                 "event-study",
+                title="Event study: effect of spoke arrival",
+                x_label="Quarters since the spoke arrived",
+                value_label="Extra CSE concerns per area and quarter",
             )
         return out
 
