@@ -40,12 +40,12 @@ python -m analysis clean "$raw" "$out/data/processed" --params "$params"
 for y in "${years[@]}"; do
   python -m analysis analyse "$out/data/processed" "$y" "$out/data/interim/$y" \
     --metrics-file "$out/metrics/$y.json" --cutoff-days "$cutoff" --min-people "$min_people"
-  papermill "$here/notebooks/04_report.ipynb" "$out/data/interim/notebooks/04_report-$y.ipynb" \
-    -k python3 --language python --no-progress-bar \
-    -y "{year: '$y', processed_dir: '$out/data/processed', analysis_dir: '$out/data/interim/$y', out_dir: '$out/reports/$y', threshold: $threshold, total_rounding: $rounding, cutoff_days: $cutoff, data_source: real}"
-  python -m analysis render "$out/data/interim/notebooks/04_report-$y.ipynb" "$out/reports/$y/report.html" \
-    --title "Hub and Spoke evaluation: report for $y"
 done
+# The report notebook once per year (two at a time), each rendered to self-contained HTML.
+python -m analysis run "$here/notebooks/04_report.ipynb" "$out/data/interim/notebooks/04_report-{year}.ipynb" \
+  --each-year --years "${years[@]}" \
+  -y "{processed_dir: '$out/data/processed', analysis_dir: '$out/data/interim/{year}', out_dir: '$out/reports/{year}', threshold: $threshold, total_rounding: $rounding, cutoff_days: $cutoff, data_source: real}" \
+  --html "$out/reports/{year}/report.html" --title "Hub and Spoke evaluation: report for {year}"
 python -m analysis aqa "$here/docs/aqa" "$out/reports/aqa"
 python -m analysis index "$out/reports"
 echo "Reports: $out/reports/index.html"

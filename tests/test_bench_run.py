@@ -45,7 +45,7 @@ def fake_results() -> dict:
             "cold_pipeline": _summary(100.0),
             "noop_repro": _summary(2.0),
             "noop_share": 0.02,
-            "report_param_change_reruns": ["index", "report@2013-14"],
+            "report_param_change_reruns": ["index", "report"],
             "report_param_change_only_reports": True,
         },
     }

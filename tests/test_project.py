@@ -86,24 +86,43 @@ def _dvc() -> dict:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text("utf-8"))
 
 
-def test_dvc_stages_run_notebooks_with_papermill_and_yaml_parameters():
-    stages = _dvc()["stages"]
-    for name in ("synthesise", "clean", "analyse", "report"):
-        stage = stages[name].get("do", stages[name])
-        cmd = " ".join(stage["cmd"].split())
-        run = next(part for part in cmd.split("&&") if "papermill" in part)
-        assert "-k python3" in run, name
-        assert " -y " in run and " -p " not in run, f"{name}: pass parameters as YAML (-y)"
+NOTEBOOK_STAGES = {
+    "synthesise": "01_synthesise",
+    "clean": "02_clean",
+    "analyse": "03_analyse",
+    "report": "04_report",
+    "national": "05_national",
+}
 
 
-def test_foreach_years_come_from_params_and_index_depends_on_every_year():
-    params = yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))
+@pytest.mark.parametrize("stage", sorted(NOTEBOOK_STAGES))
+def test_notebook_stages_run_through_the_papermill_runner_with_yaml_parameters(stage: str):
+    """``python -m analysis run`` is papermill with kernel python3 and YAML parameters
+    (tests/test_execute.py checks that); no stage calls papermill with ``-p``."""
+    cmd = " ".join(_dvc()["stages"][stage]["cmd"].split())
+    notebook = NOTEBOOK_STAGES[stage]
+    assert cmd.startswith(f"python -m analysis run notebooks/{notebook}.ipynb "), cmd
+    assert " -y " in cmd and " -p " not in cmd, f"{stage}: pass parameters as YAML (-y)"
+    assert "&&" not in cmd, f"{stage}: one command per stage"
+
+
+@pytest.mark.parametrize("stage", ["analyse", "report"])
+def test_per_year_stages_cover_exactly_the_years_in_params(stage: str):
+    """The per-year stages run every year of ``params.yaml`` (``--each-year``) and list one
+    output folder per year; the index depends on every year's report."""
+    years = yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))["years"]
     stages = _dvc()["stages"]
-    assert stages["analyse"]["foreach"] == "${years}"
-    assert stages["report"]["foreach"] == "${years}"
-    index_deps = set(stages["index"]["deps"])
-    for year in params["years"]:
-        assert f"reports/{year}" in index_deps
+    spec = stages[stage]
+    assert "--each-year" in spec["cmd"] and "years" in spec["params"]
+    folder = {"analyse": "data/interim", "report": "reports"}[stage]
+    outs = [o if isinstance(o, str) else next(iter(o)) for o in spec["outs"]]
+    assert outs == [f"{folder}/{year}" for year in years]
+    if stage == "analyse":
+        metrics = [next(iter(m)) for m in spec["metrics"]]
+        assert metrics == [f"metrics/{year}.json" for year in years]
+        assert {f"data/interim/{year}" for year in years} <= set(stages["report"]["deps"])
+    else:
+        assert {f"reports/{year}" for year in years} <= set(stages["index"]["deps"])
 
 
 def test_no_generated_data_or_reports_are_tracked_by_git():
@@ -149,14 +168,16 @@ def _closure(modules: set[str]) -> set[str]:
     return seen
 
 
+# What each stage runs: its notebook (if any) and the modules its command uses.
+RUNNER = ("__main__", "execute", "config")  # python -m analysis run
 STAGE_ENTRY = {
-    "synthesise": ("notebooks/01_synthesise.py", ()),
-    "clean": ("notebooks/02_clean.py", ()),
-    "analyse": ("notebooks/03_analyse.py", ()),
-    "report": ("notebooks/04_report.py", ("render",)),
-    "national": ("notebooks/05_national.py", ("render",)),
-    "index": (None, ("index",)),
-    "aqa": (None, ("render",)),
+    "synthesise": ("notebooks/01_synthesise.py", RUNNER),
+    "clean": ("notebooks/02_clean.py", RUNNER),
+    "analyse": ("notebooks/03_analyse.py", RUNNER),
+    "report": ("notebooks/04_report.py", (*RUNNER, "render")),
+    "national": ("notebooks/05_national.py", (*RUNNER, "render")),
+    "index": (None, ("__main__", "index")),
+    "aqa": (None, ("__main__", "render")),
 }
 
 

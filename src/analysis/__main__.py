@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.errors import UserError
+from analysis.execute import skip_slow_iri_checker
 
 __all__ = ["UserError", "build_parser", "main"]
 
@@ -61,6 +62,25 @@ def _cmd_render(args: argparse.Namespace) -> int:
     except render.RenderError as exc:
         raise UserError(str(exc)) from exc
     print(out)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis import execute
+    from analysis.config import load_params
+
+    parameters = execute.parse_parameters(args.parameters_yaml)
+    notebook = Path(args.notebook)
+    if args.each_year:
+        years = args.years or [str(y) for y in load_params().get("years") or []]
+        runs = execute.year_runs(
+            notebook, args.output, parameters, years, html=args.html, title=args.title
+        )
+    else:
+        html = Path(args.html) if args.html else None
+        runs = [execute.NotebookRun(notebook, Path(args.output), parameters, html, args.title)]
+    jobs = args.jobs if args.jobs is not None else execute.default_jobs()
+    execute.run_notebooks(runs, jobs=jobs)
     return 0
 
 
@@ -123,6 +143,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", required=True)
     p.set_defaults(func=_cmd_render)
 
+    p = sub.add_parser(
+        "run",
+        help="execute a parameterised notebook with papermill (optionally per year, to HTML)",
+    )
+    p.add_argument("notebook")
+    p.add_argument("output", help="executed notebook path; with --each-year it holds {year}")
+    p.add_argument(
+        "-y",
+        "--parameters-yaml",
+        default=None,
+        help="notebook parameters as a YAML mapping; {year} in strings is filled per year",
+    )
+    p.add_argument("--html", default=None, help="also render the executed notebook to this HTML")
+    p.add_argument("--title", default=None, help="title of the HTML page")
+    p.add_argument(
+        "--each-year",
+        action="store_true",
+        help="run once per evaluation year (--years, default: params.yaml 'years')",
+    )
+    p.add_argument("--years", nargs="+", default=None, help="evaluation years for --each-year")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks run at once (default: HUBSPOKE_JOBS or the number of cores)",
+    )
+    p.set_defaults(func=_cmd_run)
+
     p = sub.add_parser("aqa", help="render the quality-assurance pages (Markdown) to HTML")
     p.add_argument("src_dir")
     p.add_argument("out_dir")
@@ -136,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one step; return the process exit code."""
+    skip_slow_iri_checker()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -29,8 +29,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import patsy
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.genmod.families import Poisson
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 __all__ = [
@@ -544,7 +546,7 @@ def _fit_count(
     notes: list[str] = []
     offset = np.log(expo) if expo is not None else None
     if family in ("poisson", "quasipoisson"):
-        glm = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset)
+        glm = GLM(y, x, family=Poisson(), offset=offset)
         scale = "X2" if family == "quasipoisson" else 1.0
         fit = glm.fit(scale=scale)
         if not fit.converged:
@@ -558,7 +560,7 @@ def _fit_count(
         params, bse = fit.params, fit.bse
         dispersion, label = pearson, "Pearson dispersion (chi-squared/df)"
     elif family == "negative_binomial":
-        model = sm.NegativeBinomial(y, x, loglike_method="nb2", exposure=expo)
+        model = NegativeBinomial(y, x, loglike_method="nb2", exposure=expo)
         fit = None
         for method in ("newton", "bfgs", "nm"):
             with warnings.catch_warnings():

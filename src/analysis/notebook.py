@@ -111,7 +111,7 @@ def models_overview(analysis_dir: Path) -> pd.DataFrame:
 
 def ledger_summary(processed_dir: Path) -> pd.DataFrame:
     """Rows read, kept, quarantined and superseded by kind of source file (every file)."""
-    from analysis.report import ledger_totals
+    from analysis.quality import ledger_totals
     from analysis.tables import ledger_frame
 
     files = set(ledger_frame(Path(processed_dir) / "ledger.json")["file"])
@@ -120,7 +120,7 @@ def ledger_summary(processed_dir: Path) -> pd.DataFrame:
 
 def quarantine_summary(processed_dir: Path) -> pd.DataFrame:
     """Quarantined rows by kind of reason (counts only, no values)."""
-    from analysis.report import quarantine_by_reason
+    from analysis.quality import quarantine_by_reason
 
     q = pd.read_csv(Path(processed_dir) / "quarantine.csv", dtype="str", keep_default_na=False)
     summary = quarantine_by_reason(Path(processed_dir), set(q["file"]))

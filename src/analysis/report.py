@@ -27,7 +27,8 @@ from IPython.display import HTML
 
 from analysis import disclosure, figures, outcomes, paths, periods, vintage
 from analysis.disclosure import DisclosedTable
-from analysis.tables import PROCESSED_TABLES, ledger_frame, load_tables, read_json, write_json
+from analysis.quality import delivered_files, ledger_totals, quarantine_by_reason
+from analysis.tables import PROCESSED_TABLES, load_tables, read_json, write_json
 
 SECTIONS: tuple[str, ...] = (
     "Summary",
@@ -1413,97 +1414,6 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows, columns=["service_id", "expected", "received", "late"])
-
-
-def delivered_files(processed_dir: Path, year: str, cutoff: Any) -> set[str]:
-    """Source files a report may count: those for periods up to ``year`` received by its
-    cut-off. Files that span every year (registers, area panel, fieldwork log, delivery
-    log) are left out: their rows cannot be split by vintage."""
-    path = Path(processed_dir) / "deliveries.parquet"
-    files = pd.read_parquet(path)
-    received = pd.to_datetime(files["received_date"])
-    in_year = files["evaluation_year"].notna() & (files["evaluation_year"].astype("str") <= year)
-    arrived = received.notna() & (received <= pd.Timestamp(cutoff))
-    return set(files.loc[in_year & arrived, "file"])
-
-
-def superseded_within(processed_dir: Path, files: set[str]) -> set[str]:
-    """Return files among ``files`` whose resubmission (a later version for the same service
-    and period) is also among ``files``."""
-    deliveries = pd.read_parquet(Path(processed_dir) / "deliveries.parquet")
-    returns = deliveries.loc[(deliveries["kind"] == "return") & deliveries["file"].isin(files)]
-    latest = returns.groupby(["service_id", "period"])["version"].transform("max")
-    return set(returns.loc[returns["version"] < latest, "file"])
-
-
-def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:
-    """Quarantined rows by kind of reason, for the given source files (no values)."""
-    path = Path(processed_dir) / "quarantine.csv"
-    if not path.exists():
-        return pd.DataFrame(columns=["reason", "rows"])
-    q = pd.read_csv(path, dtype="str", keep_default_na=False, usecols=["file", "reason"])
-    q = q.loc[q["file"].isin(files)]
-    # A return is superseded only once its resubmission has arrived.
-    replaced = superseded_within(processed_dir, files)
-    q = q.loc[~(q["reason"].str.startswith("superseded") & ~q["file"].isin(replaced))]
-    reason = q["reason"].map(reason_category)
-    return reason.to_frame("reason").assign(rows=1).groupby("reason", as_index=False)["rows"].sum()
-
-
-def ledger_totals(processed_dir: Path, files: set[str]) -> pd.DataFrame:
-    """Ledger totals by kind of source file, for the given source files."""
-    path = Path(processed_dir) / "ledger.json"
-    if not path.exists():
-        return pd.DataFrame()
-    frame = ledger_frame(path)
-    frame = frame.loc[frame["file"].isin(files)]
-    # Rows of a return whose resubmission had not arrived by the cut-off were kept then.
-    not_yet = ~frame["file"].isin(superseded_within(processed_dir, files))
-    frame = frame.assign(
-        kept=frame["kept"] + frame["superseded"].where(not_yet, 0),
-        superseded=frame["superseded"].where(~not_yet, 0),
-    )
-    kind = frame["file"].astype("str").str.split("/").str[0].str.replace(r"\.csv$", "", regex=True)
-    numeric = ["read", "kept", "quarantined", "superseded", "blank"]
-    grouped = (
-        frame.assign(kind=kind.map(SOURCE_LABELS).fillna(kind))
-        .groupby("kind", as_index=False)[numeric]
-        .sum()
-    )
-    return grouped.rename(columns={"kind": "Source", **{c: c.capitalize() for c in numeric}})
-
-
-SOURCE_LABELS: dict[str, str] = {
-    "returns": "Monitoring returns",
-    "extracts": "Case extracts",
-    "assessments": "Outcome assessments",
-    "training": "Training feedback",
-    "register": "Service register",
-    "area_panel": "Area panel",
-    "fieldwork": "Fieldwork log",
-    "manifest": "Delivery log",
-}
-
-
-_DETAIL = [
-    re.compile(r"\s*\([^)]*\)"),  # bracketed detail
-    re.compile(r"\s+\S*/\S*"),  # file paths
-    re.compile(r"\s+received\b.*$"),  # received dates and what follows
-    re.compile(r"\s+\d+(?=\s)"),  # single figures inside the sentence ("age 6 is ...")
-    re.compile(r"\s+'[^']*'|\s+\"[^\"]*\""),  # quoted raw values
-]
-
-
-def reason_category(reason: str) -> str:
-    """The kind of a quarantine reason, without the detail that locates one row.
-
-    Reasons name files, rows, dates and raw values so an analyst can act on them; a report
-    shows only how many rows were quarantined for each kind of reason.
-    """
-    text = re.split(r"[:;]", str(reason), maxsplit=1)[0]
-    for pattern in _DETAIL:
-        text = pattern.sub("", text)
-    return text.strip().rstrip(".,") or "other"
 
 
 def vintage_hash(tables: dict[str, pd.DataFrame]) -> str:

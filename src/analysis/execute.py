@@ -1,0 +1,232 @@
+"""Executing the pipeline's parameterised notebooks with papermill.
+
+Every notebook stage of ``dvc.yaml`` runs through ``python -m analysis run``, which
+
+* executes a notebook with papermill in its own ``python3`` kernel, with parameters given
+  as YAML (so ``true``/``false`` stay booleans and year labels stay strings);
+* with ``--each-year``, does so once per evaluation year: ``{year}`` in the output path,
+  the HTML path, the title and any string parameter is replaced by the year and a
+  ``year`` parameter is added. Up to ``--jobs`` notebooks run at once, each in its own
+  kernel, so a 2-core machine runs two years side by side;
+* with ``--html``, renders each executed notebook to a self-contained HTML report
+  (:func:`analysis.render.render_report_html`) in the same process.
+
+One process for all of that, rather than the ``papermill`` command and a second
+``render`` process per year, is what keeps the cold pipeline fast: every Python process
+that imports papermill or nbconvert pays about 1 s of imports (more without
+:func:`skip_slow_iri_checker`), and each kernel pays its own imports again
+(``bench/README.md`` has the measurements). The executed notebooks are written for
+inspection only; no stage reads them except to render them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.errors import UserError
+
+KERNEL = "python3"
+LANGUAGE = "python"
+YEAR = "{year}"
+
+
+def skip_slow_iri_checker() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` in this process.
+
+    jsonschema's format checker imports ``rfc3987_syntax`` when it is installed (JupyterLab's
+    ``jupyter-events`` pulls it in), and that module compiles a Lark grammar at import time:
+    about 1.4 s in every process that imports nbformat, papermill or nbconvert
+    (python-jsonschema/jsonschema#1428). It only checks the ``iri`` string format, which
+    the notebook schema never uses, so hiding it changes no validation the pipeline does.
+    Must run before jsonschema is first imported; a no-op afterwards.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """One execution of a notebook: where it goes and with which parameters."""
+
+    notebook: Path
+    output: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    html: Path | None = None
+    title: str | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        """Short name for progress messages, e.g. ``04_report 2015-16``."""
+        return f"{self.notebook.stem} {self.label}".strip()
+
+
+def parse_parameters(text: str | None) -> dict[str, Any]:
+    """The YAML mapping given with ``-y`` (empty text: no parameters)."""
+    if not text or not text.strip():
+        return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"notebook parameters are not valid YAML: {exc}") from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"notebook parameters must be a YAML mapping, not {text!r}")
+    return value
+
+
+def _fill(value: Any, year: str) -> Any:
+    """``value`` with ``{year}`` replaced by ``year`` in every string it holds."""
+    if isinstance(value, str):
+        return value.replace(YEAR, year)
+    if isinstance(value, list):
+        return [_fill(v, year) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, year) for k, v in value.items()}
+    return value
+
+
+def year_runs(
+    notebook: Path,
+    output: str,
+    parameters: Mapping[str, Any],
+    years: Sequence[str],
+    *,
+    html: str | None = None,
+    title: str | None = None,
+) -> list[NotebookRun]:
+    """One :class:`NotebookRun` per year, ``{year}`` filled in and a ``year`` parameter added.
+
+    The output (and HTML) path must contain ``{year}``, so that no two years write the
+    same file.
+    """
+    if not years:
+        raise UserError("--each-year needs at least one evaluation year")
+    for what, pattern in (("output notebook", output), ("--html", html)):
+        if pattern is not None and YEAR not in pattern:
+            raise UserError(f"with --each-year the {what} path must contain {YEAR}: {pattern}")
+    if len(set(years)) != len(years):
+        raise UserError(f"evaluation years repeat: {list(years)}")
+    return [
+        NotebookRun(
+            notebook=notebook,
+            output=Path(output.replace(YEAR, year)),
+            parameters={**_fill(dict(parameters), year), "year": year},
+            html=Path(html.replace(YEAR, year)) if html else None,
+            title=title.replace(YEAR, year) if title else None,
+            label=year,
+        )
+        for year in years
+    ]
+
+
+def execute(run: NotebookRun) -> float:
+    """Execute one notebook with papermill (and render it); return the seconds taken."""
+    skip_slow_iri_checker()
+    import papermill
+
+    start = time.perf_counter()
+    run.output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(
+            str(run.notebook),
+            str(run.output),
+            parameters=run.parameters,
+            kernel_name=KERNEL,
+            language=LANGUAGE,
+            progress_bar=False,
+            # Once the last cell has finished the kernel holds nothing to save (every file
+            # a cell writes is closed), so stop it at once instead of waiting for it to
+            # exit gracefully (up to 3 s for a kernel with a large heap, e.g. 02_clean).
+            shutdown_kernel="immediate",
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise UserError(
+            f"{run.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue} "
+            f"(the executed notebook, with the traceback, is {run.output})"
+        ) from None
+    if run.html is not None:
+        from analysis import render
+
+        try:
+            render.render_report_html(run.output, run.html, title=run.title or run.name)
+        except render.RenderError as exc:
+            raise UserError(f"{run.name}: {exc}") from exc
+    return time.perf_counter() - start
+
+
+def _preload(runs: Sequence[NotebookRun]) -> None:
+    """Import papermill (and the renderer) once, before any worker process is forked."""
+    skip_slow_iri_checker()
+    import papermill  # noqa: F401
+
+    if any(run.html is not None for run in runs):
+        from analysis import render  # noqa: F401
+
+
+def default_jobs() -> int:
+    """Notebooks to run at once: ``HUBSPOKE_JOBS`` if set, else the machine's cores."""
+    value = os.environ.get("HUBSPOKE_JOBS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise UserError(f"HUBSPOKE_JOBS must be a whole number of at least 1, not {value!r}")
+        return int(value)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_notebooks(
+    runs: Sequence[NotebookRun],
+    *,
+    jobs: int = 1,
+    report: Callable[[str], None] = _progress,
+) -> None:
+    """Execute ``runs``, up to ``jobs`` at a time (each in its own kernel).
+
+    The runs are independent, so their outputs do not depend on ``jobs`` or on the order
+    they finish in. The last run (the latest year, usually the largest) starts first. If
+    any run fails, the others still finish, and one :class:`UserError` names every failure.
+    """
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1, not {jobs}")
+    for run in runs:
+        if not run.notebook.is_file():
+            raise UserError(f"notebook not found: {run.notebook}")
+    _preload(runs)
+    order = list(reversed(runs))
+    failures: list[str] = []
+    if jobs == 1 or len(order) == 1:
+        for run in order:
+            report(f"running {run.name} -> {run.output}")
+            try:
+                report(f"finished {run.name} in {execute(run):.1f} s")
+            except UserError as exc:
+                failures.append(str(exc))
+    else:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        context = get_context(method)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(order)), mp_context=context) as pool:
+            report(f"running {len(order)} notebooks, {min(jobs, len(order))} at a time")
+            futures = {pool.submit(execute, run): run for run in order}
+            for future in as_completed(futures):
+                run = futures[future]
+                try:
+                    report(f"finished {run.name} -> {run.output} in {future.result():.1f} s")
+                except UserError as exc:
+                    failures.append(str(exc))
+    if failures:
+        raise UserError("; ".join(sorted(failures)))
