@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from analysis import execute
+from analysis.config import default_jobs
 from analysis.errors import UserError
 
 
@@ -116,9 +117,9 @@ def test_jobs_must_be_positive(monkeypatch):
         execute.run_notebooks([], jobs=0)
     monkeypatch.setenv("HUBSPOKE_JOBS", "none")
     with pytest.raises(UserError, match="HUBSPOKE_JOBS"):
-        execute.default_jobs()
+        default_jobs()
     monkeypatch.setenv("HUBSPOKE_JOBS", "3")
-    assert execute.default_jobs() == 3
+    assert default_jobs() == 3
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -126,6 +126,25 @@ def test_report_tables_are_disclosed_and_indexed(sample, tmp_path):
     assert index["threshold"].isin([0, 9]).all()
 
 
+@pytest.mark.parametrize("year", ["2014-15", "2016-17"])
+def test_key_figures_from_the_analysis_match_a_fresh_computation(sample, tmp_path, year):
+    """The summary reads this year's key figures from the analyse stage's headline.json; they
+    must be what the report's own tables give."""
+    from analysis.tables import read_json
+
+    evaluation.evaluate_year(sample.processed, year, out_dir=tmp_path / "analysis")
+    rep = report.YearReport.build(
+        report.ReportSettings(year),
+        processed_dir=sample.processed,
+        analysis_dir=tmp_path / "analysis",
+        out_dir=tmp_path / "out",
+    )
+    stored = read_json(tmp_path / "analysis" / "headline.json")
+    fresh = report.key_figures(rep.seen, year)
+    assert len(fresh) >= 6
+    pd.testing.assert_frame_equal(report.key_figures(rep.seen, year, headline=stored), fresh)
+
+
 def test_age_band():
     ages = pd.Series([10, 12, 13, 15, 17, None], dtype="Float64")
     bands = report.age_band(ages)

@@ -23,7 +23,11 @@ def _cmd_synthesise(args: argparse.Namespace) -> int:
 
     try:
         summary = synthesise.synthesise_programme(
-            Path(args.out_dir), seed=args.seed, scale=args.scale, params_file=args.params
+            Path(args.out_dir),
+            seed=args.seed,
+            scale=args.scale,
+            params_file=args.params,
+            jobs=args.jobs,
         )
     except (ValueError, FileExistsError) as exc:
         raise UserError(str(exc)) from exc
@@ -67,7 +71,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis import execute
-    from analysis.config import load_params
+    from analysis.config import default_jobs, load_params
 
     parameters = execute.parse_parameters(args.parameters_yaml)
     notebook = Path(args.notebook)
@@ -79,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         html = Path(args.html) if args.html else None
         runs = [execute.NotebookRun(notebook, Path(args.output), parameters, html, args.title)]
-    jobs = args.jobs if args.jobs is not None else execute.default_jobs()
+    jobs = args.jobs if args.jobs is not None else default_jobs()
     execute.run_notebooks(runs, jobs=jobs)
     return 0
 
@@ -117,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--params", default=None, help="parameters file (default: the project's params.yaml)"
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="processes writing services' files (default: HUBSPOKE_JOBS or the cores)",
     )
     p.set_defaults(func=_cmd_synthesise)
 

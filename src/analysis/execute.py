@@ -21,7 +21,6 @@ inspection only; no stage reads them except to render them.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -173,16 +172,6 @@ def _preload(runs: Sequence[NotebookRun]) -> None:
 
     if any(run.html is not None for run in runs):
         from analysis import render  # noqa: F401
-
-
-def default_jobs() -> int:
-    """Notebooks to run at once: ``HUBSPOKE_JOBS`` if set, else the machine's cores."""
-    value = os.environ.get("HUBSPOKE_JOBS", "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise UserError(f"HUBSPOKE_JOBS must be a whole number of at least 1, not {value!r}")
-        return int(value)
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 def _progress(message: str) -> None:

@@ -473,13 +473,18 @@ def _png_metadata(fig: Figure) -> dict[str, str | None]:
     return meta
 
 
-def save_figure(fig: Figure, path_stem: Path | str) -> tuple[Path, Path]:
-    """Write ``<path_stem>.png`` and ``<path_stem>.svg``; identical bytes on every run."""
+def save_figure(
+    fig: Figure, path_stem: Path | str, *, png: bytes | None = None
+) -> tuple[Path, Path]:
+    """Write ``<path_stem>.png`` and ``<path_stem>.svg``; identical bytes on every run.
+
+    ``png``, when given, must be ``png_bytes(fig)`` (saves drawing the figure again).
+    """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    png = stem.with_name(stem.name + ".png")
+    png_path = stem.with_name(stem.name + ".png")
     svg = stem.with_name(stem.name + ".svg")
-    png.write_bytes(png_bytes(fig))
+    png_path.write_bytes(png if png is not None else png_bytes(fig))
     buf = io.StringIO()
     with plt.rc_context(_RC):
         fig.savefig(
@@ -493,15 +498,20 @@ def save_figure(fig: Figure, path_stem: Path | str) -> tuple[Path, Path]:
             },
         )
     svg.write_text(buf.getvalue(), encoding="utf-8", newline="\n")
-    return png, svg
+    return png_path, svg
 
 
-def figure_html(fig: Figure, *, alt: str | None = None, caption: str | None = None) -> str:
-    """``<figure>`` with the PNG inline (base64) and its alt text; raises if no alt text."""
+def figure_html(
+    fig: Figure, *, alt: str | None = None, caption: str | None = None, png: bytes | None = None
+) -> str:
+    """``<figure>`` with the PNG inline (base64) and its alt text; raises if no alt text.
+
+    ``png``, when given, must be ``png_bytes(fig)`` (saves drawing the figure again).
+    """
     text = alt or alt_text(fig)
     if not text.strip():
         raise ValueError("a figure in a report needs alt text (pass alt=...)")
-    data = base64.b64encode(png_bytes(fig)).decode("ascii")
+    data = base64.b64encode(png if png is not None else png_bytes(fig)).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (
         f'<figure class="report-figure"><img src="data:image/png;base64,{data}" '
@@ -524,9 +534,10 @@ def show_figure(
     """
     from IPython.display import HTML
 
+    png = png_bytes(fig)  # drawn once, for the file and the page
     if save_to is not None:
-        save_figure(fig, save_to)
-    out = HTML(figure_html(fig, alt=alt, caption=caption))
+        save_figure(fig, save_to, png=png)
+    out = HTML(figure_html(fig, alt=alt, caption=caption, png=png))
     plt.close(fig)
     return out
 

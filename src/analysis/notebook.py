@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from filelock import FileLock
 
 from analysis import paths
 
@@ -84,6 +83,8 @@ def ensure_sample(*, seed: int = 1, scale: float = 0.1, year: str | None = None)
     Synthesises raw returns, cleans them and, when ``year`` is given, runs that year's
     analysis, reusing whatever an earlier call already built.
     """
+    from filelock import FileLock  # imported here: pipeline runs never build a sample
+
     from analysis import clean, synthesise
 
     dirs = sample_dirs(seed=seed, scale=scale)

@@ -235,9 +235,10 @@ class YearReport:
 
     def _figure(self, fig: Any, name: str) -> list[Any]:
         """Save a figure as PNG and SVG beside the report and show it inline."""
-        png, _svg = figures.save_figure(fig, self.out_dir / "figures" / slug(name))
-        self.figures_written.append(png.name)
-        return [figures.show_figure(fig)]
+        stem = self.out_dir / "figures" / slug(name)
+        shown = figures.show_figure(fig, save_to=stem)  # draws the PNG once for both
+        self.figures_written.append(stem.with_name(stem.name + ".png").name)
+        return [shown]
 
     def _counts(
         self,
@@ -274,7 +275,11 @@ class YearReport:
         what the previous report published (late or resubmitted returns), they carry [r].
         """
         prev = self.settings.previous_year
-        rows = [key_figures(self.seen, self.year).assign(evaluation_year=self.year)]
+        # The analyse stage computed this year's headline figures on the same tables.
+        headline = read_json(self.analysis_dir / "headline.json")
+        rows = [
+            key_figures(self.seen, self.year, headline=headline).assign(evaluation_year=self.year)
+        ]
         now = None
         if self.previous is not None:
             now = key_figures(_restrict(self.seen, prev), prev)
@@ -1289,9 +1294,15 @@ def _restrict(tables: dict[str, pd.DataFrame], year: str) -> dict[str, pd.DataFr
     return out
 
 
-def key_figures(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame:
-    """The summary's key figures for ``year`` as a tidy table (figure, value)."""
-    head = outcomes.headline_figures(tables, year)
+def key_figures(
+    tables: dict[str, pd.DataFrame], year: str, *, headline: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """The summary's key figures for ``year`` as a tidy table (figure, value).
+
+    ``headline``, when given, must be ``outcomes.headline_figures(tables, year)`` as the
+    analyse stage wrote it (``headline.json``): it saves computing the indicators again.
+    """
+    head = headline if headline is not None else outcomes.headline_figures(tables, year)
     wanted = {
         "Services active": "services_active",
         "Spoke areas reached": "spoke_areas_reached",

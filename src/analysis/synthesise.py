@@ -16,13 +16,16 @@ The model-validation study reuses the table-level simulators without writing wor
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.config import default_jobs
 from analysis.synthesise_core import (
     area_panel_estimands,
     load_synthetic_params,
@@ -219,19 +222,67 @@ def _prepare(out_dir: Path) -> None:
             target.unlink()
 
 
+# What the service writers share, set before the worker processes are forked (so the world
+# is not pickled for each service).
+_SHARED: dict[str, Any] = {}
+
+
+def _write_one_service(index: int) -> tuple[dict[str, int], Sink]:
+    """(In a worker.) Write service ``index``'s files into a fresh :class:`Sink`."""
+    world: World = _SHARED["world"]
+    svc = world.services.iloc[index].to_dict()
+    mine = [d for d in _SHARED["deliveries"] if d.service_id == svc["service_id"]]
+    sink = Sink(_SHARED["out_dir"])
+    return write_service_files(sink, world, svc, mine, _SHARED["mess"]), sink
+
+
+def _write_services(
+    sink: Sink, world: World, deliveries: list[Any], mess: dict[str, Any], jobs: int
+) -> list[tuple[dict[str, int], list[Any]]]:
+    """Write every service's files; merge what each recorded into ``sink`` in service order.
+
+    Returns, per service, its counts and its deliveries. Each service draws only from its
+    own random streams, so the files do not depend on ``jobs`` or on the order the workers
+    finish in; the manifest, events and counters are merged in service order, as a single
+    process would have recorded them.
+    """
+    n = len(world.services)
+    _SHARED.update(world=world, deliveries=deliveries, mess=mess, out_dir=sink.out_dir)
+    try:
+        if jobs > 1 and n > 1 and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=context) as pool:
+                parts = list(pool.map(_write_one_service, range(n)))
+        else:
+            parts = [_write_one_service(i) for i in range(n)]
+    finally:
+        _SHARED.clear()
+    out = []
+    for (stats, part), sid in zip(parts, world.services["service_id"], strict=True):
+        sink.manifest.extend(part.manifest)
+        sink.events.extend(part.events)
+        for kind, count in part.counts.items():
+            sink.counts[kind] = sink.counts.get(kind, 0) + count
+        out.append((stats, [d for d in deliveries if d.service_id == sid]))
+    return out
+
+
 def synthesise_programme(
     out_dir: Path,
     *,
     seed: int | None = None,
     scale: float | None = None,
     params_file: Path | None = None,
+    jobs: int | None = None,
 ) -> str:
     """Write a synthetic programme's raw folder to ``out_dir``; return a one-paragraph summary.
 
     ``seed`` and ``scale`` default to ``synthetic.seed`` / ``synthetic.scale`` in
     ``params.yaml`` (or ``params_file``). ``scale`` K multiplies services (at least one per
     phase), areas and young people; fractions are allowed. The same seed, scale and
-    parameters give byte-identical files.
+    parameters give byte-identical files, whatever ``jobs``: the services' files are
+    written by up to ``jobs`` processes (default :func:`analysis.config.default_jobs`),
+    each service from its own random streams, and merged in service order.
     """
     section = load_synthetic_params(params_file)
     seed = int(section.get("seed", 0) if seed is None else seed)
@@ -249,9 +300,10 @@ def synthesise_programme(
     write_fieldwork(sink)
     deliveries = plan_deliveries(world, mess)
     totals: dict[str, int] = {}
-    for _, svc in world.services.iterrows():
-        mine = [d for d in deliveries if d.service_id == svc["service_id"]]
-        stats = write_service_files(sink, world, svc.to_dict(), mine, mess)
+    written = _write_services(
+        sink, world, deliveries, mess, default_jobs() if jobs is None else jobs
+    )
+    for (_, svc), (stats, mine) in zip(world.services.iterrows(), written, strict=True):
         for k, v in stats.items():
             totals[k] = totals.get(k, 0) + v
         n_people = int((world.people["service_id"] == svc["service_id"]).sum())
