@@ -65,6 +65,12 @@ def test_table_marks_each_target(bench) -> None:
     assert "2 cores" in text
 
 
+def test_a_failed_make_test_is_reported_not_met(bench) -> None:
+    res = {**fake_results(), "make_test": {"failed": "command failed: make test"}}
+    lines = [line for line in bench.table(res).splitlines() if line.startswith("| 6.")]
+    assert lines and lines[0].endswith("| **not met** |") and "failed" in lines[0]
+
+
 def test_write_readme_replaces_only_the_results(bench, tmp_path: Path, monkeypatch) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# Bench\n\nintro\n", "utf-8")

@@ -32,8 +32,10 @@ def _notebook(path: Path, body: str) -> Path:
 
 WRITE = (
     "import json, pathlib\n"
+    "from ipykernel import get_connection_info\n"
+    "transport = get_connection_info(unpack=True)['transport']\n"
     "pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)\n"
-    "pathlib.Path(out).write_text(json.dumps({'year': year, 'flag': flag}))"
+    "pathlib.Path(out).write_text(json.dumps({'year': year, 'flag': flag, 'transport': transport}))"
 )
 
 
@@ -133,7 +135,8 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_each_year_runs_every_year_in_its_own_kernel_two_at_a_time(tmp_path):
-    """Through the command line, as dvc.yaml runs it: YAML booleans arrive as booleans."""
+    """Through the command line, as dvc.yaml runs it: YAML booleans arrive as booleans, and
+    the kernels talk over Unix sockets (no TCP ports to race for)."""
     nb = _notebook(tmp_path / "nb.ipynb", WRITE)
     years = ["2013-14", "2014-15", "2015-16"]
     proc = _cli(
@@ -154,6 +157,7 @@ def test_each_year_runs_every_year_in_its_own_kernel_two_at_a_time(tmp_path):
         assert json.loads((tmp_path / "results" / f"{year}.json").read_text()) == {
             "year": year,
             "flag": True,
+            "transport": "ipc",
         }
         executed = nbformat.read(tmp_path / "executed" / f"nb-{year}.ipynb", as_version=4)
         assert executed.metadata["kernelspec"]["name"] == "python3"
