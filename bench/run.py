@@ -489,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The figures are at scale 10 (160 services, about 5 minutes of the suite per
     # run); pass --big-scale to trade fidelity for time.
     parser.add_argument("--big-scale", type=float, default=10.0)
-    parser.add_argument("--pipeline-runs", type=int, default=1,
+    parser.add_argument("--pipeline-runs", type=int, default=5,
                         help="cold full pipeline runs (0 skips the DVC figures)")  # fmt: skip
     parser.add_argument("--work", default=None, help="keep synthetic data here (reused)")
     parser.add_argument("--make-test", action="store_true", help="also time `make test`")

@@ -402,6 +402,21 @@ def test_shares_complement_protection() -> None:
     assert strict.table.iloc[0, 0] == "[c]"
 
 
+def test_notes_never_speak_of_suppressing_1_to_0() -> None:
+    """Threshold 0 (nothing suppressed): no note or methods sentence says "from 1 to 0"."""
+    from analysis.report import disclosure_sentence
+
+    df = pd.DataFrame({"s": ["A", "B"], "n": [50, 3], "k": [47, 1]})
+    shares = disclose_shares(df, index="s", numerator="k", denominator="n", title="t", threshold=0)
+    assert shares.table.loc["B"].iloc[0] == "33"
+    assert not any("1 to 0" in note for note in shares.notes)
+    assert "1 to 0" not in disclosure_sentence(0, 1)
+    assert "programme totals are exact" in disclosure_sentence(0, 1)
+    assert "from 1 to 9" in disclosure_sentence(9, 5) and "nearest 5" in disclosure_sentence(9, 5)
+    default = disclose_shares(df, index="s", numerator="k", denominator="n", title="t")
+    assert any("from 1 to 9" in note for note in default.notes)
+
+
 def test_estimates() -> None:
     df = pd.DataFrame(
         {

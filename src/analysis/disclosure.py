@@ -895,8 +895,14 @@ def disclose_shares(
     disp = pd.Series([s for s, _ in shown], index=pooled.index, dtype="str")
     vals = pd.Series([v for _, v in shown], index=pooled.index, dtype="float64")
     extra = [
-        f"{CONFIDENTIAL}: a share is suppressed when the number of records or the number "
-        f"recorded is from 1 to {threshold}.",
+        *(
+            [
+                f"{CONFIDENTIAL}: a share is suppressed when the number of records or the "
+                f"number recorded is from 1 to {threshold}."
+            ]
+            if threshold > 0
+            else []
+        ),
         *notes,
     ]
     if columns is not None:

@@ -1219,10 +1219,7 @@ bands. Models: a linear mixed model of the harmonised score against months since
 with a random intercept and slope per young person; a negative binomial model of new young
 people per month open; and Callaway and Sant'Anna group-time effects of a spoke's arrival
 on CSE concerns identified, against areas no spoke reached.</p>
-<p>Disclosure control: counts from 1 to {self.settings.threshold} in service-level tables
-are shown as [c], with secondary suppression so that they cannot be worked out from
-totals; programme totals are rounded to the nearest {self.settings.total_rounding}; a
-percentage whose numerator or denominator is suppressed is suppressed.</p>
+<p>Disclosure control: {disclosure_sentence(self.settings.threshold, self.settings.total_rounding)}</p>
 <p>See the <a href="../aqa/assumptions-and-caveats.html">assumptions and caveats log</a>
 and the <a href="../aqa/data-log.html">data log</a>.</p>
 <h3>Symbols</h3>{disclosure.symbol_key_html()}
@@ -1292,6 +1289,27 @@ def _restrict(tables: dict[str, pd.DataFrame], year: str) -> dict[str, pd.DataFr
         else:
             out[name] = frame
     return out
+
+
+def disclosure_sentence(threshold: int, total_rounding: int) -> str:
+    """What the report's disclosure control did, for the methods section."""
+    if threshold > 0:
+        counts = (
+            f"counts from 1 to {threshold} in service-level tables\nare shown as [c], with "
+            "secondary suppression so that they cannot be worked out from\ntotals"
+        )
+    else:
+        counts = "no counts are suppressed (suppression threshold 0)"
+    if total_rounding > 1:
+        totals = f"programme totals are rounded to the nearest {total_rounding}"
+    else:
+        totals = "programme totals are exact"
+    shares = (
+        "; a\npercentage whose numerator or denominator is suppressed is suppressed."
+        if threshold > 0
+        else "."
+    )
+    return f"{counts}; {totals}{shares}"
 
 
 def key_figures(
