@@ -41,7 +41,8 @@ for y in "${years[@]}"; do
   python -m analysis analyse "$out/data/processed" "$y" "$out/data/interim/$y" \
     --metrics-file "$out/metrics/$y.json" --cutoff-days "$cutoff" --min-people "$min_people"
 done
-# The report notebook once per year (two at a time), each rendered to self-contained HTML.
+# The report notebook once per year (as many at once as there are cores; HUBSPOKE_JOBS
+# overrides), each rendered to self-contained HTML.
 python -m analysis run "$here/notebooks/04_report.ipynb" "$out/data/interim/notebooks/04_report-{year}.ipynb" \
   --each-year --years "${years[@]}" \
   -y "{processed_dir: '$out/data/processed', analysis_dir: '$out/data/interim/{year}', out_dir: '$out/reports/{year}', threshold: $threshold, total_rounding: $rounding, cutoff_days: $cutoff, data_source: real}" \

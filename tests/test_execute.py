@@ -108,6 +108,33 @@ def test_runner_calls_papermill_with_kernel_language_and_parameters(monkeypatch,
     assert any(m.startswith("finished nb a") for m in messages)
 
 
+def test_any_failure_is_reported_per_run_and_the_other_runs_still_run(monkeypatch, tmp_path):
+    """A kernel that dies is not a UserError: it must still be named, not end the stage."""
+    done: list[str] = []
+
+    def flaky(run):
+        if run.label == "b":
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if run.label == "c":
+            raise UserError(f"{run.name}: cell 3 raised ValueError: bad")
+        done.append(run.label)
+        return 0.1
+
+    monkeypatch.setattr(execute, "execute", flaky)
+    nb = _notebook(tmp_path / "nb.ipynb", "pass")
+    runs = execute.year_runs(nb, str(tmp_path / "nb-{year}.ipynb"), {}, ["a", "b", "c", "d"])
+    with pytest.raises(UserError) as caught:
+        execute.run_notebooks(runs, jobs=1, report=lambda _: None)
+    message = str(caught.value)
+    assert "nb b: RuntimeError: Kernel died before replying to kernel_info" in message
+    assert "nb c: cell 3 raised ValueError: bad" in message
+    assert sorted(done) == ["a", "d"]
+
+
+def test_no_runs_is_nothing_to_do():
+    execute.run_notebooks([], jobs=2)
+
+
 def test_missing_notebook_is_a_user_error(tmp_path):
     run = execute.NotebookRun(tmp_path / "absent.ipynb", tmp_path / "out.ipynb")
     with pytest.raises(UserError, match="notebook not found"):
@@ -120,8 +147,26 @@ def test_jobs_must_be_positive(monkeypatch):
     monkeypatch.setenv("HUBSPOKE_JOBS", "none")
     with pytest.raises(UserError, match="HUBSPOKE_JOBS"):
         default_jobs()
+    monkeypatch.setenv("HUBSPOKE_JOBS", "\u00b2")  # str.isdigit() accepts it, int() does not
+    with pytest.raises(UserError, match="HUBSPOKE_JOBS"):
+        default_jobs()
     monkeypatch.setenv("HUBSPOKE_JOBS", "3")
     assert default_jobs() == 3
+    monkeypatch.delenv("HUBSPOKE_JOBS")
+    assert default_jobs() >= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--years", "2013-14"], "--years needs --each-year"),
+        (["--each-year", "-y", "{year: '2013-14'}"], "drop it from -y"),
+    ],
+)
+def test_contradictory_arguments_are_refused(tmp_path, args, match):
+    nb = _notebook(tmp_path / "nb.ipynb", "pass")
+    proc = _cli(str(nb), str(tmp_path / "nb-{year}.ipynb"), *args, cwd=tmp_path)
+    assert proc.returncode == 2 and match in proc.stderr and "Traceback" not in proc.stderr
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -152,7 +197,7 @@ def test_each_year_runs_every_year_in_its_own_kernel_two_at_a_time(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "running 3 notebooks, 2 at a time" in proc.stdout
+    assert "running 3 notebook(s), 2 at a time" in proc.stdout
     for year in years:
         assert json.loads((tmp_path / "results" / f"{year}.json").read_text()) == {
             "year": year,
@@ -185,6 +230,14 @@ def test_a_failing_year_is_named_and_the_others_still_finish(tmp_path):
     assert "nb 2014-15" in proc.stderr and "ValueError: no returns for 2014-15" in proc.stderr
     assert str(tmp_path / "nb-2014-15.ipynb") in proc.stderr
     assert (tmp_path / "results" / "2013-14.json").exists()
+
+
+def test_the_command_line_loads_no_jsonschema_before_it_can_skip_the_checker():
+    code = "import sys, analysis.__main__; print('jsonschema' in sys.modules)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert proc.stdout.strip() == "False"
 
 
 def test_the_runner_skips_the_slow_iri_checker_but_still_validates_notebooks(tmp_path):

@@ -145,6 +145,28 @@ def test_key_figures_from_the_analysis_match_a_fresh_computation(sample, tmp_pat
     pd.testing.assert_frame_equal(report.key_figures(rep.seen, year, headline=stored), fresh)
 
 
+def test_a_report_refuses_an_analysis_of_other_data(sample, tmp_path):
+    """Reading another year's (or another vintage's) analysis would make the report's
+    sections disagree with each other: it is refused with a message saying what to do."""
+    from analysis.errors import UserError
+
+    evaluation.evaluate_year(sample.processed, "2014-15", out_dir=tmp_path / "analysis")
+
+    def build(year: str, analysis_dir: Path) -> report.YearReport:
+        return report.YearReport.build(
+            report.ReportSettings(year),
+            processed_dir=sample.processed,
+            analysis_dir=analysis_dir,
+            out_dir=tmp_path / "out",
+        )
+
+    with pytest.raises(UserError, match="holds the analysis of 2014-15 on other data"):
+        build("2015-16", tmp_path / "analysis")
+    with pytest.raises(UserError, match="analysed_data.json is missing"):
+        build("2014-15", tmp_path / "nowhere")
+    assert build("2014-15", tmp_path / "analysis").year == "2014-15"
+
+
 def test_age_band():
     ages = pd.Series([10, 12, 13, 15, 17, None], dtype="Float64")
     bands = report.age_band(ages)

@@ -75,6 +75,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     parameters = execute.parse_parameters(args.parameters_yaml)
     notebook = Path(args.notebook)
+    if args.years and not args.each_year:
+        raise UserError("--years needs --each-year")
+    if args.each_year and "year" in parameters:
+        raise UserError("with --each-year the year parameter is set per run: drop it from -y")
     if args.each_year:
         years = args.years or [str(y) for y in load_params().get("years") or []]
         runs = execute.year_runs(

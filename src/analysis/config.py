@@ -23,7 +23,13 @@ def default_jobs() -> int:
     if set, else the cores this process may use. Outputs never depend on it."""
     value = os.environ.get("HUBSPOKE_JOBS", "").strip()
     if value:
-        if not value.isdigit() or int(value) < 1:
+        try:
+            jobs = int(value)
+        except ValueError:
+            jobs = 0
+        if jobs < 1:
             raise UserError(f"HUBSPOKE_JOBS must be a whole number of at least 1, not {value!r}")
-        return int(value)
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+        return jobs
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

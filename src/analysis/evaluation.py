@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import models, outcomes, periods, vintage
-from analysis.tables import load_tables, write_json, write_parquet
+from analysis.tables import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
 
 MIN_TREATED_AREAS = 5
 """Fewest spoke areas (and comparison areas) before the rollout effect is estimated: with
@@ -357,6 +357,10 @@ def evaluate_year(
         k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()
     }
     write_json(headline, out_dir / "headline.json")
+    # What these results were computed on: a report refuses an analysis of other data.
+    write_json(
+        {"year": year, "data_hash": vintage.vintage_hash(seen)}, out_dir / ANALYSED_DATA_FILE
+    )
     if metrics_file is not None:
         write_json(metrics, Path(metrics_file))
     return metrics

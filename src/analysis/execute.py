@@ -38,6 +38,9 @@ from analysis.errors import UserError
 KERNEL = "python3"
 LANGUAGE = "python"
 YEAR = "{year}"
+# Longest Unix socket path zmq accepts on Linux (sun_path is 108 bytes with its NUL; macOS
+# allows 103): a socket folder whose path is longer falls back to TCP.
+IPC_PATH_MAX = 100
 
 
 def skip_slow_iri_checker() -> None:
@@ -139,11 +142,13 @@ def execute(run: NotebookRun) -> float:
 
     start = time.perf_counter()
     run.output.parent.mkdir(parents=True, exist_ok=True)
-    # The kernel talks over Unix sockets in a folder of its own, not TCP ports: several
-    # kernels starting at once (the years of a stage, the test suite's workers) cannot race
-    # for the same port, a known cause of "Kernel died before replying to kernel_info".
+    # The kernel talks over Unix sockets in a folder of its own, not TCP ports, so the
+    # kernels a stage starts at once cannot race for the same port (a known cause of
+    # "Kernel died before replying to kernel_info", jupyter/jupyter_client#154).
     with tempfile.TemporaryDirectory(prefix="hubspoke-kernel-") as sockets:
         transport = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
+        if len(f"{sockets}/kernel-5") > IPC_PATH_MAX:  # a long TMPDIR: fall back to TCP
+            transport = Config()
         try:
             papermill.execute_notebook(
                 str(run.notebook),
@@ -186,6 +191,17 @@ def _progress(message: str) -> None:
     print(message, flush=True)
 
 
+def _finished(run: NotebookRun, seconds: float) -> str:
+    return f"finished {run.name} -> {run.output} in {seconds:.1f} s"
+
+
+def _failure(run: NotebookRun, exc: BaseException) -> str:
+    """One line for a failed run; a :class:`UserError` already names the run."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    return f"{run.name}: {type(exc).__name__}: {exc} (executed notebook: {run.output})"
+
+
 def run_notebooks(
     runs: Sequence[NotebookRun],
     *,
@@ -196,34 +212,37 @@ def run_notebooks(
 
     The runs are independent, so their outputs do not depend on ``jobs`` or on the order
     they finish in. The last run (the latest year, usually the largest) starts first. If
-    any run fails, the others still finish, and one :class:`UserError` names every failure.
+    any run fails, for any reason (a cell's error, a kernel that dies or never starts, a
+    worker process killed), the others still finish, and one :class:`UserError` names
+    every failure.
     """
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, not {jobs}")
+    if not runs:
+        return
     for run in runs:
         if not run.notebook.is_file():
             raise UserError(f"notebook not found: {run.notebook}")
     _preload(runs)
     order = list(reversed(runs))
     failures: list[str] = []
-    if jobs == 1 or len(order) == 1:
+    workers = min(jobs, len(order))
+    report(f"running {len(order)} notebook(s), {workers} at a time")
+    if workers == 1:
         for run in order:
-            report(f"running {run.name} -> {run.output}")
             try:
-                report(f"finished {run.name} in {execute(run):.1f} s")
-            except UserError as exc:
-                failures.append(str(exc))
+                report(_finished(run, execute(run)))
+            except Exception as exc:  # every failure is reported, none lost
+                failures.append(_failure(run, exc))
     else:
         method = "fork" if sys.platform.startswith("linux") else "spawn"
-        context = get_context(method)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(order)), mp_context=context) as pool:
-            report(f"running {len(order)} notebooks, {min(jobs, len(order))} at a time")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)) as pool:
             futures = {pool.submit(execute, run): run for run in order}
             for future in as_completed(futures):
                 run = futures[future]
                 try:
-                    report(f"finished {run.name} -> {run.output} in {future.result():.1f} s")
-                except UserError as exc:
-                    failures.append(str(exc))
+                    report(_finished(run, future.result()))
+                except Exception as exc:  # every failure is reported, none lost
+                    failures.append(_failure(run, exc))
     if failures:
         raise UserError("; ".join(sorted(failures)))

@@ -27,8 +27,15 @@ from IPython.display import HTML
 
 from analysis import disclosure, figures, outcomes, paths, periods, vintage
 from analysis.disclosure import DisclosedTable
+from analysis.errors import UserError
 from analysis.quality import delivered_files, ledger_totals, quarantine_by_reason
-from analysis.tables import PROCESSED_TABLES, load_tables, read_json, write_json
+from analysis.tables import (
+    ANALYSED_DATA_FILE,
+    PROCESSED_TABLES,
+    load_tables,
+    read_json,
+    write_json,
+)
 
 SECTIONS: tuple[str, ...] = (
     "Summary",
@@ -178,6 +185,8 @@ class YearReport:
             previous = vintage.tables_as_of(
                 tables, prev, periods.cutoff_date(prev, settings.cutoff_days)
             )
+        input_hash = vintage.vintage_hash(seen)
+        check_analysis_matches(Path(analysis_dir), settings.year, input_hash)
         out_dir = Path(out_dir)
         (out_dir / "tables").mkdir(parents=True, exist_ok=True)
         (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -187,7 +196,7 @@ class YearReport:
             previous=previous,
             analysis_dir=Path(analysis_dir),
             out_dir=out_dir,
-            input_hash=vintage_hash(seen),
+            input_hash=input_hash,
             processed_dir=Path(processed_dir),
         )
 
@@ -1291,6 +1300,28 @@ def _restrict(tables: dict[str, pd.DataFrame], year: str) -> dict[str, pd.DataFr
     return out
 
 
+def check_analysis_matches(analysis_dir: Path, year: str, data_hash: str) -> None:
+    """Refuse an analysis folder computed for another year or on other data.
+
+    The report reads the analyse stage's indicators, headline figures and model estimates;
+    they must come from the very tables the report itself sees (same processed data, same
+    cut-off), or its sections would disagree with each other.
+    """
+    path = Path(analysis_dir) / ANALYSED_DATA_FILE
+    if not path.exists():
+        raise UserError(
+            f"{path} is missing: run the analyse step for {year} on this data first "
+            "(python -m analysis analyse, or the analyse stage)"
+        )
+    record = read_json(path)
+    if record.get("year") != year or record.get("data_hash") != data_hash:
+        raise UserError(
+            f"{analysis_dir} holds the analysis of {record.get('year')} on other data "
+            f"(data hash {record.get('data_hash')}, the report's is {data_hash}): re-run the "
+            f"analyse step for {year} on the same processed data and cut-off"
+        )
+
+
 def disclosure_sentence(threshold: int, total_rounding: int) -> str:
     """What the report's disclosure control did, for the methods section."""
     if threshold > 0:
@@ -1443,18 +1474,6 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows, columns=["service_id", "expected", "received", "late"])
-
-
-def vintage_hash(tables: dict[str, pd.DataFrame]) -> str:
-    """SHA-256 (first 16 hex digits) of the data a report may see."""
-    digest = hashlib.sha256()
-    for name in sorted(tables):
-        frame = tables[name]
-        digest.update(name.encode())
-        digest.update(
-            pd.util.hash_pandas_object(frame.astype("str"), index=False).to_numpy().tobytes()
-        )
-    return digest.hexdigest()[:16]
 
 
 def _hash_files(files: list[Path]) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -249,7 +250,9 @@ def _write_services(
     n = len(world.services)
     _SHARED.update(world=world, deliveries=deliveries, mess=mess, out_dir=sink.out_dir)
     try:
-        if jobs > 1 and n > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # fork shares the world without pickling it; where fork is not the safe default
+        # (macOS, Windows) the services are written one after another.
+        if jobs > 1 and n > 1 and sys.platform.startswith("linux"):
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=context) as pool:
                 parts = list(pool.map(_write_one_service, range(n)))
@@ -289,6 +292,8 @@ def synthesise_programme(
     scale = float(section.get("scale", 1.0) if scale is None else scale)
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be a positive number, not {scale!r}")
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs!r}")
     cal, mess = section["calibration"], section["mess"]
     out_dir = Path(out_dir)
     _prepare(out_dir)

@@ -31,6 +31,11 @@ PROCESSED_TABLES: tuple[str, ...] = (
 """The cleaner's Parquet tables, as listed in ``docs/data-contract.md``."""
 
 
+# Written beside a year's analysis: the year and the hash of the data it was computed on
+# (``analysis.vintage.vintage_hash``); a report refuses an analysis of other data.
+ANALYSED_DATA_FILE = "analysed_data.json"
+
+
 def load_tables(folder: Path, names: tuple[str, ...] = PROCESSED_TABLES) -> dict[str, pd.DataFrame]:
     """Read the named Parquet tables of ``folder`` into a dict keyed by table name."""
     folder = Path(folder)

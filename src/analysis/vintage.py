@@ -17,6 +17,7 @@ compares two vintages so a report can mark a figure an earlier report gave diffe
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date
 
@@ -151,3 +152,15 @@ def revised_flags(
     if idx is None:
         return pd.Series(False, index=later.index)
     return pd.Series(pd.MultiIndex.from_frame(later[list(keys)]).isin(idx), index=later.index)
+
+
+def vintage_hash(tables: dict[str, pd.DataFrame]) -> str:
+    """SHA-256 (first 16 hex digits) of the data a report may see."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        frame = tables[name]
+        digest.update(name.encode())
+        digest.update(
+            pd.util.hash_pandas_object(frame.astype("str"), index=False).to_numpy().tobytes()
+        )
+    return digest.hexdigest()[:16]
