@@ -58,6 +58,22 @@ class PipelineRun:
         )
 
 
+def assert_matches_snapshot(current: object, snapshot: Path, what: str) -> None:
+    """Back-test ``current`` against the committed JSON ``snapshot``.
+
+    ``UPDATE_SNAPSHOTS=1 make test`` rewrites the snapshot instead (a deliberate change).
+    """
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", "utf-8")
+    assert snapshot.exists(), f"no snapshot of {what}: create it with UPDATE_SNAPSHOTS=1 make test"
+    published = json.loads(snapshot.read_text("utf-8"))
+    assert current == published, (
+        f"{what} changed from the snapshot in tests/snapshots/{snapshot.name}; if the change "
+        "is intended, update it with UPDATE_SNAPSHOTS=1 make test"
+    )
+
+
 def pipeline_env(root: Path) -> dict[str, str]:
     """Environment for running the pipeline in a copy rooted at ``root``."""
     env = dict(os.environ)

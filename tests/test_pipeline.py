@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PipelineRun, pipeline_env  # noqa: F401
+from conftest import PipelineRun, assert_matches_snapshot, pipeline_env  # noqa: F401
 
 from analysis.report import EXACT_FIGURES
 
@@ -112,18 +112,7 @@ def _headline(pipeline_run: PipelineRun) -> dict:
 def test_headline_figures_match_the_published_snapshot(pipeline_run: PipelineRun):
     """Back-test against the last publication: a change fails until the snapshot is
     deliberately updated with ``UPDATE_SNAPSHOTS=1 make test``."""
-    import os
-
-    current = _headline(pipeline_run)
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", "utf-8")
-    assert SNAPSHOT.exists(), "no headline snapshot: create it with UPDATE_SNAPSHOTS=1 make test"
-    published = json.loads(SNAPSHOT.read_text("utf-8"))
-    assert current == published, (
-        "headline figures changed from the snapshot in tests/snapshots/headline_figures.json; "
-        "if the change is intended, update it with UPDATE_SNAPSHOTS=1"
-    )
+    assert_matches_snapshot(_headline(pipeline_run), SNAPSHOT, "the headline figures")
 
 
 def _identifying_values(raw: Path) -> set[str]:

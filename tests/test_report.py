@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import assert_matches_snapshot
 
 from analysis import clean, evaluation, periods, report
 from analysis.notebook import ensure_sample
@@ -195,9 +196,6 @@ def test_headline_figures_on_the_default_data_match_the_published_snapshot(tmp_p
     """Back-test, as RAP teams do against their last publication: each year's key figures
     from the default synthetic programme (params.yaml seed and scale) must not change
     unless the snapshot is deliberately updated (UPDATE_SNAPSHOTS=1 make test)."""
-    import json
-    import os
-
     from analysis import synthesise
     from analysis.config import load_params
 
@@ -212,11 +210,4 @@ def test_headline_figures_on_the_default_data_match_the_published_snapshot(tmp_p
         cutoff_days=params["report"]["cutoff_days_after_year_end"],
     )
     current = report.headline_snapshot(processed, [str(y) for y in params["years"]], settings)
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        DEFAULT_SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", "utf-8")
-    assert DEFAULT_SNAPSHOT.exists(), "no snapshot: create it with UPDATE_SNAPSHOTS=1 make test"
-    published = json.loads(DEFAULT_SNAPSHOT.read_text("utf-8"))
-    assert current == published, (
-        "the default data's headline figures changed from tests/snapshots/"
-        "headline_default_data.json; if intended, update it with UPDATE_SNAPSHOTS=1"
-    )
+    assert_matches_snapshot(current, DEFAULT_SNAPSHOT, "the default data's headline figures")
