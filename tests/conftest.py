@@ -8,13 +8,17 @@ and reuse it, so the pipeline runs once per test session.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -68,10 +72,53 @@ def assert_matches_snapshot(current: object, snapshot: Path, what: str) -> None:
         snapshot.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", "utf-8")
     assert snapshot.exists(), f"no snapshot of {what}: create it with UPDATE_SNAPSHOTS=1 make test"
     published = json.loads(snapshot.read_text("utf-8"))
-    assert current == published, (
-        f"{what} changed from the snapshot in tests/snapshots/{snapshot.name}; if the change "
-        "is intended, update it with UPDATE_SNAPSHOTS=1 make test"
+    if current == published:
+        return
+    changes = snapshot_changes(published, current)
+    shown = "\n".join(f"  {line}" for line in changes[:40])
+    more = f"\n  ... and {len(changes) - 40} more" if len(changes) > 40 else ""
+    pytest.fail(
+        f"{what} changed from the published snapshot tests/snapshots/{snapshot.name} "
+        f"({len(changes)} figure(s)):\n{shown}{more}\n"
+        "First find out why: these are figures a reader has already seen. A change you did "
+        "not intend is a bug (compare the inputs, the code change, the BLAS kernel and "
+        "thread count: see tests/test_determinism.py). Only a change you can explain is "
+        "accepted, by re-running with UPDATE_SNAPSHOTS=1 make test and committing the "
+        "snapshot with the change that caused it.",
+        pytrace=False,
     )
+
+
+def _flatten(value: object, where: str = "") -> dict[str, object]:
+    """Leaves of nested dicts; CSV text becomes one leaf per cell (``row / column``)."""
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key in sorted(value):
+            out.update(_flatten(value[key], f"{where}.{key}" if where else str(key)))
+        return out
+    if isinstance(value, str) and "\n" in value and "," in value:
+        rows = list(csv.reader(io.StringIO(value)))
+        header, body = rows[0], rows[1:]
+        return {
+            f"{where}: {row[0]} / {column}": cell
+            for row in body
+            for column, cell in zip(header[1:], row[1:], strict=False)
+        }
+    return {where: value}
+
+
+def snapshot_changes(published: object, current: object) -> list[str]:
+    """One line per published figure that changed, appeared or disappeared."""
+    before, after = _flatten(published), _flatten(current)
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if key not in after:
+            lines.append(f"{key}: {before[key]!r} -> (gone)")
+        elif key not in before:
+            lines.append(f"{key}: (new) -> {after[key]!r}")
+        elif before[key] != after[key]:
+            lines.append(f"{key}: {before[key]!r} -> {after[key]!r}")
+    return lines
 
 
 def pipeline_env(root: Path) -> dict[str, str]:
@@ -129,24 +176,66 @@ def _build(root: Path) -> PipelineRun:
     return PipelineRun(root=root, log=log)
 
 
-@pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> PipelineRun:
-    """The pipeline run on the small configuration (built once per session)."""
+def _shared(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], Any],
+    reuse: Callable[[Path], Any],
+) -> Any:
+    """Build something once per test session, shared by every xdist worker.
+
+    The first worker to ask runs ``build(folder)``; the others wait on a file lock and
+    call ``reuse(folder)``. A failed build is reported to every worker, not retried.
+    """
     if worker_id == "master":
-        return _build(tmp_path_factory.mktemp("pipeline") / "repo")
+        return build(tmp_path_factory.mktemp(name) / name)
     shared = tmp_path_factory.getbasetemp().parent
-    root = shared / "pipeline-repo"
-    status = shared / "pipeline-status.json"
-    with FileLock(str(shared / "pipeline.lock")):
+    folder = shared / name
+    status = shared / f"{name}-status.json"
+    with FileLock(str(shared / f"{name}.lock")):
         if status.exists():
             info = json.loads(status.read_text("utf-8"))
             if not info["ok"]:
                 raise RuntimeError(info["error"])
-            return PipelineRun(root=root, log=(root / "repro.log").read_text("utf-8"))
+            return reuse(folder)
         try:
-            run = _build(root)
+            built = build(folder)
         except Exception as exc:
             status.write_text(json.dumps({"ok": False, "error": str(exc)}), "utf-8")
             raise
         status.write_text(json.dumps({"ok": True}), "utf-8")
-        return run
+        return built
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> PipelineRun:
+    """The pipeline run on the small configuration (built once per session)."""
+    return _shared(
+        tmp_path_factory,
+        worker_id,
+        "pipeline-repo",
+        _build,
+        lambda root: PipelineRun(root=root, log=(root / "repro.log").read_text("utf-8")),
+    )
+
+
+def _build_default(folder: Path) -> Path:
+    from analysis import clean, synthesise
+
+    synthesise.synthesise_programme(folder / "raw")  # params.yaml defaults: the default data
+    clean.clean_returns(folder / "raw", folder / "processed")
+    return folder / "processed"
+
+
+@pytest.fixture(scope="session")
+def default_processed(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The default synthetic programme (params.yaml seed and scale), cleaned: the
+    ``data/processed`` folder of ``make reports``, built once per session."""
+    return _shared(
+        tmp_path_factory,
+        worker_id,
+        "default-data",
+        _build_default,
+        lambda folder: folder / "processed",
+    )

@@ -195,3 +195,86 @@ def test_service_level_tables_publish_no_small_count(pipeline_run: PipelineRun):
                         )
                         checked += 1
     assert checked > 200
+
+
+# ----------------------------------------------------------------- one number per figure
+ANALYSIS_INPUT_KEYS = {
+    "reach": ["service_id", "period"],
+    "rollout": ["area_code", "quarter_index"],
+    "returns": ["service_id", "period"],
+    "referrals": ["service_id", "period", "referral_source"],
+    "young_people_counts": ["service_id", "period", "measure"],
+    "activities": ["service_id", "period", "activity"],
+    "outputs": ["service_id", "period", "output"],
+}
+
+
+def _analysis_inputs(processed: Path, year: str) -> dict:
+    """What the analysis of ``year`` reads: the vintage's current return rows and the
+    models' input frames."""
+    from analysis import evaluation, periods, vintage
+    from analysis.tables import load_tables
+
+    seen = vintage.tables_as_of(load_tables(processed), year, periods.cutoff_date(year, 61))
+    inputs = {
+        name: vintage.current_rows(seen[name])
+        for name in ("returns", "referrals", "young_people_counts", "activities", "outputs")
+    }
+    inputs["reach"] = evaluation.reach_data(
+        seen["young_people_counts"], seen["services"], seen["periods"]
+    )
+    inputs["rollout"] = evaluation.rollout_panel(seen["area_panel"], seen["areas"], year)
+    return inputs
+
+
+@pytest.mark.parametrize("dataset", ["default", "test-config"])
+def test_every_analysis_input_has_one_current_row_per_key(
+    pipeline_run: PipelineRun, default_processed: Path, dataset: str
+):
+    """A superseded return never sits beside its resubmission, whatever the vintage."""
+    processed = default_processed if dataset == "default" else pipeline_run.root / "data/processed"
+    for year in YEARS:
+        for name, frame in _analysis_inputs(processed, year).items():
+            keys = ANALYSIS_INPUT_KEYS[name]
+            dup = frame[frame.duplicated(keys, keep=False)]
+            assert dup.empty, f"{year} {name}: duplicated {keys}:\n{dup[keys].head()}"
+
+
+def _published_files(root: Path) -> list[Path]:
+    published = [root / "reports", root / "metrics"]
+    return sorted(p for d in published for p in d.rglob("*") if p.is_file())
+
+
+def test_no_published_output_holds_nan_inf_or_none(pipeline_run: PipelineRun):
+    """Every data value of every published output: CSV cells, JSON values, HTML table
+    cells and the numbers in the report text."""
+    import csv
+
+    from lxml import html as lxml_html
+
+    from analysis.published import non_finite_cells, non_finite_words
+
+    files = _published_files(pipeline_run.root)
+    files += sorted((pipeline_run.root / "data" / "interim").glob("20*/*.json"))
+    checked = {"csv": 0, "json": 0, "html": 0}
+    problems: list[str] = []
+    for path in files:
+        where = str(path.relative_to(pipeline_run.root))
+        if path.suffix == ".csv":
+            rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+            problems += non_finite_cells(rows, where)
+            problems += [f"{where}: empty cell" for r in rows[1:] for c in r[1:] if c == ""]
+        elif path.suffix == ".json":
+            problems += non_finite_cells(json.loads(path.read_text("utf-8")), where)
+        elif path.suffix == ".html":
+            tree = lxml_html.fromstring(path.read_bytes())
+            for bad in tree.xpath("//script|//style"):
+                bad.drop_tree()
+            cells = [c.text_content().strip() for c in tree.xpath("//td|//th")]
+            problems += non_finite_cells(cells, where)
+            problems += [f"{where}: {w!r}" for w in non_finite_words(tree.text_content())]
+        else:
+            continue
+        checked[path.suffix[1:]] += 1
+    assert checked["csv"] > 100 and checked["json"] > 8 and checked["html"] > 5, checked
+    assert not problems, "\n".join(problems[:30])

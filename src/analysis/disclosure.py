@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.published import check_publishable, check_text
+
 __all__ = [
     "CONFIDENTIAL",
     "LOW_RELIABILITY",
@@ -257,6 +259,7 @@ class DisclosedTable:
     def to_csv(self, path: Path | str) -> Path:
         """Write the display strings (the same suppression as the report) to ``path``."""
         out = Path(path)
+        self._check(out.name)
         out.parent.mkdir(parents=True, exist_ok=True)
         text = self._table.to_csv(lineterminator="\n")
         out.write_text(text, encoding="utf-8", newline="")
@@ -264,7 +267,19 @@ class DisclosedTable:
 
     def to_html(self, *, table_id: str | None = None) -> str:
         """An accessible HTML table: ``<caption>``, ``<th scope>``, notes underneath."""
-        return _table_html(self, table_id=table_id)
+        self._check(self._title)
+        return check_text(_table_html(self, table_id=table_id), self._title)
+
+    def _check(self, what: str) -> None:
+        """Refuse to publish a cell, row or column label that is NaN, infinite or None."""
+        check_publishable(
+            {
+                "cells": self._table,
+                "rows": [str(v) for v in self._table.index],
+                "columns": [str(v) for v in self._table.columns],
+            },
+            what,
+        )
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -45,10 +45,16 @@ class ModelOutcome:
     n_obs_eligible: int = 0
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    family: str = ""
 
     def record(self) -> dict[str, Any]:
-        """JSON-ready summary (no row-level data)."""
-        return {
+        """JSON-ready summary (no row-level data).
+
+        The one definition of "not fitted": ``fitted: false`` with a plain ``reason`` (also
+        the ``sentence``), and no estimates anywhere (empty estimate table, no estimate keys
+        in the metrics), never NaN.
+        """
+        out: dict[str, Any] = {
             "name": self.name,
             "fitted": self.fitted,
             "sentence": self.sentence,
@@ -58,6 +64,11 @@ class ModelOutcome:
             "n_obs_eligible": int(self.n_obs_eligible),
             "warnings": list(self.warnings),
         }
+        if self.family:
+            out["family"] = self.family
+        if not self.fitted:
+            out["reason"] = self.sentence
+        return out
 
 
 def _empty_estimates() -> pd.DataFrame:
@@ -104,9 +115,16 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
             n_units_eligible=int(counts.size),
         )
     service = "service_id" if data["service_id"].nunique() > 1 else None
-    result = models.trajectory_model(
-        data, outcome="score", time="months_since_referral", person="person_key", service=service
-    )
+    try:
+        result = models.trajectory_model(
+            data,
+            outcome="score",
+            time="months_since_referral",
+            person="person_key",
+            service=service,
+        )
+    except models.ModelNotFitted as exc:
+        return not_fitted("trajectory", exc.reason, n_units_eligible=int(counts.size))
     outcome = _from_result("trajectory", result)
     # Change by instrument answers "does change differ by instrument or phase?": each
     # service uses one instrument and phases largely follow services, so a separate
@@ -175,7 +193,12 @@ def reach_data(
     counts: pd.DataFrame, services: pd.DataFrame, periods_table: pd.DataFrame
 ) -> pd.DataFrame:
     """New young people per service and return period, with months covered and years
-    since the service started (at the middle of the period)."""
+    since the service started (at the middle of the period).
+
+    Only current returns count (:func:`analysis.vintage.current_rows`): a superseded
+    return never sits beside its resubmission, so there is one row per service and period.
+    """
+    counts = vintage.current_rows(counts)
     new = counts.loc[counts["measure"] == "new", ["service_id", "period", "young_people"]]
     frame = new.merge(
         periods_table[["period", "period_start", "period_end"]], on="period", how="left"
@@ -213,13 +236,20 @@ def fit_reach(data: pd.DataFrame) -> ModelOutcome:
             n_units_eligible=n_services,
             n_obs_eligible=len(data),
         )
-    result = models.rate_model(
-        data,
-        formula="young_people ~ years_since_start + C(service_id)",
-        exposure="months_open",
-        family="negative_binomial",
-    )
-    return _from_result("reach", result)
+    try:
+        result = models.rate_model(
+            data,
+            formula="young_people ~ years_since_start + C(service_id)",
+            exposure="months_open",
+            family="negative_binomial",
+        )
+    except models.ModelNotFitted as exc:
+        return not_fitted(
+            "reach", exc.reason, n_units_eligible=n_services, n_obs_eligible=len(data)
+        )
+    outcome = _from_result("reach", result)
+    outcome.family = result.family
+    return outcome
 
 
 def rollout_panel(area_panel: pd.DataFrame, areas: pd.DataFrame, year: str) -> pd.DataFrame:
@@ -259,6 +289,13 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
     )
     simple = models.aggregate_att(att, how="simple")
     dynamic = models.aggregate_att(att, how="dynamic")
+    if not models.all_finite(simple.overall_att, simple.overall_se):
+        return not_fitted(
+            "rollout",
+            "The rollout effect could not be estimated: its standard error is not finite "
+            "(the comparison has no variation to measure uncertainty from).",
+            n_units_eligible=int(len(areas)),
+        )
     outcome = _from_result("rollout", simple)
     outcome.extra = {
         "att_gt": att.table.reset_index(drop=True),
@@ -291,7 +328,11 @@ def _finite(value: Any) -> float | None:
 
 
 def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
-    """The main estimates as a flat dict for ``dvc metrics show``."""
+    """The main estimates as a flat dict for ``dvc metrics show``.
+
+    ``<model>_fitted`` is always there; estimate keys only for a fitted model and only
+    for finite values (a model that was not fitted has no estimate keys, never NaN).
+    """
     out: dict[str, Any] = {}
     picks = {"trajectory": "months_since_referral", "reach": "years_since_start", "rollout": None}
     for name, model in fitted.items():
@@ -356,6 +397,7 @@ def evaluate_year(
     metrics = {
         k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()
     }
+    metrics = {k: v for k, v in metrics.items() if v is not None}
     write_json(headline, out_dir / "headline.json")
     # What these results were computed on: a report refuses an analysis of other data.
     write_json(

@@ -48,6 +48,10 @@ __all__ = [
     "staggered_att",
     "aggregate_att",
     "MIXEDLM_OPTIMIZERS",
+    "SIGNIFICANT_DIGITS",
+    "ModelNotFitted",
+    "round_significant",
+    "all_finite",
 ]
 
 Z95: float = float(stats.norm.ppf(0.975))
@@ -58,12 +62,66 @@ MIXEDLM_OPTIMIZERS: tuple[str, ...] = ("lbfgs", "bfgs", "cg", "powell", "nm")
 
 ESTIMATE_COLUMNS: tuple[str, ...] = ("term", "estimate", "std_error", "ci_lower", "ci_upper")
 
+SIGNIFICANT_DIGITS: int | None = 7
+"""Precision of every number a model result carries: estimates, standard errors,
+intervals, rate ratios, p-values, variance components and dispersions are rounded to this
+many significant digits inside the result objects, and everything derived from them
+(intervals, rate ratios, p-values; downstream predictions, figures, fallback decisions) is
+computed from the rounded values. Seven is R's default print precision, so results still
+compare with published R output digit for digit. Different BLAS kernels (OpenBLAS Haswell,
+SkylakeX...) and thread counts move the optimisers' results by about 1e-12 relative (the
+optimisers run to tight tolerances); seven significant digits are far below any published
+precision (reports show at most four) and far above that noise, so the same inputs give
+byte-identical outputs on any machine (tests/test_determinism.py).
+``None`` switches rounding off (only to show that the cross-kernel test catches the
+difference)."""
+
+MIN_NB_ALPHA: float = 1e-4
+"""An NB2 dispersion alpha below this sits at the boundary of its parameter space (the data
+show no extra-Poisson variation the likelihood can separate from zero): the model falls back
+to quasi-Poisson, whose Pearson scale handles any remaining over-dispersion."""
+
 CountFamily = Literal["poisson", "negative_binomial", "quasipoisson"]
 
 
 # --------------------------------------------------------------------------------------------
 # Result objects
 # --------------------------------------------------------------------------------------------
+
+
+class ModelNotFitted(ValueError):
+    """No valid fit exists: every candidate fit had non-finite estimates or standard errors,
+    or the data cannot identify the model. ``reason`` is a plain-English sentence for the
+    report ("The model could not be fitted: ...")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def round_significant(values: Any, digits: int | None = None) -> Any:
+    """Round a number or array to ``digits`` significant digits (default
+    :data:`SIGNIFICANT_DIGITS`); NaN and infinities pass through, zero stays zero.
+
+    Deterministic: the decimal place is taken from the value's order of magnitude, so two
+    values that agree to well within the precision round to the same float.
+    """
+    digits = SIGNIFICANT_DIGITS if digits is None else digits
+    if digits is None:
+        return values
+    scalar = np.ndim(values) == 0
+    x = np.asarray(values, dtype=float)
+    out = np.array(x, dtype=float, copy=True).reshape(-1)
+    for i, v in enumerate(out):
+        if math.isfinite(v) and v != 0.0:
+            out[i] = round(float(v), digits - 1 - math.floor(math.log10(abs(v))))
+    out = out.reshape(x.shape)
+    return float(out) if scalar else out
+
+
+def all_finite(*arrays: Any) -> bool:
+    """True when every number in every argument (scalars or arrays) is finite."""
+    return all(bool(np.all(np.isfinite(np.asarray(a, dtype=float)))) for a in arrays)
 
 
 @dataclass
@@ -259,24 +317,30 @@ def _require_columns(data: pd.DataFrame, columns: Sequence[str], what: str) -> N
 def _tidy(
     terms: Sequence[str], est: np.ndarray, se: np.ndarray, *, rate_ratio: bool = False
 ) -> pd.DataFrame:
-    """Tidy estimates table with 95% Wald intervals (and rate ratios when asked)."""
-    est = np.asarray(est, dtype=float)
-    se = np.asarray(se, dtype=float)
+    """Tidy estimates table with 95% Wald intervals (and rate ratios when asked).
+
+    Estimates and standard errors are first rounded to :data:`SIGNIFICANT_DIGITS`; the
+    intervals, p-values and rate ratios are computed from the rounded values and rounded
+    in turn, so every column is the same on every machine.
+    """
+    r = round_significant
+    est = r(np.asarray(est, dtype=float))
+    se = r(np.asarray(se, dtype=float))
     out = pd.DataFrame(
         {
             "term": pd.Series(list(terms), dtype="str"),
             "estimate": est,
             "std_error": se,
-            "ci_lower": est - Z95 * se,
-            "ci_upper": est + Z95 * se,
+            "ci_lower": r(est - Z95 * se),
+            "ci_upper": r(est + Z95 * se),
         }
     )
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["p_value"] = 2.0 * stats.norm.sf(np.abs(est / se))
+        out["p_value"] = r(2.0 * stats.norm.sf(np.abs(est / se)))
     if rate_ratio:
-        out["rate_ratio"] = np.exp(out["estimate"])
-        out["rr_ci_lower"] = np.exp(out["ci_lower"])
-        out["rr_ci_upper"] = np.exp(out["ci_upper"])
+        out["rate_ratio"] = r(np.exp(est))
+        out["rr_ci_lower"] = r(np.exp(out["ci_lower"].to_numpy()))
+        out["rr_ci_upper"] = r(np.exp(out["ci_upper"].to_numpy()))
     return out
 
 
@@ -343,18 +407,22 @@ def _fit_mixedlm(model: MixedLM, optimizers: Sequence[str]) -> tuple[Any, bool, 
             except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
                 notes.append(f"optimizer {name} failed: {exc}")
                 continue
-        bse_ok = bool(np.all(np.isfinite(np.asarray(fit.bse_fe))))
-        if fit.converged and bse_ok:
+        finite = all_finite(fit.fe_params, fit.bse_fe, fit.cov_re, fit.scale, fit.llf)
+        if fit.converged and finite:
             return fit, True, name, notes
-        why = "did not converge" if not fit.converged else "gave non-finite standard errors"
+        why = "gave non-finite estimates or standard errors" if not finite else "did not converge"
         extra = {str(w.message) for w in caught if "converge" in str(w.message).lower()}
         notes.append(
             f"optimizer {name} {why}" + (f" ({'; '.join(sorted(extra))})" if extra else "")
         )
-        if best is None or (np.isfinite(fit.llf) and fit.llf > best.llf):
+        # Only a fit with finite estimates and standard errors is ever kept.
+        if finite and (best is None or fit.llf > best.llf):
             best, best_name = fit, name
     if best is None:
-        raise RuntimeError("trajectory_model: every optimizer failed (" + "; ".join(notes) + ")")
+        raise ModelNotFitted(
+            "The mixed model could not be fitted: no optimizer gave finite estimates and "
+            "standard errors (" + "; ".join(notes) + ")."
+        )
     return best, False, best_name, notes
 
 
@@ -376,7 +444,7 @@ def _random_effects_table(fit: Any, time_scale: float = 1.0) -> pd.DataFrame:
                 ],
                 dtype="str",
             ),
-            "value": [var_i, var_s, corr, float(fit.scale)],
+            "value": round_significant(np.array([var_i, var_s, corr, float(fit.scale)])),
         }
     )
 
@@ -541,55 +609,99 @@ def _count_design(
 
 def _fit_count(
     y: pd.DataFrame, x: pd.DataFrame, expo: np.ndarray | None, family: str, what: str
-) -> tuple[Any, pd.DataFrame, float, str, list[str]]:
-    """Fit a Poisson / quasi-Poisson / NB2 model; return results, tidy table and dispersion."""
-    notes: list[str] = []
-    offset = np.log(expo) if expo is not None else None
-    if family in ("poisson", "quasipoisson"):
-        glm = GLM(y, x, family=Poisson(), offset=offset)
-        scale = "X2" if family == "quasipoisson" else 1.0
-        fit = glm.fit(scale=scale)
-        if not fit.converged:
-            notes.append(f"WARNING: the {family} GLM did not converge")
-        pearson = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else float("nan")
-        if family == "poisson" and pearson > 1.5:
-            notes.append(
-                f"Pearson dispersion is {pearson:.2f} (>1.5): the Poisson intervals are too "
-                "narrow; consider family='quasipoisson' or 'negative_binomial'"
-            )
-        params, bse = fit.params, fit.bse
-        dispersion, label = pearson, "Pearson dispersion (chi-squared/df)"
-    elif family == "negative_binomial":
-        model = NegativeBinomial(y, x, loglike_method="nb2", exposure=expo)
-        fit = None
-        for method in ("newton", "bfgs", "nm"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    cand = model.fit(method=method, maxiter=2000, disp=0)
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-            ok = cand.mle_retvals.get("converged", False) and np.all(np.isfinite(cand.bse))
-            if ok:
-                fit = cand
-                break
-            if fit is None:
-                fit = cand
-        if fit is None:
-            raise RuntimeError(f"{what}: the negative binomial model could not be fitted")
-        if not fit.mle_retvals.get("converged", False):
-            notes.append("WARNING: the negative binomial model did not converge")
-        params, bse = fit.params.drop("alpha"), fit.bse.drop("alpha")
-        dispersion, label = float(fit.params["alpha"]), "NB2 dispersion alpha"
-        if dispersion < 1e-6:
-            notes.append("NB2 alpha is essentially zero: the data look Poisson")
-    else:
+) -> tuple[Any, pd.DataFrame, float, str, str, list[str]]:
+    """Fit a Poisson / quasi-Poisson / NB2 model.
+
+    Returns the statsmodels results, the tidy table, the dispersion and its label, the
+    family actually used and notes. Only a fit with finite estimates and standard errors is
+    kept: a negative binomial model whose likelihood fails or whose alpha sits at the
+    boundary falls back to quasi-Poisson, with the reason in the notes; when nothing valid
+    can be fitted, :class:`ModelNotFitted` says why.
+    """
+    if family not in ("poisson", "quasipoisson", "negative_binomial"):
         raise ValueError(
             f"{what}: family must be 'poisson', 'quasipoisson' or 'negative_binomial', "
             f"got {family!r}"
         )
-    table = _tidy(list(params.index), params.to_numpy(), bse.to_numpy(), rate_ratio=True)
-    return fit, table, dispersion, label, notes
+    notes: list[str] = []
+    if family == "negative_binomial":
+        fit, why = _fit_negative_binomial(y, x, expo)
+        if fit is not None:
+            params, bse = fit.params.drop("alpha"), fit.bse.drop("alpha")
+            dispersion = float(round_significant(float(fit.params["alpha"])))
+            table = _tidy(list(params.index), params.to_numpy(), bse.to_numpy(), rate_ratio=True)
+            return fit, table, dispersion, "NB2 dispersion alpha", "negative_binomial", notes
+        notes.append(f"The negative binomial model was not used: {why}; quasi-Poisson used instead")
+        family = "quasipoisson"
+    offset = np.log(expo) if expo is not None else None
+    glm = GLM(y, x, family=Poisson(), offset=offset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = glm.fit(scale="X2" if family == "quasipoisson" else 1.0)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise ModelNotFitted(
+                f"The {family.replace('_', '-')} model could not be fitted: {exc}."
+            ) from exc
+    if not all_finite(fit.params, fit.bse):
+        raise ModelNotFitted(
+            f"The {family.replace('_', '-')} model could not be fitted: its estimates or "
+            "standard errors are not finite (a term may be perfectly predicted, e.g. a "
+            "service with no new young people in any return)."
+        )
+    if not fit.converged:
+        notes.append(f"WARNING: the {family} GLM did not converge")
+    pearson = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else float("nan")
+    if family == "poisson" and pearson > 1.5:
+        notes.append(
+            f"Pearson dispersion is {pearson:.2f} (>1.5): the Poisson intervals are too "
+            "narrow; consider family='quasipoisson' or 'negative_binomial'"
+        )
+    table = _tidy(
+        list(fit.params.index), fit.params.to_numpy(), fit.bse.to_numpy(), rate_ratio=True
+    )
+    dispersion = float(round_significant(pearson))
+    return fit, table, dispersion, "Pearson dispersion (chi-squared/df)", family, notes
+
+
+def _fit_negative_binomial(
+    y: pd.DataFrame, x: pd.DataFrame, expo: np.ndarray | None
+) -> tuple[Any, str]:
+    """The NB2 maximum-likelihood fit, or ``None`` and the reason no valid one exists.
+
+    Optimizers are tried in turn (newton, bfgs, nm); a candidate is kept only when it
+    converged and every parameter and standard error is finite. A valid fit whose alpha is
+    below :data:`MIN_NB_ALPHA` sits at the boundary and is refused too (quasi-Poisson is the
+    right model then).
+    """
+    model = NegativeBinomial(y, x, loglike_method="nb2", exposure=expo)
+    problems: list[str] = []
+    for method in ("newton", "bfgs", "nm"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                # newton to a tight step tolerance, so BLAS kernels agree to ~1e-13.
+                options = {"tol": 1e-12} if method == "newton" else {}
+                cand = model.fit(method=method, maxiter=2000, disp=0, **options)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                problems.append(f"{method} failed ({exc})")
+                continue
+        if not all_finite(cand.params, cand.bse):
+            problems.append(f"{method} gave non-finite estimates or standard errors")
+            continue
+        if not cand.mle_retvals.get("converged", False):
+            # No failed optimiser's numbers in the note: they differ between BLAS kernels.
+            at_zero = ", alpha heading to zero" if cand.params["alpha"] < MIN_NB_ALPHA else ""
+            problems.append(f"{method} did not converge{at_zero}")
+            continue
+        alpha = float(cand.params["alpha"])
+        if alpha < MIN_NB_ALPHA:
+            return None, (
+                f"its dispersion alpha (below {MIN_NB_ALPHA:g}) sits at the boundary of zero, "
+                "so the likelihood cannot separate it from Poisson variation"
+            )
+        return cand, ""
+    return None, "its likelihood could not be maximised (" + "; ".join(problems) + ")"
 
 
 def rate_model(
@@ -608,12 +720,18 @@ def rate_model(
     mu + alpha*mu^2) with alpha estimated by maximum likelihood (statsmodels
     ``NegativeBinomial``). Rows with missing values or non-positive exposure are left out and
     counted. Each row is one unit (e.g. a service-quarter).
+
+    Only a fit whose estimates and standard errors are all finite is returned. A negative
+    binomial model whose likelihood cannot be maximised, or whose alpha sits at the boundary
+    (below :data:`MIN_NB_ALPHA`), falls back to quasi-Poisson with the reason in
+    ``warnings`` (``family`` on the result says which model was used); when no valid fit
+    exists, :class:`ModelNotFitted` is raised with a plain-English reason.
     """
     what = "rate_model"
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"{what}: data must be a pandas DataFrame")
     y, x, expo, notes = _count_design(data, formula, exposure, what)
-    fit, table, dispersion, label, fit_notes = _fit_count(y, x, expo, family, what)
+    fit, table, dispersion, label, family, fit_notes = _fit_count(y, x, expo, family, what)
     return RateResult(
         model="rate_model",
         estimates=table,
@@ -708,7 +826,7 @@ def interrupted_time_series(
     y, x, expo, notes = _count_design(
         frame, formula, "exposure" if exposure is not None else None, what
     )
-    fit, table, dispersion, label, fit_notes = _fit_count(y, x, expo, family, what)
+    fit, table, dispersion, label, family, fit_notes = _fit_count(y, x, expo, family, what)
     return ITSResult(
         model="interrupted_time_series",
         estimates=table,
@@ -897,9 +1015,10 @@ def staggered_att(
     table = pd.DataFrame(rows)
     se = np.sqrt((influence**2).sum(axis=0)) / n
     se = np.where(se <= _SE_FLOOR, np.nan, se)
-    table["se"] = se
-    table["ci_lower"] = table["att"] - Z95 * table["se"]
-    table["ci_upper"] = table["att"] + Z95 * table["se"]
+    table["att"] = round_significant(table["att"].to_numpy(dtype=float))
+    table["se"] = round_significant(se)
+    table["ci_lower"] = round_significant(table["att"] - Z95 * table["se"])
+    table["ci_upper"] = round_significant(table["att"] + Z95 * table["se"])
     table = table[
         [
             "cohort",
@@ -1053,7 +1172,9 @@ def aggregate_att(
         k = len(egt)
         overall, inf = _agg(np.array(egt_att), inf_mat, np.arange(k), np.full(k, 1.0 / k), None)
 
-    overall_se = _se(inf)
+    overall = float(round_significant(overall))
+    overall_se = float(round_significant(_se(inf)))
+    egt_att = [float(v) for v in round_significant(np.array(egt_att, dtype=float))]
     label = {"dynamic": "event_time", "group": "cohort", "calendar": "time"}.get(how, "egt")
     if how == "simple":
         out_table = pd.DataFrame(columns=["egt", "att", "se", "ci_lower", "ci_upper"])
@@ -1062,10 +1183,10 @@ def aggregate_att(
         est_vals, se_vals = [overall], [overall_se]
     else:
         inf_egt = np.column_stack(egt_inf)
-        se_egt = np.array([_se(inf_egt[:, j]) for j in range(inf_egt.shape[1])])
+        se_egt = round_significant(np.array([_se(inf_egt[:, j]) for j in range(inf_egt.shape[1])]))
         out_table = pd.DataFrame({"egt": egt, "att": egt_att, "se": se_egt})
-        out_table["ci_lower"] = out_table["att"] - Z95 * out_table["se"]
-        out_table["ci_upper"] = out_table["att"] + Z95 * out_table["se"]
+        out_table["ci_lower"] = round_significant(out_table["att"] - Z95 * out_table["se"])
+        out_table["ci_upper"] = round_significant(out_table["att"] + Z95 * out_table["se"])
         terms = ["ATT", *[f"{label}={v:g}" for v in egt]]
         est_vals = [overall, *egt_att]
         se_vals = [overall_se, *se_egt]

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.periods import parse_year, year_label, year_of
+from analysis.vintage import current_rows
 
 # --------------------------------------------------------------------------- definitions
 
@@ -256,14 +257,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------- preparation
 
 
-def _drop_superseded(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows not marked ``superseded`` (missing counts as not superseded)."""
-    if "superseded" not in df.columns:
-        return df
-    flag = df["superseded"].astype("boolean").fillna(False).astype(bool)
-    return df.loc[~flag]
-
-
 def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Check the tables the indicators need and drop superseded rows.
 
@@ -284,7 +277,7 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
                 f"processed table '{name}' lacks column(s) {', '.join(missing)} "
                 "needed by the outcome indicators (see docs/data-contract.md)"
             )
-        df = _drop_superseded(df)
+        df = current_rows(df)
         if "evaluation_year" in df.columns:
             df = df.assign(evaluation_year=df["evaluation_year"].astype("str"))
         for col in ("service_id", "period"):

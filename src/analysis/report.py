@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML as _HTML
 
 from analysis import disclosure, figures, outcomes, paths, periods, vintage
 from analysis.disclosure import DisclosedTable
 from analysis.errors import UserError
+from analysis.published import check_text
 from analysis.quality import delivered_files, ledger_totals, quarantine_by_reason
 from analysis.tables import (
     ANALYSED_DATA_FILE,
@@ -36,6 +36,20 @@ from analysis.tables import (
     read_json,
     write_json,
 )
+
+
+def HTML(text: str) -> _HTML:  # noqa: N802 (IPython's name)
+    """Report prose as IPython HTML, refused if a non-finite number is written in it."""
+    return _HTML(check_text(text, "report text"))
+
+
+FAMILY_NAMES: dict[str, str] = {
+    "negative_binomial": "negative binomial",
+    "quasipoisson": "quasi-Poisson (Poisson with its variance scaled to the data)",
+    "poisson": "Poisson",
+}
+"""How the report names each count model family (the reach model falls back from the
+negative binomial to quasi-Poisson when the former cannot be fitted)."""
 
 SECTIONS: tuple[str, ...] = (
     "Summary",
@@ -414,7 +428,7 @@ class YearReport:
 
     def referrals(self) -> list[Any]:
         """Section 3: referrals by source over time and young people supported."""
-        ref = _current(self.seen["referrals"])
+        ref = vintage.current_rows(self.seen["referrals"])
         by_year = ref.assign(source=ref["referral_source"].map(label))
         trend = self._counts(
             by_year,
@@ -497,8 +511,8 @@ class YearReport:
         if self.previous is None:
             return table
         prev = self.settings.previous_year
-        earlier = _current(self.previous[source])
-        later = _current(_restrict(self.seen, prev)[source])
+        earlier = vintage.current_rows(self.previous[source])
+        later = vintage.current_rows(_restrict(self.seen, prev)[source])
         e = earlier.groupby(keys, as_index=False)[value].sum()
         lt = later.groupby(keys, as_index=False)[value].sum()
         rev = vintage.revised_cells(e, lt, keys, value)
@@ -568,7 +582,7 @@ class YearReport:
             "Sessions, events, meetings and professionals trained are not counts of young "
             "people and are shown exactly.",
         )
-        outs = _current(self.seen["outputs"])
+        outs = vintage.current_rows(self.seen["outputs"])
         wide = (
             outs.assign(output=outs["output"].map(label))
             .pivot_table(index="evaluation_year", columns="output", values="count", aggfunc="sum")
@@ -603,7 +617,7 @@ class YearReport:
             ("activities", "activity", "sessions", "Activities"),
             ("outputs", "output", "count", "Outputs"),
         ):
-            frame = _current(self.seen[source])
+            frame = vintage.current_rows(self.seen[source])
             frame = frame.loc[frame["evaluation_year"] == self.year]
             wide = (
                 frame.assign(**{column: frame[column].map(label)})
@@ -989,15 +1003,16 @@ class YearReport:
             return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
         est = pd.read_parquet(self.analysis_dir / "model_reach.parquet")
         row = est.set_index("term").loc["years_since_start"]
-        rr, lo, hi = (row.get(c, np.nan) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
+        rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
+        family = rec.get("family", "negative_binomial")
         change = "more" if rr >= 1 else "fewer"
         text = (
             f"<p>For each year since a service started, it took on {abs(rr - 1):.0%} {change} "
             f"new young people per month open (rate ratio {rr:.2f}, 95% confidence interval "
             f"{lo:.2f} to {hi:.2f}), comparing each service with itself over "
-            f"{rec['n_obs_used']} returns. The model is a negative binomial regression of new "
-            "young people on years since the service started, with the months each return "
-            "covers as exposure and a fixed effect for each service.</p>"
+            f"{rec['n_obs_used']} returns. The model is a {FAMILY_NAMES[family]} regression "
+            "of new young people on years since the service started, with the months each "
+            "return covers as exposure and a fixed effect for each service.</p>"
         )
         out += [HTML(text), *self._caution(rec)]
         main = est.loc[~est["term"].str.startswith("C(")].assign(n=rec["n_obs_used"])
@@ -1282,13 +1297,6 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _current(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of current (not superseded) returns."""
-    if "superseded" in frame:
-        return frame.loc[~frame["superseded"].astype(bool)]
-    return frame
-
-
 def _restrict(tables: dict[str, pd.DataFrame], year: str) -> dict[str, pd.DataFrame]:
     """Tables limited to evaluation years up to ``year`` (same vintage)."""
     out = {}
@@ -1370,7 +1378,7 @@ def young_people_supported(tables: dict[str, pd.DataFrame], year: str) -> pd.Dat
 
     New and closed are summed over the year's returns; open is the latest return's figure.
     """
-    yp = _current(tables["young_people_counts"])
+    yp = vintage.current_rows(tables["young_people_counts"])
     yp = yp.loc[yp["evaluation_year"] == year].sort_values(["service_id", "period"])
     flows = (
         yp.loc[yp["measure"].isin(["new", "closed"])]
@@ -1447,7 +1455,7 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
     sy = outcomes.service_years(prep, year)
     sy = sy.loc[sy["evaluation_year"] == year]
     services = prep["services"].set_index("service_id", drop=False)
-    returns = _current(tables["returns"])
+    returns = vintage.current_rows(tables["returns"])
     per = tables["periods"].set_index("period")
     rows = []
     for sid in sy["service_id"]:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.published import check_publishable
+
 PROCESSED_TABLES: tuple[str, ...] = (
     "services",
     "areas",
@@ -56,10 +58,16 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_json(data: Any, path: Path) -> Path:
-    """Write ``data`` as sorted, indented JSON (stable bytes)."""
+    """Write ``data`` as sorted, indented JSON (stable bytes).
+
+    Refuses NaN, infinity and None anywhere in ``data``
+    (:func:`analysis.published.check_publishable`): leave a key out instead.
+    """
     path = Path(path)
+    text = json.dumps(data, indent=2, sort_keys=True, default=_jsonable, allow_nan=True)
+    check_publishable(json.loads(text), path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n", "utf-8")
+    path.write_text(text + "\n", "utf-8")
     return path
 
 
