@@ -43,8 +43,13 @@ test: $(STAMP)  ## run the whole test suite (unit, notebooks, pipeline, browser)
 bench: $(STAMP)  ## performance suite -> bench/results.json, table in bench/README.md (long)
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks
-	@$(BIN)/jupyter lab notebooks/
+# JupyterLab for analysts: as root too (--allow-root only then), any server flags through
+# LAB_ARGS, the kernel's inline figures (not the pipeline's Agg) and autoreload of
+# src/analysis from lab/ipython (papermill, nbval and the pipeline never read it).
+lab: $(STAMP)  ## JupyterLab on notebooks/: make lab LAB_ARGS="--port 8899 --no-browser"
+	@if [ "$$(id -u)" -eq 0 ]; then root=--allow-root; else root=; fi; \
+	exec env -u MPLBACKEND IPYTHONDIR="$(CURDIR)/lab/ipython" HUBSPOKE_LAB=1 \
+	  $(BIN)/jupyter lab $$root $(LAB_ARGS) notebooks/
 
 stage: $(STAMP)  ## run one stage and what it needs: make stage STAGE=clean
 	@$(BIN)/dvc repro $(STAGE)

@@ -17,6 +17,7 @@ import base64
 import html
 import io
 import math
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,11 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Files are drawn with Agg everywhere (pipeline, tests, papermill kernels). `make lab` sets
+# HUBSPOKE_LAB=1 so JupyterLab kernels keep their inline backend and an analyst's own
+# plots still show after this module is imported; the files it writes are the same.
+if os.environ.get("HUBSPOKE_LAB") != "1":
+    matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
