@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -27,21 +29,22 @@
 # %% tags=["parameters"]
 seed = 1
 scale = 0.1
-out_dir = ""  # relative to the project root (empty: a scratch folder under data/interim)
+out_dir = ""  # relative to the project root (empty: the scratch sample 02 to 04 then use)
 
 # %%
-from pathlib import Path
+from analysis import synthesise
+from analysis.notebook import describe_folder, show_everything, synthesis_folder, writing
 
-from analysis import paths, synthesise
-from analysis.notebook import describe_folder, resolve_dir
-
-target = resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / f"raw-{seed}-{scale}")
+show_everything()
+target = synthesis_folder(out_dir, seed=seed, scale=scale)
+target
 
 # %% [markdown]
 # ## Generate the returns
 
 # %%
-print(synthesise.synthesise_programme(target, seed=seed, scale=scale))
+with writing(target, out_dir) as folder:
+    print(synthesise.synthesise_programme(folder, seed=seed, scale=scale))
 
 # %% [markdown]
 # ## What was written

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -23,29 +25,28 @@
 # This notebook shows only aggregate counts: it never prints a row of case data.
 
 # %% tags=["parameters"]
-raw_dir = ""  # relative to the project root (empty: a small synthetic sample)
+raw_dir = ""  # relative to the project root (empty: the scratch sample notebook 01 wrote)
 out_dir = ""
-sample_seed = 1
-sample_scale = 0.1
 
 # %%
-from analysis import clean, paths
-from analysis.notebook import ledger_summary, quarantine_summary
-from analysis.notebook import resolve_dir, sample_dirs
+from analysis import clean
+from analysis.notebook import current_sample, ensure_sample, ledger_summary, quarantine_summary
+from analysis.notebook import resolve_dir, show_everything, writing
 
-sample = sample_dirs(seed=sample_seed, scale=sample_scale)
+show_everything()
 if not raw_dir:
-    from analysis.notebook import ensure_sample
-
-    sample = ensure_sample(seed=sample_seed, scale=sample_scale)
+    ensure_sample(cleaned=False)  # builds the sample's raw returns if 01 has not
+sample = current_sample()
 source = resolve_dir(raw_dir, default=sample.raw)
-target = resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / "clean-notebook")
+target = resolve_dir(out_dir, default=sample.processed)
+target
 
 # %% [markdown]
 # ## Run the cleaner
 
 # %%
-print(clean.clean_returns(source, target))
+with writing(target, raw_dir, out_dir) as folder:
+    print(clean.clean_returns(source, folder))
 
 # %% [markdown]
 # ## Every row accounted for

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -31,43 +33,77 @@
 
 # %% tags=["parameters"]
 year = "2015-16"
-processed_dir = ""  # relative to the project root (empty: a small synthetic sample)
+processed_dir = ""  # relative to the project root (empty: the scratch sample 02 cleaned)
 out_dir = ""
 metrics_file = ""
 cutoff_days = 61
 min_people = 20
-sample_seed = 1
-sample_scale = 0.1
 
 # %%
-from analysis import evaluation, paths
-from analysis.notebook import ensure_sample, models_overview, resolve_dir, sample_dirs
+import pandas as pd
+from IPython.display import Markdown, display
 
-sample = sample_dirs(seed=sample_seed, scale=sample_scale)
+from analysis import evaluation
+from analysis.analyse import diagnostics
+from analysis.notebook import current_sample, ensure_sample, resolve_dir, show_everything
+from analysis.notebook import writing
+
+show_everything()
 if not processed_dir:
-    sample = ensure_sample(seed=sample_seed, scale=sample_scale)
+    ensure_sample()  # builds the sample's processed tables if 01 and 02 have not
+sample = current_sample()
 source = resolve_dir(processed_dir, default=sample.processed)
-target = resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / f"analyse-notebook-{year}")
+target = resolve_dir(out_dir, default=sample.analysis(year))
+target
 
 # %% [markdown]
 # ## Run the year's analysis
 
 # %%
-metrics = evaluation.evaluate_year(
-    source,
-    year,
-    out_dir=target,
-    cutoff_days=cutoff_days,
-    min_people=min_people,
-    metrics_file=resolve_dir(metrics_file, default=target / "metrics.json"),
-)
-metrics
+with writing(target, processed_dir, out_dir) as folder:
+    metrics = evaluation.evaluate_year(
+        source,
+        year,
+        out_dir=folder,
+        cutoff_days=cutoff_days,
+        min_people=min_people,
+        metrics_file=resolve_dir(metrics_file, default=folder / "metrics.json"),
+    )
+pd.Series(metrics, name="value").to_frame()
 
 # %% [markdown]
-# ## The models in plain English
+# ## The models: estimates with 95% intervals
 #
-# Each model's finding, or why it cannot be estimated yet, with the numbers of young
-# people, services or areas used.
+# Each model's finding in plain English (or why it cannot be estimated yet), the numbers
+# of young people, services or areas used, and every estimate with its 95% interval.
 
 # %%
-models_overview(target)
+for summary in diagnostics.model_summaries(target).values():
+    display(Markdown(f"### {summary['title']}\n\n{summary['sentence']}"))
+    display(summary["counts"], summary["estimates"])
+
+# %% [markdown]
+# ## Diagnostics
+#
+# For the trajectory and reach models, observed against predicted values (the average
+# young person or service: fixed effects only) and the residuals; for the rollout, the
+# effect by quarters since the spoke arrived, where effects before arrival (grey) should
+# be near zero.
+
+# %%
+for figure in diagnostics.diagnostic_figures(
+    source, target, year, cutoff_days=cutoff_days
+).values():
+    display(diagnostics.png(figure))
+
+# %% [markdown]
+# ## The six outcome measures, service by service
+#
+# Each indicator's value for every service this year (`–`: the data cannot support one;
+# the reasons follow).
+
+# %%
+diagnostics.service_indicators(target, year)
+
+# %%
+diagnostics.indicator_reasons(target, year)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -20,16 +22,15 @@ threshold = 9
 total_rounding = 5
 cutoff_days = 61
 data_source = "synthetic"
-sample_seed = 1
-sample_scale = 0.1
 
 # %% tags=["remove"]
-from analysis import paths, report
-from analysis.notebook import ensure_sample, resolve_dir, sample_dirs
+from analysis import report
+from analysis.notebook import current_sample, ensure_sample, resolve_dir, show_everything
 
-sample = sample_dirs(seed=sample_seed, scale=sample_scale)
-if not processed_dir:
-    sample = ensure_sample(seed=sample_seed, scale=sample_scale, year=year)
+show_everything()
+if not (processed_dir and analysis_dir):
+    ensure_sample(year=year)  # builds the sample's analysis of the year if 01 to 03 have not
+sample = current_sample()
 rep = report.YearReport.build(
     report.ReportSettings(
         year,
@@ -40,7 +41,7 @@ rep = report.YearReport.build(
     ),
     processed_dir=resolve_dir(processed_dir, default=sample.processed),
     analysis_dir=resolve_dir(analysis_dir, default=sample.analysis(year)),
-    out_dir=resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / f"report-notebook-{year}"),
+    out_dir=resolve_dir(out_dir, default=sample.report(year)),
 )
 
 # %% [markdown]

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -21,7 +23,9 @@ overdispersion = True
 from IPython.display import Markdown
 
 from analysis import figures, national, paths
-from analysis.notebook import resolve_dir
+from analysis.notebook import resolve_dir, show_everything
+
+show_everything()
 
 data = national.load_national_data(resolve_dir(data_dir, default=national.SOURCE_DIR))
 out = resolve_dir(out_dir, default=paths.INTERIM_DIR / "scratch" / "national-notebook")
