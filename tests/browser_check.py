@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from analysis import report
+from analysis.report import year as report
 
 CHROMIUM_CANDIDATES = (
     "/usr/bin/chromium",
@@ -211,8 +211,8 @@ _SETUP = """\
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from analysis import disclosure as D
-from analysis import figures as F
+from analysis.publish import disclosure as D
+from analysis.publish import figures as F
 """
 
 _PARAMS = """\
@@ -293,7 +293,7 @@ def render_sample_report(folder: Path, *, year: str = "2014-15") -> Path:
     import nbformat
     import papermill
 
-    from analysis.render import render_report_html
+    from analysis.publish.render import render_report_html
 
     folder.mkdir(parents=True, exist_ok=True)
     src = folder / "sample.ipynb"

@@ -24,7 +24,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from analysis import paths
+from analysis.core import paths
 
 # Small but complete: every phase, every year, several young people per service.
 PIPELINE_TEST_PARAMS = {"synthetic": {"seed": 20140101, "scale": 0.25}}
@@ -221,7 +221,8 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pi
 
 
 def _build_default(folder: Path) -> Path:
-    from analysis import clean, synthesise
+    from analysis.clean import pipeline as clean
+    from analysis.synthesise import programme as synthesise
 
     synthesise.synthesise_programme(folder / "raw")  # params.yaml defaults: the default data
     clean.clean_returns(folder / "raw", folder / "processed")

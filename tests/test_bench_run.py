@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import paths
+from analysis.core import paths
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ def test_sample_report_in_browser(sample_report: Path, chromium: str) -> None:
 
 
 def test_markdown_page_in_browser(tmp_path: Path, chromium: str) -> None:
-    from analysis.render import render_markdown_page
+    from analysis.publish.render import render_markdown_page
 
     md = tmp_path / "assumptions.md"
     md.write_text(

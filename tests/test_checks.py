@@ -11,9 +11,9 @@ import pytest
 import yaml
 from conftest import make_repo_copy, pipeline_env
 
-from analysis import checks, paths
 from analysis.__main__ import main
-from analysis.errors import UserError
+from analysis.core import checks, paths
+from analysis.core.errors import UserError
 
 ALL = ["2013-14", "2014-15", "2015-16", "2016-17"]
 

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import harmonise, ledger, pseudonymise, returns, schemas
 from analysis.__main__ import main as cli_main
-from analysis.clean import clean_returns
+from analysis.clean import harmonise, ledger, pseudonymise, returns
+from analysis.clean.pipeline import clean_returns
+from analysis.core import schemas
 
 DATA = Path(__file__).resolve().parent / "data"
 MINIMAL = DATA / "minimal"
@@ -403,7 +404,7 @@ def test_synthetic_no_identifying_values(synthetic: tuple[Path, Path]) -> None:
 
 
 def returns_aliases() -> dict[str, str]:
-    from analysis.labels import EXTRACT_COLUMNS
+    from analysis.core.labels import EXTRACT_COLUMNS
 
     return EXTRACT_COLUMNS
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import clean
-from analysis.clean import clean_returns
+from analysis.clean import pipeline as clean
+from analysis.clean.pipeline import clean_returns
 
 DATA = Path(__file__).resolve().parent / "data"
 MINIMAL = DATA / "minimal"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import paths
+from analysis.core import paths
 
 pytestmark = pytest.mark.pipeline
 

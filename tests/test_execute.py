@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from analysis import execute
-from analysis.config import default_jobs
-from analysis.errors import UserError
+from analysis.core.errors import UserError
+from analysis.core.settings import default_jobs
 
 
 def _notebook(path: Path, body: str) -> Path:

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import disclosure as D
-from analysis import figures as F
+from analysis.publish import disclosure as D
+from analysis.publish import figures as F
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import paths
+from analysis.core import paths
 
 ROOT = paths.ROOT
 STARTUP_TIMEOUT_S = 45

@@ -21,15 +21,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from analysis.models import (
+from analysis.analyse.models import (
     aggregate_att,
     interrupted_time_series,
     rate_model,
     staggered_att,
     trajectory_model,
 )
-from analysis.paths import TESTS_DIR
-from analysis.validation import CoverageConfig, run_seed, run_study, summarise
+from analysis.analyse.validation import CoverageConfig, run_seed, run_study, summarise
+from analysis.core.paths import TESTS_DIR
 
 DATA = TESTS_DIR / "data"
 

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import disclosure, figures, national
+from analysis.national import context as national
+from analysis.publish import disclosure, figures
 
 CSE = national.CSE
 

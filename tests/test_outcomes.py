@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import outcomes as oc
+from analysis.analyse import outcomes as oc
 
 YEARS = ("2013-14", "2014-15", "2015-16")
 NA = pd.NA

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import PipelineRun, assert_matches_snapshot, pipeline_env  # noqa: F401
 
-from analysis.report import EXACT_FIGURES
+from analysis.report.year import EXACT_FIGURES
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("pipeline")]
 
@@ -119,8 +119,8 @@ def _identifying_values(raw: Path) -> set[str]:
     """Names, dates of birth, case IDs, postcodes and notes planted in the raw extracts."""
     import pandas as pd
 
-    from analysis.labels import EXTRACT_COLUMNS
-    from analysis.returns import normalise_label
+    from analysis.clean.returns import normalise_label
+    from analysis.core.labels import EXTRACT_COLUMNS
 
     values: set[str] = set()
     for csv in sorted((raw / "extracts").rglob("*.csv")):
@@ -212,8 +212,10 @@ ANALYSIS_INPUT_KEYS = {
 def _analysis_inputs(processed: Path, year: str) -> dict:
     """What the analysis of ``year`` reads: the vintage's current return rows and the
     models' input frames."""
-    from analysis import evaluation, periods, vintage
-    from analysis.tables import load_tables
+    from analysis import evaluation
+    from analysis.analyse import vintage
+    from analysis.core import calendar as periods
+    from analysis.core.io import load_tables
 
     seen = vintage.tables_as_of(load_tables(processed), year, periods.cutoff_date(year, 61))
     inputs = {
@@ -252,7 +254,7 @@ def test_no_published_output_holds_nan_inf_or_none(pipeline_run: PipelineRun):
 
     from lxml import html as lxml_html
 
-    from analysis.published import non_finite_cells, non_finite_words
+    from analysis.core.published import non_finite_cells, non_finite_words
 
     files = _published_files(pipeline_run.root)
     files += sorted((pipeline_run.root / "data" / "interim").glob("20*/*.json"))

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from browser_check import render_sample_report
 
-from analysis import render as R
+from analysis.publish import render as R
 
 
 @pytest.fixture(scope="module")

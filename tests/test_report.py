@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 from conftest import assert_matches_snapshot
 
-from analysis import clean, evaluation, periods, report
+from analysis import evaluation
+from analysis.clean import pipeline as clean
+from analysis.core import calendar as periods
+from analysis.core.io import PROCESSED_TABLES
 from analysis.notebook import ensure_sample
-from analysis.tables import PROCESSED_TABLES
+from analysis.report import year as report
 
 pytestmark = pytest.mark.xdist_group("sample")
 
@@ -131,7 +134,7 @@ def test_report_tables_are_disclosed_and_indexed(sample, tmp_path):
 def test_key_figures_from_the_analysis_match_a_fresh_computation(sample, tmp_path, year):
     """The summary reads this year's key figures from the analyse stage's headline.json; they
     must be what the report's own tables give."""
-    from analysis.tables import read_json
+    from analysis.core.io import read_json
 
     evaluation.evaluate_year(sample.processed, year, out_dir=tmp_path / "analysis")
     rep = report.YearReport.build(
@@ -149,7 +152,7 @@ def test_key_figures_from_the_analysis_match_a_fresh_computation(sample, tmp_pat
 def test_a_report_refuses_an_analysis_of_other_data(sample, tmp_path):
     """Reading another year's (or another vintage's) analysis would make the report's
     sections disagree with each other: it is refused with a message saying what to do."""
-    from analysis.errors import UserError
+    from analysis.core.errors import UserError
 
     evaluation.evaluate_year(sample.processed, "2014-15", out_dir=tmp_path / "analysis")
 
@@ -198,7 +201,7 @@ def test_headline_figures_on_the_default_data_match_the_published_snapshot(
     """Back-test, as RAP teams do against their last publication: each year's key figures
     from the default synthetic programme (params.yaml seed and scale) must not change
     unless the snapshot is deliberately updated (UPDATE_SNAPSHOTS=1 make test)."""
-    from analysis.config import load_params
+    from analysis.core.settings import load_params
 
     params = load_params()
     processed = default_processed

@@ -23,16 +23,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import synthesise
-from analysis.paths import DOCS_DIR
-from analysis.synthesise_core import (
+from analysis.core.paths import DOCS_DIR
+from analysis.synthesise import programme as synthesise
+from analysis.synthesise.design import (
     LAST_DAY,
     load_synthetic_params,
     quarter_index_of,
     service_periods,
 )
-from analysis.synthesise_world import build_world, from_days
-from analysis.synthesise_write import save_workbook_deterministic
+from analysis.synthesise.world import build_world, from_days
+from analysis.synthesise.write import save_workbook_deterministic
 
 SCALE = 0.25
 SEED = 11
@@ -381,7 +381,7 @@ def test_closure_after_referral_and_within_period(extracts):
 
 
 def test_extract_rows_are_open_in_their_period(extracts):
-    from analysis.harmonise import parse_period
+    from analysis.clean.harmonise import parse_period
 
     bounds = {p: parse_period(p) for p in extracts["period"].unique()}
     ref = extracts["referral_date"].map(parse_date)
@@ -394,7 +394,7 @@ def test_extract_rows_are_open_in_their_period(extracts):
 
 
 def _extract_totals(extracts: pd.DataFrame) -> dict[tuple[str, str], dict[str, int]]:
-    from analysis.harmonise import parse_period
+    from analysis.clean.harmonise import parse_period
 
     out = {}
     for (sid, period), g in extracts.groupby(["service_id", "period"]):
@@ -555,7 +555,7 @@ def test_assessments_are_consistent(raw, manifest, services, extracts):
                                   values="value", aggfunc="first")  # fmt: skip
             total = wide["total_score"].map(parse_count)
             ok = total.notna()
-            from analysis.synthesise_core import seraf_category
+            from analysis.synthesise.design import seraf_category
 
             cat = wide.loc[ok, "category"].str.extract(r"(\d)")[0].astype(int)
             assert (cat.to_numpy() == seraf_category(total[ok].astype(int).to_numpy())).all()
@@ -774,7 +774,7 @@ def test_file_marginals(extracts, mess):
 
 
 def test_late_or_missing_share(cal):
-    from analysis.synthesise_write import plan_deliveries
+    from analysis.synthesise.write import plan_deliveries
 
     mess_cfg = load_synthetic_params()["mess"]
     w = build_world(99, 1.0, cal)

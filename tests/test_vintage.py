@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.clean import clean_returns
-from analysis.tables import load_tables
-from analysis.vintage import revised_cells, revised_flags, tables_as_of
+from analysis.analyse.vintage import revised_cells, revised_flags, tables_as_of
+from analysis.clean.pipeline import clean_returns
+from analysis.core.io import load_tables
 
 MINIMAL = Path(__file__).resolve().parent / "data" / "minimal"
 

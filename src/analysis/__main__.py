@@ -12,15 +12,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis import paths
-from analysis.errors import UserError
+from analysis.core import paths
+from analysis.core.errors import UserError
 from analysis.execute import skip_slow_iri_checker
 
 __all__ = ["UserError", "build_parser", "main"]
 
 
 def _cmd_synthesise(args: argparse.Namespace) -> int:
-    from analysis import synthesise
+    from analysis.synthesise import programme as synthesise
 
     try:
         summary = synthesise.synthesise_programme(
@@ -37,7 +37,7 @@ def _cmd_synthesise(args: argparse.Namespace) -> int:
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from analysis import clean
+    from analysis.clean import pipeline as clean
 
     summary = clean.clean_returns(Path(args.raw_dir), Path(args.out_dir), params_file=args.params)
     print(summary)
@@ -45,8 +45,8 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from analysis import checks
-    from analysis.config import load_params
+    from analysis.core import checks
+    from analysis.core.settings import load_params
 
     params_file = Path(args.params) if args.params else paths.PARAMS_FILE
     years = checks.check_years(
@@ -66,7 +66,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis import evaluation
-    from analysis.config import load_params
+    from analysis.core.settings import load_params
 
     if args.year is None:
         args.year = str(load_params()["years"][-1])
@@ -84,7 +84,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from analysis import render
+    from analysis.publish import render
 
     try:
         out = render.render_report_html(Path(args.notebook), Path(args.out_html), title=args.title)
@@ -95,8 +95,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis import checks, execute
-    from analysis.config import default_jobs, load_params
+    from analysis import execute
+    from analysis.core import checks
+    from analysis.core.settings import default_jobs, load_params
     from analysis.notebook import resolve_dir
 
     parameters = execute.parse_parameters(args.parameters_yaml)
@@ -130,7 +131,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_aqa(args: argparse.Namespace) -> int:
-    from analysis import render
+    from analysis.publish import render
 
     src, dst = Path(args.src_dir), Path(args.out_dir)
     pages = sorted(src.glob("*.md"))
@@ -143,7 +144,7 @@ def _cmd_aqa(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from analysis import index
+    from analysis.report import index
 
     print(index.build_index(Path(args.reports_dir)))
     return 0
@@ -151,7 +152,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _year(text: str) -> str:
     """An argparse type: an evaluation year label like 2015-16."""
-    from analysis.periods import parse_year
+    from analysis.core.calendar import parse_year
 
     try:
         parse_year(text)

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from analysis.errors import UserError
+from analysis.core.errors import UserError
 
 KERNEL = "python3"
 LANGUAGE = "python"
@@ -169,7 +169,7 @@ def execute(run: NotebookRun) -> float:
                 f"(the executed notebook, with the traceback, is {run.output})"
             ) from None
     if run.html is not None:
-        from analysis import render
+        from analysis.publish import render
 
         try:
             render.render_report_html(run.output, run.html, title=run.title or run.name)

@@ -15,11 +15,11 @@ from datetime import date
 
 import pandas as pd
 
+from analysis.core.labels import BANDS, INSTRUMENTS
+
 MAPPING_VERSION = "1.0"
 """Version of the instrument mapping; bump it whenever a formula or band cut-off changes."""
 
-INSTRUMENTS: tuple[str, ...] = ("seraf", "star5", "star10", "risk3", "bespoke", "none")
-BANDS: tuple[str, ...] = ("low", "medium", "high")
 RISK3_SCORES: dict[str, float] = {"low": 5 / 6, "medium": 1 / 2, "high": 1 / 6}
 RISK3_RAW: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
 SERAF_CAP = 30

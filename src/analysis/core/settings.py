@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from analysis.errors import UserError
-from analysis.paths import PARAMS_FILE
+from analysis.core.errors import UserError
+from analysis.core.paths import PARAMS_FILE
 
 
 def load_params(path: Path | str | None = None) -> dict[str, Any]:

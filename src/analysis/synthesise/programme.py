@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.config import default_jobs
-from analysis.synthesise_core import (
+from analysis.core.settings import default_jobs
+from analysis.synthesise.design import (
     area_panel_estimands,
     load_synthetic_params,
     referral_estimands,
@@ -35,8 +35,8 @@ from analysis.synthesise_core import (
     simulate_trajectories,
     trajectory_estimands,
 )
-from analysis.synthesise_world import World, build_world, training_estimands
-from analysis.synthesise_write import (
+from analysis.synthesise.world import World, build_world, training_estimands
+from analysis.synthesise.write import (
     Sink,
     plan_deliveries,
     progress,

@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.periods import parse_year, year_label, year_of
-from analysis.vintage import current_rows
+from analysis.analyse.vintage import current_rows
+from analysis.core.calendar import parse_year, year_label, year_of
 
 # --------------------------------------------------------------------------- definitions
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import disclosure, figures, paths
-from analysis.config import load_params
-from analysis.render import images_without_alt, page_html
-from analysis.tables import read_json
+from analysis.core import paths
+from analysis.core.io import read_json
+from analysis.core.settings import load_params
+from analysis.publish import disclosure, figures
+from analysis.publish.render import images_without_alt, page_html
 
 TREND_FIGURES: dict[str, str] = {
     "young_people_supported": "Young people supported",

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.published import check_publishable, check_text
+from analysis.core.published import check_publishable, check_text
 
 __all__ = [
     "CONFIDENTIAL",
@@ -1248,7 +1248,13 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
     n_levels = idx.nlevels
     names = [n if n is not None else "" for n in idx.names]
     id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
-    parts = [f'<div class="disclosed-table"><table{id_attr}>']
+    # A wide table scrolls sideways inside its wrapper: keyboard users must reach it
+    # (axe "scrollable-region-focusable"), and screen readers hear what it holds.
+    label = html.escape(dt.title, quote=True)
+    parts = [
+        f'<div class="disclosed-table" tabindex="0" role="region" aria-label="{label}">'
+        f"<table{id_attr}>"
+    ]
     parts.append(f"<caption>{html.escape(dt.title)}</caption>")
     parts.append("<thead><tr>")
     for name in names:

@@ -20,9 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import labels as L
-from analysis.config import load_params
-from analysis.harmonise import (
+from analysis.clean.harmonise import (
     MAPPING_VERSION,
     Period,
     completeness_table,
@@ -34,8 +32,8 @@ from analysis.harmonise import (
     resolve_people,
     seraf_category,
 )
-from analysis.ledger import Ledger, LedgerError
-from analysis.pseudonymise import (
+from analysis.clean.ledger import Ledger, LedgerError
+from analysis.clean.pseudonymise import (
     MissingKeyError,
     age_at,
     person_key,
@@ -43,7 +41,7 @@ from analysis.pseudonymise import (
     synthetic_key,
     to_month,
 )
-from analysis.returns import (
+from analysis.clean.returns import (
     CellError,
     FileRejected,
     Table,
@@ -56,8 +54,10 @@ from analysis.returns import (
     read_csv_table,
     read_workbook,
 )
-from analysis.schemas import SCHEMAS, conform
-from analysis.tables import write_parquet
+from analysis.core import labels as L
+from analysis.core.io import write_parquet
+from analysis.core.schemas import SCHEMAS, conform
+from analysis.core.settings import load_params
 
 EVALUATION_YEARS: tuple[str, ...] = ("2013-14", "2014-15", "2015-16", "2016-17")
 PANEL_FIRST, PANEL_LAST = "2012-13 Q1", "2016-17 Q4"
@@ -1331,7 +1331,7 @@ def _deliveries(st: State) -> pd.DataFrame:
 
 def raise_user(message: str) -> None:
     """Stop with a one-line message the command line prints (``UserError``)."""
-    from analysis.errors import UserError
+    from analysis.core.errors import UserError
 
     raise UserError(message)
 

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+INSTRUMENTS: tuple[str, ...] = ("seraf", "star5", "star10", "risk3", "bespoke", "none")
+"""Outcome instruments services use (``none``: the service records no outcome measure)."""
+
+BANDS: tuple[str, ...] = ("low", "medium", "high")
+"""Risk bands, lowest first."""
+
 
 def _variants(table: dict[str, Iterable[str]]) -> dict[str, str]:
     """``{canonical: [variants]}`` → ``{variant: canonical}`` (canonical maps to itself)."""

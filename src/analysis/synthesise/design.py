@@ -16,17 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.config import load_params
+from analysis.core.calendar import LAST_DAY, PHASE_STARTS
+from analysis.core.settings import load_params
 
 DAYS_PER_MONTH = 30.4375
 FIRST_PANEL_YEAR = 2012
 """Quarter index 1 is 2012-13 Q1 (September–November 2012)."""
 N_PANEL_QUARTERS = 20
 """The area panel runs from 2012-13 Q1 to 2016-17 Q4."""
-LAST_DAY = date(2017, 8, 31)
-"""End of the final evaluation year (2016-17): nothing is simulated after it."""
-PHASE_STARTS: tuple[date, ...] = (date(2014, 1, 1), date(2015, 1, 1), date(2016, 1, 1))
-INSTRUMENTS: tuple[str, ...] = ("seraf", "star5", "star10", "risk3", "bespoke", "none")
 STAR5_AREAS: tuple[str, ...] = (
     "Safety",
     "Relationships",

@@ -24,18 +24,21 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML as _HTML
 
-from analysis import disclosure, figures, outcomes, paths, periods, vintage
-from analysis.disclosure import DisclosedTable
-from analysis.errors import UserError
-from analysis.published import check_text
-from analysis.quality import delivered_files, ledger_totals, quarantine_by_reason
-from analysis.tables import (
+from analysis.analyse import outcomes, vintage
+from analysis.core import calendar as periods
+from analysis.core import paths
+from analysis.core.errors import UserError
+from analysis.core.io import (
     ANALYSED_DATA_FILE,
     PROCESSED_TABLES,
     load_tables,
     read_json,
     write_json,
 )
+from analysis.core.published import check_text
+from analysis.publish import disclosure, figures
+from analysis.publish.disclosure import DisclosedTable
+from analysis.publish.quality import delivered_files, ledger_totals, quarantine_by_reason
 
 
 def HTML(text: str) -> _HTML:  # noqa: N802 (IPython's name)

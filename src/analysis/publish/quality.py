@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.tables import ledger_frame
+from analysis.core.io import ledger_frame
 
 
 def delivered_files(processed_dir: Path, year: str, cutoff: Any) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.synthesise_core import (
+from analysis.synthesise.design import (
     DAYS_PER_MONTH,
     LAST_DAY,
     PHASE_STARTS,

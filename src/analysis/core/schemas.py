@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.harmonise import BANDS, INSTRUMENTS
+from analysis.core.labels import BANDS, INSTRUMENTS
 
 REFERRAL_SOURCES = (
     "childrens_social_care",

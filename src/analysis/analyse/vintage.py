@@ -23,8 +23,13 @@ from datetime import date
 
 import pandas as pd
 
-from analysis.harmonise import completeness_table, reconciliation_table, resolve_people, year_end
-from analysis.schemas import conform
+from analysis.clean.harmonise import (
+    completeness_table,
+    reconciliation_table,
+    resolve_people,
+    year_end,
+)
+from analysis.core.schemas import conform
 
 RETURN_TABLES: tuple[str, ...] = (
     "returns",

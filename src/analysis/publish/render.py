@@ -353,9 +353,17 @@ def render_markdown_page(
     md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
     body = md.render(text)
     body = _MD_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
-    body = body.replace("<table>", '<div class="disclosed-table"><table>').replace(
-        "</table>", "</table></div>"
-    )
+    # Wide tables scroll sideways in their wrapper, which keyboard users must be able to
+    # reach (axe "scrollable-region-focusable").
+    count = iter(range(1, body.count("<table>") + 1))
+    body = re.sub(
+        "<table>",
+        lambda _: (
+            f'<div class="disclosed-table" tabindex="0" role="region" '
+            f'aria-label="Table {next(count)}"><table>'
+        ),
+        body,
+    ).replace("</table>", "</table></div>")
     page = page_html(title=title, body=body, header_text=header_text, footer_html=footer_html)
     _check_page(page, src)
     missing = images_without_alt(page)

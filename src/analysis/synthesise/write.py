@@ -24,8 +24,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.writer.excel import ExcelWriter
 
-from analysis.synthesise_core import LAST_DAY, Period
-from analysis.synthesise_world import World, from_days, stream, to_days
+from analysis.synthesise.design import LAST_DAY, Period
+from analysis.synthesise.world import World, from_days, stream, to_days
 
 FIXED_TIMESTAMP = datetime(2017, 9, 1, 0, 0, 0)
 """Document created/modified time and zip entry date of every workbook."""
@@ -941,7 +941,7 @@ def _write_assessments(sink, style, svc, d, a, ids, rng, mess) -> int:
             cat = 1 if total <= 5 else 2 if total <= 10 else 3 if total <= 15 else 4
             long_rows.append((cid, day, "category", f"Category {cat}", None))
         elif inst in ("star5", "star10"):
-            from analysis.synthesise_core import STAR5_AREAS, STAR10_AREAS
+            from analysis.synthesise.design import STAR5_AREAS, STAR10_AREAS
 
             areas = STAR5_AREAS if inst == "star5" else STAR10_AREAS
             for k, area in enumerate(areas):
@@ -1082,7 +1082,7 @@ def write_registers(sink: Sink, world: World) -> None:
 
 def write_area_panel(sink: Sink, world: World, mess: dict[str, Any]) -> None:
     """``area_panel.csv``: every area × quarter, sorted by area code and quarter."""
-    from analysis.synthesise_core import quarter_label
+    from analysis.synthesise.design import quarter_label
 
     rng = stream(world.seed, "area-panel-mess")
     names = dict(zip(world.areas["area_code"], world.areas["area_name"], strict=True))
@@ -1104,7 +1104,7 @@ def write_area_panel(sink: Sink, world: World, mess: dict[str, Any]) -> None:
 
 def fieldwork_table() -> list[list[str]]:
     """Rows of ``fieldwork.csv`` (fixed: does not depend on the seed or scale)."""
-    from analysis.synthesise_world import _largest_remainder
+    from analysis.synthesise.world import _largest_remainder
 
     rows = []
     weights = np.asarray(list(FIELDWORK_ROLES.values()))

@@ -10,6 +10,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+LAST_DAY = date(2017, 8, 31)
+"""End of the programme's final evaluation year (2016-17): nothing is simulated after it."""
+
+PHASE_STARTS: tuple[date, ...] = (date(2014, 1, 1), date(2015, 1, 1), date(2016, 1, 1))
+"""When the services of each of the three phases started (January 2014, 2015, 2016)."""
+
 _YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
 

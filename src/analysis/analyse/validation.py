@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.models import aggregate_att, staggered_att, trajectory_model
-from analysis.paths import ROOT
+from analysis.analyse.models import aggregate_att, staggered_att, trajectory_model
+from analysis.core.paths import ROOT
 
 __all__ = [
     "CoverageConfig",
@@ -185,7 +185,7 @@ def _synthesise(
     config: CoverageConfig,
 ) -> tuple[Callable[..., Simulated], Callable[..., Simulated]]:
     """The programme's own data-generating process (:mod:`analysis.synthesise_core`)."""
-    from analysis.synthesise_core import (
+    from analysis.synthesise.design import (
         area_panel_estimands,
         simulate_area_panel,
         simulate_trajectories,

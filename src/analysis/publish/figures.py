@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from analysis.disclosure import DisclosedTable  # noqa: E402
+from analysis.publish.disclosure import DisclosedTable  # noqa: E402
 
 __all__ = [
     "A4_WIDTH_IN",

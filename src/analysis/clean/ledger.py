@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.returns import cell_text
+from analysis.clean.returns import cell_text
 
 IDENTIFYING_COLUMNS: frozenset[str] = frozenset(
     {

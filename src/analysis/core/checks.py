@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from analysis import periods
-from analysis.errors import UserError
+from analysis.core import calendar as periods
+from analysis.core.errors import UserError
 
 __all__ = [
     "YEAR_OUTPUTS",
@@ -42,10 +42,8 @@ YEAR_OUTPUTS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 
 def synthetic_years() -> list[str]:
     """The evaluation years the synthetic programme simulates (first phase to its end)."""
-    from analysis.synthesise_core import LAST_DAY, PHASE_STARTS
-
-    first = periods.parse_year(periods.year_of(min(PHASE_STARTS)))
-    last = periods.parse_year(periods.year_of(LAST_DAY))
+    first = periods.parse_year(periods.year_of(min(periods.PHASE_STARTS)))
+    last = periods.parse_year(periods.year_of(periods.LAST_DAY))
     return [periods.year_label(y) for y in range(first, last + 1)]
 
 

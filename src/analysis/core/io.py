@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.published import check_publishable
+from analysis.core.published import check_publishable
 
 PROCESSED_TABLES: tuple[str, ...] = (
     "services",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.errors import UserError
+from analysis.core.errors import UserError
 
 __all__ = [
     "UnpublishableValue",

@@ -36,7 +36,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from analysis import disclosure, figures, models, paths
+from analysis.analyse import models
+from analysis.core import paths
+from analysis.publish import disclosure, figures
 
 __all__ = [
     "BOUNDARY_UNITS",

@@ -1,0 +1,1 @@
+"""Rules every stage shares: the evaluation calendar, vocabularies and display labels, pandera schemas, settings from ``params.yaml``, deterministic reading and writing, paths, the guard on published values and user-facing errors."""
