@@ -78,11 +78,11 @@ def assert_matches_snapshot(current: object, snapshot: Path, what: str) -> None:
     shown = "\n".join(f"  {line}" for line in changes[:40])
     more = f"\n  ... and {len(changes) - 40} more" if len(changes) > 40 else ""
     pytest.fail(
-        f"{what} changed from the published snapshot tests/snapshots/{snapshot.name} "
+        f"{what} changed from the published snapshot tests/backtest/snapshots/{snapshot.name} "
         f"({len(changes)} figure(s)):\n{shown}{more}\n"
         "First find out why: these are figures a reader has already seen. A change you did "
         "not intend is a bug (compare the inputs, the code change, the BLAS kernel and "
-        "thread count: see tests/test_determinism.py). Only a change you can explain is "
+        "thread count: see tests/pipeline/test_determinism.py). Only a change you can explain is "
         "accepted, by re-running with UPDATE_SNAPSHOTS=1 make test and committing the "
         "snapshot with the change that caused it.",
         pytrace=False,

@@ -47,7 +47,11 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from analysis.core import checks
     from analysis.core.settings import load_params
+    from analysis.notebook import check_pair_in_sync
 
+    if args.notebooks:
+        for notebook in sorted(Path(args.notebooks).glob("*.ipynb")):
+            check_pair_in_sync(notebook)
     params_file = Path(args.params) if args.params else paths.PARAMS_FILE
     years = checks.check_years(
         load_params(params_file),
@@ -98,10 +102,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from analysis import execute
     from analysis.core import checks
     from analysis.core.settings import default_jobs, load_params
-    from analysis.notebook import resolve_dir
+    from analysis.notebook import check_pair_in_sync, resolve_dir
 
     parameters = execute.parse_parameters(args.parameters_yaml)
     notebook = Path(args.notebook)
+    check_pair_in_sync(notebook)  # never run a notebook its .py pair disagrees with
     if args.years and not args.each_year:
         raise UserError("--years needs --each-year")
     if args.each_year and "year" in parameters:
@@ -234,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--processed-dir",
         default=None,
         help="cleaned data whose returns the years must lie within (real data)",
+    )
+    p.add_argument(
+        "--notebooks",
+        default=None,
+        help="also refuse a notebook whose jupytext .py pair holds other cells (this folder)",
     )
     p.add_argument(
         "--out", default=None, help="file to write when the check passes (the DVC stage's out)"

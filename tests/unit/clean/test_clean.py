@@ -18,8 +18,9 @@ from analysis.__main__ import main as cli_main
 from analysis.clean import harmonise, ledger, pseudonymise, returns
 from analysis.clean.pipeline import clean_returns
 from analysis.core import schemas
+from analysis.core.paths import TESTS_DIR
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = TESTS_DIR / "data"
 MINIMAL = DATA / "minimal"
 PLANTED = {
     "name": "Zelda Quimbyfox",

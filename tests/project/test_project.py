@@ -205,7 +205,7 @@ def stage_code_deps(stage: str) -> set[str]:
 # What each stage runs: its notebook (if any) and the modules its command uses.
 RUNNER = ("analysis.__main__", "analysis.execute", "analysis.core.settings")
 STAGE_ENTRY = {
-    "check": (None, ("analysis.__main__", "analysis.core.checks")),
+    "check": (None, ("analysis.__main__", "analysis.core.checks", "analysis.notebook")),
     "synthesise": ("notebooks/01_synthesise.py", RUNNER),
     "clean": ("notebooks/02_clean.py", RUNNER),
     "analyse": ("notebooks/03_analyse.py", RUNNER),

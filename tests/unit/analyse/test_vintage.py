@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,8 +12,9 @@ from hypothesis import strategies as st
 from analysis.analyse.vintage import revised_cells, revised_flags, tables_as_of
 from analysis.clean.pipeline import clean_returns
 from analysis.core.io import load_tables
+from analysis.core.paths import TESTS_DIR
 
-MINIMAL = Path(__file__).resolve().parent / "data" / "minimal"
+MINIMAL = TESTS_DIR / "data" / "minimal"
 
 
 @pytest.fixture(scope="module")

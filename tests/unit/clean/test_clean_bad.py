@@ -18,8 +18,9 @@ import pytest
 
 from analysis.clean import pipeline as clean
 from analysis.clean.pipeline import clean_returns
+from analysis.core.paths import TESTS_DIR
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = TESTS_DIR / "data"
 MINIMAL = DATA / "minimal"
 BAD = DATA / "bad"
 

@@ -90,31 +90,6 @@ def test_processed_tables_hold_no_identifying_columns(pipeline_run: PipelineRun)
         assert not [c for c in columns if forbidden.search(c) and c != "area_name"], table.name
 
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "headline_figures.json"
-
-
-def _headline(pipeline_run: PipelineRun) -> dict:
-    """Each year's published key figures and main estimates (what a reader would quote)."""
-    out = {}
-    for year in YEARS:
-        tables = pipeline_run.reports / year / "tables"
-        key = next(tables.glob("key-figures-*.csv")).read_text("utf-8")
-        metrics = json.loads((pipeline_run.root / "metrics" / f"{year}.json").read_text("utf-8"))
-        estimates = {
-            k: round(v, 3)
-            for k, v in sorted(metrics.items())
-            if k.endswith(("_estimate", "_ci_lower", "_ci_upper", "_fitted")) and v is not None
-        }
-        out[year] = {"key_figures_csv": key, "estimates": estimates}
-    return out
-
-
-def test_headline_figures_match_the_published_snapshot(pipeline_run: PipelineRun):
-    """Back-test against the last publication: a change fails until the snapshot is
-    deliberately updated with ``UPDATE_SNAPSHOTS=1 make test``."""
-    assert_matches_snapshot(_headline(pipeline_run), SNAPSHOT, "the headline figures")
-
-
 def _identifying_values(raw: Path) -> set[str]:
     """Names, dates of birth, case IDs, postcodes and notes planted in the raw extracts."""
     import pandas as pd
