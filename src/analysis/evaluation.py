@@ -327,11 +327,28 @@ def _finite(value: Any) -> float | None:
     return round(number, 6) if math.isfinite(number) else None
 
 
+METRIC_FIGURES: tuple[str, ...] = (
+    "young_people_supported",
+    "referrals",
+    "professionals_trained",
+    "training_sessions",
+    "services_active",
+    "spoke_areas_reached",
+)
+"""The headline figures kept in ``metrics/<year>.json`` (the index's trend reads them).
+
+The metrics file is what ``dvc metrics show``, ``dvc metrics diff`` and ``dvc exp show``
+compare, one column per key, so it holds only these counts and the main estimates: every
+other headline figure (shares, the number of services behind each figure...) is in the
+year's ``headline.json`` and report."""
+
+
 def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
     """The main estimates as a flat dict for ``dvc metrics show``.
 
     ``<model>_fitted`` is always there; estimate keys only for a fitted model and only
-    for finite values (a model that was not fitted has no estimate keys, never NaN).
+    for finite values (a model that was not fitted has no estimate keys, never NaN). The
+    number of units each model used is in ``models.json``.
     """
     out: dict[str, Any] = {}
     picks = {"trajectory": "months_since_referral", "reach": "years_since_start", "rollout": None}
@@ -348,7 +365,6 @@ def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
         for col in ("estimate", "ci_lower", "ci_upper", "rate_ratio", "rr_ci_lower", "rr_ci_upper"):
             if col in first.index and _finite(first[col]) is not None:
                 out[f"{name}_{col}"] = _finite(first[col])
-        out[f"{name}_n_units_used"] = model.n_units_used
     return out
 
 
@@ -363,7 +379,7 @@ def evaluate_year(
 ) -> dict[str, Any]:
     """Run one evaluation year's outcome measures and models and write their tables.
 
-    Returns the metrics written (headline figures and main estimates).
+    Returns the metrics written (``METRIC_FIGURES`` and the main estimates).
     """
     periods.parse_year(year)  # validates the label
     tables = load_tables(Path(processed_dir))
@@ -393,7 +409,8 @@ def evaluate_year(
             write_parquet(frame, out_dir / f"model_{name}_{key}.parquet")
     write_json({name: m.record() for name, m in fitted.items()}, out_dir / "models.json")
 
-    metrics = {"year": year, **headline, **model_metrics(fitted)}
+    figures = {k: headline[k] for k in METRIC_FIGURES if k in headline}
+    metrics = {"year": year, **figures, **model_metrics(fitted)}
     metrics = {
         k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()
     }

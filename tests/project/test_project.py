@@ -129,7 +129,7 @@ def test_no_generated_data_or_reports_are_tracked_by_git():
     import subprocess
 
     result = subprocess.run(
-        ["git", "ls-files", "data/raw", "data/interim", "data/processed", "reports", "metrics"],
+        ["git", "ls-files", "data/raw", "data/interim", "data/processed", "reports"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -3,6 +3,11 @@
 ``ROOT`` is the repository root (the folder holding ``dvc.yaml``). It is found from this
 file's location, so a notebook resolves the same paths whether it runs under papermill
 (kernel in the launch directory), nbval or JupyterLab (kernel in the notebook's folder).
+Under DVC (``DVC_STAGE`` is set for every stage command and inherited by its kernels) it
+is the repository the stage runs in, found from the working directory: ``dvc exp run
+--temp`` and queued experiments run in a copy under ``.dvc/tmp/exps/`` that must read its
+own ``params.yaml`` and write its own outputs (DVC's ``DVC_ROOT`` names the parent
+repository there, not the copy). ``HUBSPOKE_ROOT`` overrides both.
 
 Real-data mode: set ``HUBSPOKE_DATA_ROOT`` to a folder outside the repository and every
 data and report path below moves there, so real outputs never land inside git.
@@ -18,10 +23,13 @@ def _find_root() -> Path:
     override = os.environ.get("HUBSPOKE_ROOT")
     if override:
         return Path(override).resolve()
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "dvc.yaml").exists() and (parent / "params.yaml").exists():
-            return parent
+    starts = [Path(__file__).resolve().parent]
+    if os.environ.get("DVC_STAGE"):
+        starts.insert(0, Path.cwd().resolve())
+    for start in starts:
+        for parent in (start, *start.parents):
+            if (parent / "dvc.yaml").exists() and (parent / "params.yaml").exists():
+                return parent
     # Installed as a regular (non-editable) package: fall back to the working directory.
     return Path.cwd().resolve()
 
