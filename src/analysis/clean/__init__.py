@@ -1,52 +1,57 @@
 """The ``clean`` stage: read, validate, harmonise and pseudonymise the returns; account for every row."""
 
-from analysis.clean.pipeline import (  # the public names of the old analysis.clean module
+from analysis.clean.harmonise import (
+    MAPPING_VERSION,
+    Period,
+    completeness_table,
+    map_score,
+    parse_period,
+    quarter_index,
+    quarter_of,
+    reconciliation_table,
+    resolve_people,
+    seraf_category,
+)
+from analysis.clean.intake import (
     CONFLICT_COLUMNS,
     EVALUATION_YEARS,
-    MAPPING_VERSION,
     NO_USABLE_EXTRACT,
-    SCHEMAS,
     VALIDATE_SCHEMAS,
-    CellError,
-    FileRejected,
-    L,
-    Ledger,
-    LedgerError,
     ManifestEntry,
-    MissingKeyError,
     ParsedReturn,
-    Period,
     Problem,
     RowReader,
     Service,
     State,
-    Table,
-    age_at,
-    cell_text,
+    raise_user,
+)
+from analysis.clean.ledger import (
+    Ledger,
+    LedgerError,
+)
+from analysis.clean.pipeline import (
     clean_returns,
-    completeness_table,
-    conform,
+)
+from analysis.clean.pseudonymise import (
+    MissingKeyError,
+    age_at,
+    person_key,
+    real_key,
+    synthetic_key,
+    to_month,
+)
+from analysis.clean.returns import (
+    CellError,
+    FileRejected,
+    Table,
+    cell_text,
     is_missing,
-    load_params,
-    map_score,
     normalise_label,
     parse_category,
     parse_count,
     parse_date,
-    parse_period,
-    person_key,
-    quarter_index,
-    quarter_of,
-    raise_user,
     read_csv_table,
     read_workbook,
-    real_key,
-    reconciliation_table,
-    resolve_people,
-    seraf_category,
-    synthetic_key,
-    to_month,
-    write_parquet,
 )
 
 __all__ = [
@@ -54,7 +59,6 @@ __all__ = [
     "CellError",
     "EVALUATION_YEARS",
     "FileRejected",
-    "L",
     "Ledger",
     "LedgerError",
     "MAPPING_VERSION",
@@ -65,7 +69,6 @@ __all__ = [
     "Period",
     "Problem",
     "RowReader",
-    "SCHEMAS",
     "Service",
     "State",
     "Table",
@@ -74,9 +77,7 @@ __all__ = [
     "cell_text",
     "clean_returns",
     "completeness_table",
-    "conform",
     "is_missing",
-    "load_params",
     "map_score",
     "normalise_label",
     "parse_category",
@@ -95,5 +96,4 @@ __all__ = [
     "seraf_category",
     "synthetic_key",
     "to_month",
-    "write_parquet",
 ]

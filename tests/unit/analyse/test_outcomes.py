@@ -430,7 +430,9 @@ def test_quarterly_flows_summed_stocks_not(ind: pd.DataFrame) -> None:
 
 
 def test_open_measure_end_of_period(tables: dict[str, pd.DataFrame], monkeypatch) -> None:
-    monkeypatch.setattr(oc, "OPEN_MEASURE_MEANS", "end_of_period")
+    from analysis.analyse.outcomes import measures
+
+    monkeypatch.setattr(measures, "OPEN_MEASURE_MEANS", "end_of_period")
     ind = oc.outcome_indicators(tables, "2015-16")
     # open at the end of the last quarter (15) + closed over the year (4 + 5 + 5)
     assert value(ind, "S02", "2015-16", "young_people_supported") == 15 + 4 + 5 + 5

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from analysis.clean import pipeline as clean
 from analysis.clean.pipeline import clean_returns
 from analysis.core.paths import TESTS_DIR
 
@@ -393,7 +392,9 @@ EXPECTED = {
 @pytest.fixture(autouse=True)
 def _no_schema_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Schemas are exercised in test_clean.py; here they would only slow 40 runs down."""
-    monkeypatch.setattr(clean, "VALIDATE_SCHEMAS", False)
+    from analysis.clean import pipeline
+
+    monkeypatch.setattr(pipeline, "VALIDATE_SCHEMAS", False)
 
 
 def _run(raw: Path, out: Path) -> tuple[set[tuple[str, ...]], dict]:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.national import context as national
+from analysis import national
 from analysis.publish import disclosure, figures
 
 CSE = national.CSE

@@ -476,7 +476,11 @@ def test_cannot_construct_or_subclass_or_mutate() -> None:
 
 def test_html_is_accessible_table() -> None:
     html = _example()._repr_html_()
-    assert html.startswith('<div class="disclosed-table"><table>')
+    # the sideways-scrolling wrapper is reachable by keyboard and named for screen readers
+    assert html.startswith(
+        '<div class="disclosed-table" tabindex="0" role="region" '
+        'aria-label="Young people &lt;by&gt; quarter"><table>'
+    )
     assert "<caption>Young people &lt;by&gt; quarter</caption>" in html
     assert '<th scope="col">Q1</th>' in html
     assert '<th scope="row">S01</th>' in html

@@ -1,0 +1,350 @@
+"""The disclosed-table type: an immutable table that has passed disclosure control (only this package can make one), the GSS symbols, and its accessible HTML."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.core.published import check_publishable, check_text
+
+CONFIDENTIAL = "[c]"
+NOT_AVAILABLE = "[x]"
+NOT_APPLICABLE = "[z]"
+LOW_RELIABILITY = "[u]"
+ROUNDS_TO_ZERO = "[k]"
+REVISED = "[r]"
+
+SYMBOL_KEY: Mapping[str, str] = {
+    CONFIDENTIAL: "confidential: suppressed to protect individuals (a small number, or a "
+    "cell suppressed so that a small number cannot be worked out from the totals)",
+    NOT_AVAILABLE: "not available: the data were not collected or not returned",
+    NOT_APPLICABLE: "not applicable: the figure cannot exist (for example a share of zero)",
+    LOW_RELIABILITY: "low reliability: the estimate rests on little data",
+    ROUNDS_TO_ZERO: "rounds to zero: a non-zero value that rounds to zero when shown",
+    REVISED: "revised: changed since the report for an earlier year was published",
+}
+"""The symbols used in published tables and what they mean (GSS symbols guidance)."""
+
+TOTAL_LABEL = "Total"
+
+_TOKEN = object()
+"""Private sentinel: only code in this module can construct a :class:`DisclosedTable`."""
+
+_TOL = 1e-8
+
+
+class DisclosureError(ValueError):
+    """Input that cannot be disclosure-controlled as asked (names the column and row)."""
+
+
+# --------------------------------------------------------------------------------------
+# The disclosed-table type
+# --------------------------------------------------------------------------------------
+
+
+class DisclosedTable:
+    """A table that has passed disclosure control; immutable; only this module makes one.
+
+    Attributes (read-only properties, each returning a copy):
+
+    * ``table``: DataFrame of display strings (``str`` dtype) — what a report shows;
+    * ``numeric``: DataFrame of floats with the same shape: the published numbers, ``NaN``
+      wherever a symbol is shown (suppressed, not available, ...), for plotting;
+    * ``title``, ``notes`` (tuple of str), ``threshold``, ``kind`` and ``total_label``
+      (the label of the total row/column, or ``None``).
+    """
+
+    __slots__ = ("_kind", "_notes", "_numeric", "_table", "_threshold", "_title", "_total_label")
+
+    def __init__(
+        self,
+        token: object,
+        *,
+        table: pd.DataFrame,
+        numeric: pd.DataFrame,
+        title: str,
+        notes: Sequence[str] = (),
+        threshold: int,
+        kind: str,
+        total_label: str | None = None,
+    ) -> None:
+        if token is not _TOKEN:
+            raise TypeError(
+                "DisclosedTable can only be created by the functions in analysis.disclosure "
+                "(disclose_counts, disclose_table, disclose_shares, disclose_estimates)"
+            )
+        if table.shape != numeric.shape:
+            raise ValueError("display and numeric tables differ in shape")
+        display = table.astype("str")
+        values = numeric.astype("float64")
+        values.index = display.index
+        values.columns = display.columns
+        object.__setattr__(self, "_table", display)
+        object.__setattr__(self, "_numeric", values)
+        object.__setattr__(self, "_title", str(title))
+        object.__setattr__(self, "_notes", tuple(str(n) for n in notes))
+        object.__setattr__(self, "_threshold", int(threshold))
+        object.__setattr__(self, "_kind", str(kind))
+        object.__setattr__(self, "_total_label", total_label)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("DisclosedTable cannot be subclassed")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("DisclosedTable is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("DisclosedTable is immutable")
+
+    # -- read-only views ---------------------------------------------------------------
+    @property
+    def table(self) -> pd.DataFrame:
+        """Display strings, as published (a copy)."""
+        return self._table.copy()
+
+    @property
+    def numeric(self) -> pd.DataFrame:
+        """Published numbers, NaN where a symbol is shown (a copy)."""
+        return self._numeric.copy()
+
+    @property
+    def title(self) -> str:
+        """Table title (used as the HTML caption)."""
+        return self._title
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Notes printed under the table."""
+        return self._notes
+
+    @property
+    def threshold(self) -> int:
+        """Largest count that was suppressed."""
+        return self._threshold
+
+    @property
+    def kind(self) -> str:
+        """``counts``, ``table``, ``shares`` or ``estimates``."""
+        return self._kind
+
+    @property
+    def total_label(self) -> str | None:
+        """Label of the total row/column, or None when the table has none."""
+        return self._total_label
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape of the published table."""
+        return self._table.shape
+
+    @property
+    def symbols(self) -> pd.DataFrame:
+        """Boolean frame: True where a symbol is shown instead of a number."""
+        return self._numeric.isna() & self._table.apply(lambda c: c.str.contains(r"\[", regex=True))
+
+    def __repr__(self) -> str:
+        return f"DisclosedTable({self._title!r}, kind={self._kind!r}, shape={self.shape})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DisclosedTable):
+            return NotImplemented
+        return (
+            self._title == other._title
+            and self._notes == other._notes
+            and self._table.equals(other._table)
+            and self._numeric.equals(other._numeric)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- derived disclosed tables (a subset of published values is still published) -----
+    def _derive(self, table: pd.DataFrame, numeric: pd.DataFrame, **changes: Any) -> DisclosedTable:
+        meta: dict[str, Any] = {
+            "title": self._title,
+            "notes": self._notes,
+            "threshold": self._threshold,
+            "kind": self._kind,
+            "total_label": self._total_label,
+        }
+        meta.update(changes)
+        return DisclosedTable(_TOKEN, table=table, numeric=numeric, **meta)
+
+    def select(
+        self,
+        rows: Sequence[Any] | None = None,
+        columns: Sequence[Any] | None = None,
+        *,
+        title: str | None = None,
+    ) -> DisclosedTable:
+        """A disclosed table holding only ``rows`` and ``columns`` (published values only)."""
+        t, n = self._table, self._numeric
+        if rows is not None:
+            t, n = t.loc[list(rows)], n.loc[list(rows)]
+        if columns is not None:
+            t, n = t[list(columns)], n[list(columns)]
+        return self._derive(t, n, title=title or self._title)
+
+    def without_totals(self) -> DisclosedTable:
+        """The same table without its total row and column (for plotting)."""
+        if self._total_label is None:
+            return self
+        rows = [r for r in self._table.index if not _is_total_label(r, self._total_label)]
+        cols = [c for c in self._table.columns if c != self._total_label]
+        return self.select(rows, cols)
+
+    def transposed(self) -> DisclosedTable:
+        """The same published values with rows and columns swapped (e.g. years as rows)."""
+        return self._derive(self._table.T, self._numeric.T)
+
+    def with_title(self, title: str, notes: Sequence[str] | None = None) -> DisclosedTable:
+        """The same values under another title (and notes)."""
+        return self._derive(
+            self._table, self._numeric, title=title, notes=self._notes if notes is None else notes
+        )
+
+    # -- output --------------------------------------------------------------------------
+    def to_csv(self, path: Path | str) -> Path:
+        """Write the display strings (the same suppression as the report) to ``path``."""
+        out = Path(path)
+        self._check(out.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = self._table.to_csv(lineterminator="\n")
+        out.write_text(text, encoding="utf-8", newline="")
+        return out
+
+    def to_html(self, *, table_id: str | None = None) -> str:
+        """An accessible HTML table: ``<caption>``, ``<th scope>``, notes underneath."""
+        self._check(self._title)
+        return check_text(_table_html(self, table_id=table_id), self._title)
+
+    def _check(self, what: str) -> None:
+        """Refuse to publish a cell, row or column label that is NaN, infinite or None."""
+        check_publishable(
+            {
+                "cells": self._table,
+                "rows": [str(v) for v in self._table.index],
+                "columns": [str(v) for v in self._table.columns],
+            },
+            what,
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_markdown_text(self) -> str:
+        """Plain-text rendering (used as the notebook's text/plain representation)."""
+        return f"{self._title}\n{self._table.to_string()}"
+
+
+def _is_total_label(label: Any, total_label: str) -> bool:
+    if isinstance(label, tuple):
+        return bool(label) and label[0] == total_label
+    return label == total_label
+
+
+def _new(
+    table: pd.DataFrame,
+    numeric: pd.DataFrame,
+    *,
+    title: str,
+    notes: Sequence[str],
+    threshold: int,
+    kind: str,
+    total_label: str | None,
+) -> DisclosedTable:
+    return DisclosedTable(
+        _TOKEN,
+        table=table,
+        numeric=numeric,
+        title=title,
+        notes=notes,
+        threshold=threshold,
+        kind=kind,
+        total_label=total_label,
+    )
+
+
+def _fmt_plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# --------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------
+
+
+def _cell_html(text: str) -> str:
+    """Escape a display string, wrapping GSS symbols in ``<abbr>`` with their meaning."""
+    out = html.escape(text)
+    for symbol, meaning in SYMBOL_KEY.items():
+        if symbol in text:
+            short = meaning.split(":")[0]
+            out = out.replace(
+                html.escape(symbol), f'<abbr title="{html.escape(short)}">{symbol}</abbr>'
+            )
+    return out
+
+
+def _label_html(label: Any) -> str:
+    return html.escape(str(label))
+
+
+def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
+    table = dt._table
+    idx = table.index
+    n_levels = idx.nlevels
+    names = [n if n is not None else "" for n in idx.names]
+    id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
+    # A wide table scrolls sideways inside its wrapper: keyboard users must reach it
+    # (axe "scrollable-region-focusable"), and screen readers hear what it holds.
+    label = html.escape(dt.title, quote=True)
+    parts = [
+        f'<div class="disclosed-table" tabindex="0" role="region" aria-label="{label}">'
+        f"<table{id_attr}>"
+    ]
+    parts.append(f"<caption>{html.escape(dt.title)}</caption>")
+    parts.append("<thead><tr>")
+    for name in names:
+        label = _label_html(name) if name else '<span class="visually-hidden">Row</span>'
+        parts.append(f'<th scope="col">{label}</th>')
+    for col in table.columns:
+        parts.append(f'<th scope="col">{_label_html(col)}</th>')
+    parts.append("</tr></thead><tbody>")
+    total = dt.total_label
+    for row_label, row in zip(idx, table.itertuples(index=False), strict=True):
+        labels = row_label if isinstance(row_label, tuple) else (row_label,)
+        is_total = total is not None and _is_total_label(row_label, total)
+        parts.append('<tr class="total">' if is_total else "<tr>")
+        for k, lab in enumerate(labels[:n_levels]):
+            parts.append(
+                f'<th scope="row">{_label_html(lab)}</th>'
+                if k == 0
+                else f"<td>{_label_html(lab)}</td>"
+            )
+        for value in row:
+            parts.append(f'<td class="num">{_cell_html(str(value))}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    if dt.notes:
+        parts.append('<ul class="table-notes">')
+        parts.extend(f"<li>{html.escape(n)}</li>" for n in dt.notes)
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def symbol_key_markdown() -> str:
+    """The symbol key as a Markdown list (for a report's notes section)."""
+    return "\n".join(f"- `{s}` {m}" for s, m in SYMBOL_KEY.items())
+
+
+def symbol_key_html() -> str:
+    """The symbol key as an HTML definition list."""
+    items = "".join(
+        f"<dt>{html.escape(s)}</dt><dd>{html.escape(m)}</dd>" for s, m in SYMBOL_KEY.items()
+    )
+    return f'<dl class="symbol-key">{items}</dl>'

@@ -1,0 +1,95 @@
+"""Writing the synthetic programme as the files services send (data contract, input tables),
+with real-world mess injected on purpose and recorded in ``_truth/mess.json``.
+
+Deterministic: workbooks are written with fixed document properties and fixed zip entry
+dates, CSVs with fixed encodings and line ends, so the same seed gives byte-identical files."""
+
+from __future__ import annotations
+
+from analysis.synthesise.write.extracts import (
+    write_service_files,
+)
+from analysis.synthesise.write.formats import (
+    ACTIVITY_LABELS,
+    ASSESSMENT_COLUMNS,
+    DATE_FORMATS,
+    EXTRACT_COLUMNS,
+    FIXED_TIMESTAMP,
+    HEADER_VARIANTS,
+    IDENTIFYING_COLUMNS,
+    MEASURE_LABELS,
+    MISSING_MARKERS,
+    OUTPUT_LABELS,
+    SOURCE_LABELS,
+    TRAINING_COLUMNS,
+    V1_MEASURE_LABELS,
+    VALUE_LABELS,
+    Style,
+    blank_layout,
+    case_ids,
+    format_day,
+    number_as_text,
+    programme_styles,
+    save_workbook_deterministic,
+    service_style,
+    write_csv,
+)
+from analysis.synthesise.write.registers import (
+    FIELDWORK,
+    FIELDWORK_ROLES,
+    fieldwork_table,
+    progress,
+    write_area_panel,
+    write_fieldwork,
+    write_json,
+    write_manifest,
+    write_registers,
+)
+from analysis.synthesise.write.returns import (
+    Delivery,
+    Sink,
+    period_values,
+    plan_deliveries,
+    write_return,
+)
+
+__all__ = [
+    "ACTIVITY_LABELS",
+    "ASSESSMENT_COLUMNS",
+    "DATE_FORMATS",
+    "Delivery",
+    "EXTRACT_COLUMNS",
+    "FIELDWORK",
+    "FIELDWORK_ROLES",
+    "FIXED_TIMESTAMP",
+    "HEADER_VARIANTS",
+    "IDENTIFYING_COLUMNS",
+    "MEASURE_LABELS",
+    "MISSING_MARKERS",
+    "OUTPUT_LABELS",
+    "SOURCE_LABELS",
+    "Sink",
+    "Style",
+    "TRAINING_COLUMNS",
+    "V1_MEASURE_LABELS",
+    "VALUE_LABELS",
+    "blank_layout",
+    "case_ids",
+    "fieldwork_table",
+    "format_day",
+    "number_as_text",
+    "period_values",
+    "plan_deliveries",
+    "programme_styles",
+    "progress",
+    "save_workbook_deterministic",
+    "service_style",
+    "write_area_panel",
+    "write_csv",
+    "write_fieldwork",
+    "write_json",
+    "write_manifest",
+    "write_registers",
+    "write_return",
+    "write_service_files",
+]
