@@ -159,7 +159,7 @@ def plain_steps(raw: Path, processed: Path, analysed: Path) -> list[str]:
 
 def _plain(raw: Path, processed: Path, analysed: Path) -> int:
     """(In a child process.) ``clean_returns`` then ``evaluate_year`` for every year."""
-    from analysis import evaluation
+    from analysis.analyse import year as evaluation
     from analysis.clean import pipeline as clean
 
     clean.clean_returns(raw, processed)

@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from analysis.report import year as report
+from analysis import report
 
 CHROMIUM_CANDIDATES = (
     "/usr/bin/chromium",

@@ -52,6 +52,9 @@ MOVED: dict[str, str] = {
     "render": "publish.render",
     "quality": "publish.quality",
     "index": "report.index",
+    "evaluation": "analyse.year",
+    "execute": "runner.execute",
+    "notebook": "runner.notebook",
 }
 """Old flat module name -> its module in the stage layout (``analysis.`` omitted).
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import PipelineRun, assert_matches_snapshot
 
-from analysis.report import year as report
+from analysis import report
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 YEARS = ["2013-14", "2014-15", "2015-16", "2016-17"]

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy, scipy.linalg, statsmodels.api  # load every BLAS the analysis uses
 import threadpoolctl
 
-from analysis.evaluation import evaluate_year
+from analysis.analyse.year import evaluate_year
 
 config = json.loads(sys.argv[1])
 out = Path(config["out"])

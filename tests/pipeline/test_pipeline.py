@@ -187,8 +187,8 @@ ANALYSIS_INPUT_KEYS = {
 def _analysis_inputs(processed: Path, year: str) -> dict:
     """What the analysis of ``year`` reads: the vintage's current return rows and the
     models' input frames."""
-    from analysis import evaluation
     from analysis.analyse import vintage
+    from analysis.analyse import year as evaluation
     from analysis.core import calendar as periods
     from analysis.core.io import load_tables
 

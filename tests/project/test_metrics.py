@@ -12,7 +12,7 @@ import subprocess
 
 import yaml
 
-from analysis import evaluation
+from analysis.analyse import year as evaluation
 from analysis.core import paths
 from analysis.report import index
 

@@ -186,8 +186,8 @@ def diagnostic_figures(
     """One diagnostics figure per fitted model of ``year``, on the data it was fitted to:
     observed vs predicted and residuals for the trajectory (fixed effects: the average
     young person) and reach models, the event-study plot for the rollout."""
-    from analysis import evaluation
     from analysis.analyse import vintage
+    from analysis.analyse import year as evaluation
     from analysis.core import calendar
     from analysis.core.io import load_tables
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import notebook
 from analysis.analyse import diagnostics
 from analysis.core.errors import UserError
+from analysis.runner import notebook
 
 
 def test_linear_predictor_reads_patsy_terms():

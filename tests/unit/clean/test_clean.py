@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.__main__ import main as cli_main
 from analysis.clean import harmonise, ledger, pseudonymise, returns
 from analysis.clean.pipeline import clean_returns
 from analysis.core import schemas
 from analysis.core.paths import TESTS_DIR
+from analysis.runner.cli import main as cli_main
 
 DATA = TESTS_DIR / "data"
 MINIMAL = DATA / "minimal"

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from conftest import make_repo_copy, pipeline_env
 
-from analysis.__main__ import main
 from analysis.core import checks, paths
 from analysis.core.errors import UserError
+from analysis.runner.cli import main
 
 ALL = ["2013-14", "2014-15", "2015-16", "2016-17"]
 
@@ -75,7 +75,7 @@ def test_cli_year_arguments_are_checked_without_a_traceback(capsys):
 
 
 def test_every_cli_argument_has_help_text():
-    from analysis.__main__ import build_parser
+    from analysis.runner.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "step")

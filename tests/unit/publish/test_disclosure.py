@@ -404,7 +404,7 @@ def test_shares_complement_protection() -> None:
 
 def test_notes_never_speak_of_suppressing_1_to_0() -> None:
     """Threshold 0 (nothing suppressed): no note or methods sentence says "from 1 to 0"."""
-    from analysis.report.year import disclosure_sentence
+    from analysis.report import disclosure_sentence
 
     df = pd.DataFrame({"s": ["A", "B"], "n": [50, 3], "k": [47, 1]})
     shares = disclose_shares(df, index="s", numerator="k", denominator="n", title="t", threshold=0)

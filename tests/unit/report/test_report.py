@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import evaluation
+from analysis import report
+from analysis.analyse import year as evaluation
 from analysis.clean import pipeline as clean
 from analysis.core import calendar as periods
 from analysis.core.io import PROCESSED_TABLES
-from analysis.notebook import ensure_sample
-from analysis.report import year as report
+from analysis.runner.notebook import ensure_sample
 
 pytestmark = pytest.mark.xdist_group("sample")
 
@@ -143,9 +143,11 @@ def test_key_figures_from_the_analysis_match_a_fresh_computation(sample, tmp_pat
         out_dir=tmp_path / "out",
     )
     stored = read_json(tmp_path / "analysis" / "headline.json")
-    fresh = report.key_figures(rep.seen, year)
+    fresh = report.key_figures(rep.context.seen, year)
     assert len(fresh) >= 6
-    pd.testing.assert_frame_equal(report.key_figures(rep.seen, year, headline=stored), fresh)
+    pd.testing.assert_frame_equal(
+        report.key_figures(rep.context.seen, year, headline=stored), fresh
+    )
 
 
 def test_a_report_refuses_an_analysis_of_other_data(sample, tmp_path):

@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import execute
 from analysis.core.errors import UserError
 from analysis.core.settings import default_jobs
+from analysis.runner import execute
 
 
 def _notebook(path: Path, body: str) -> Path:
@@ -244,7 +244,7 @@ def test_the_runner_skips_the_slow_iri_checker_but_still_validates_notebooks(tmp
     """jsonschema's ``rfc3987_syntax`` import (1.4 s) is skipped; nbformat still validates."""
     code = (
         "import sys\n"
-        "from analysis.execute import skip_slow_iri_checker\n"
+        "from analysis.runner.execute import skip_slow_iri_checker\n"
         "skip_slow_iri_checker()\n"
         "import nbformat\n"
         "nb = nbformat.v4.new_notebook()\n"

@@ -669,7 +669,7 @@ def test_refuses_to_overwrite_real_looking_data(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    from analysis.__main__ import main
+    from analysis.runner.cli import main
 
     assert main(["synthesise", str(tmp_path / "cli"), "--seed", "5", "--scale", "0.1"]) == 0
     out = capsys.readouterr()

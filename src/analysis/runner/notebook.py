@@ -232,7 +232,7 @@ def ensure_sample(
             if not (dirs.processed / "ledger.json").exists():
                 clean.clean_returns(dirs.raw, out)
     if year is not None and not (dirs.analysis(year) / "headline.json").exists():
-        from analysis import evaluation
+        from analysis.analyse import year as evaluation
 
         with writing(dirs.analysis(year), None) as out:
             if not (dirs.analysis(year) / "headline.json").exists():

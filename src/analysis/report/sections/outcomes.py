@@ -1,0 +1,211 @@
+"""Section 6, Outcome measures: the six key outcome measures' indicators by service and for the programme."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from analysis.analyse import outcomes
+from analysis.publish import disclosure
+from analysis.report.context import YearContext
+from analysis.report.sections.common import (
+    estimates_table,
+    no_breakdown,
+    rounded_n,
+    service_breakdown_allowed,
+)
+from analysis.report.wording import (
+    HTML,
+    OUTCOME_TITLES,
+    PERSON_FREE_INDICATORS,
+    UNIT_NOTES,
+    _plural,
+)
+from analysis.report.writer import table_item
+
+
+def outcome_measures(ctx: YearContext) -> list[Any]:
+    """Section 6: each outcome's indicators for the programme and per service.
+
+    Per service, an indicator shows its value or, where the data cannot support one,
+    the reason. Shares use their own numerators and denominators, so suppressed cells
+    stay suppressed; the three risk-band outcomes share one table so that one cannot be
+    worked out from the other two.
+    """
+    ind = pd.read_parquet(ctx.analysis_dir / "indicators.parquet")
+    ind = ind.loc[ind["evaluation_year"] == ctx.year]
+    prog = pd.read_parquet(ctx.analysis_dir / "programme_indicators.parquet")
+    prog = prog.loc[prog["evaluation_year"] == ctx.year].set_index("indicator")
+    breakdown = service_breakdown_allowed(ctx)
+    out: list[Any] = [
+        HTML(
+            "<p>Each of the evaluation's six key outcome measures has operational "
+            "indicators computed from the returns (their definitions are in the project's "
+            "outcomes document). For each outcome the programme's figures come first, then "
+            "each service's value or, where its data cannot support one, the reason.</p>"
+        )
+    ]
+    for number in range(1, 7):
+        specs = [x for x in outcomes.INDICATORS if x.outcome == number]
+        out.append(HTML(f"<h3>Outcome {number}: {html.escape(OUTCOME_TITLES[number])}</h3>"))
+        out.append(HTML(_programme_findings(ctx, specs, prog)))
+        if not breakdown:
+            out += no_breakdown(ctx, f"Outcome {number} indicators")
+            continue
+        if number == 6:
+            out += _outcome6(ctx, ind)
+            continue
+        for spec in specs:
+            rows = ind.loc[ind["indicator"] == spec.indicator]
+            if rows.empty or spec.unit == outcomes.CHANGE:
+                continue
+            out += _indicator(ctx, spec, rows)
+    return out
+
+
+def _programme_findings(ctx: YearContext, specs: list[Any], prog: pd.DataFrame) -> str:
+    """The programme's value of each indicator as a sentence list (disclosed)."""
+    items = []
+    for spec in specs:
+        if spec.indicator not in prog.index:
+            continue
+        row = prog.loc[spec.indicator]
+        shown = _programme_value(ctx, spec, row)
+        services = int(row["services_with_value"])
+        items.append(
+            f"<li>{html.escape(spec.label)}: <strong>{shown}</strong> "
+            f"({_plural(services, 'service', 'services')} with a figure)</li>"
+        )
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def _programme_value(ctx: YearContext, spec: Any, row: pd.Series) -> str:
+    value, den = row["value"], row["denominator"]
+    personal = spec.indicator not in PERSON_FREE_INDICATORS
+    if pd.isna(value):
+        return "[x]"
+    if spec.unit in (outcomes.SHARE, outcomes.MEAN_CHANGE):
+        if personal and pd.notna(den) and den <= ctx.settings.threshold:
+            return "[c]"
+        return f"{value:.0%}" if spec.unit == outcomes.SHARE else f"{value:.3f}"
+    if spec.unit == outcomes.CHANGE:
+        if personal:
+            return f"{rounded_n(ctx, value):+,.0f} (rounded)"
+        return f"{value:+,.0f}"
+    if personal:
+        return "[c]" if 0 < value <= ctx.settings.threshold else f"{rounded_n(ctx, value):,.0f}"
+    return f"{value:,.0f}"
+
+
+def _indicator(ctx: YearContext, spec: Any, rows: pd.DataFrame) -> list[Any]:
+    """One indicator by service: its disclosed values and the reasons for gaps."""
+    personal = spec.indicator not in PERSON_FREE_INDICATORS
+    threshold = ctx.settings.threshold if personal else 0
+    title = f"{spec.label}, {ctx.year}"
+    has_value = rows.loc[rows["value"].notna()]
+    reasons = rows.loc[rows["value"].isna(), ["service_id", "reason"]]
+    out: list[Any] = []
+    if len(has_value):
+        if spec.unit == outcomes.COUNT:
+            table = disclosure.disclose_table(
+                has_value[["service_id", "value"]].rename(
+                    columns={"service_id": "Service", "value": "Number"}
+                ),
+                index="Service",
+                count_columns=["Number"],
+                threshold=threshold,
+                total_rounding=ctx.settings.total_rounding if personal else 1,
+                title=title,
+            )
+        elif spec.unit == outcomes.SHARE:
+            table = disclosure.disclose_shares(
+                has_value.rename(columns={"service_id": "Service"}),
+                index="Service",
+                numerator="numerator",
+                denominator="denominator",
+                threshold=threshold,
+                protect_complement=personal,
+                title=title,
+                denominator_label="Out of",
+            )
+        else:
+            data = has_value.assign(
+                estimate=has_value["value"].astype("float64"),
+                n=has_value["denominator"].astype("float64"),
+            )[["service_id", "estimate", "n"]]
+            table = estimates_table(
+                ctx,
+                data,
+                index="service_id",
+                estimate_columns=("estimate",),
+                n_column="n",
+                threshold=threshold,
+                decimals=3,
+                title=title,
+                notes=(UNIT_NOTES.get(spec.indicator, ""),) if spec.indicator in UNIT_NOTES else (),
+            )
+        out += table_item(table)
+    if len(reasons):
+        items = "".join(
+            f"<li>{html.escape(str(r.service_id))}: {html.escape(str(r.reason))}</li>"
+            for r in reasons.itertuples()
+        )
+        out.append(
+            HTML(f'<p class="reasons">{html.escape(spec.label)}: no figure for</p><ul>{items}</ul>')
+        )
+    return out
+
+
+def _outcome6(ctx: YearContext, ind: pd.DataFrame) -> list[Any]:
+    """Outcome 6 by service: assessed, used, and risk-band change in one protected table."""
+    wide = ind.pivot_table(
+        index="service_id", columns="indicator", values="numerator", aggfunc="first"
+    )
+    counts = ind.pivot_table(
+        index="service_id", columns="indicator", values="value", aggfunc="first"
+    )
+    frame = pd.DataFrame(index=counts.index)
+    frame["Assessed"] = counts.get("assessed_young_people")
+    frame["Two or more"] = counts.get("two_plus_assessments")
+    for key, name in (
+        ("improved", "Improved"),
+        ("unchanged", "Unchanged"),
+        ("worsened", "Worsened"),
+    ):
+        frame[name] = wide.get(f"risk_band_{key}_share")
+    frame = frame.dropna(how="all")
+    out: list[Any] = []
+    if len(frame):
+        frame["Fewer than two"] = frame["Assessed"] - frame["Two or more"]
+        bands = frame[["Improved", "Unchanged", "Worsened"]]
+        frame["Band not comparable"] = frame["Two or more"] - bands.sum(axis=1, min_count=1)
+        frame = frame.reset_index().rename(columns={"service_id": "Service"})
+        cols = ["Assessed", "Fewer than two", "Two or more", "Improved", "Unchanged",
+                "Worsened", "Band not comparable"]  # fmt: skip
+        out += table_item(
+            disclosure.disclose_table(
+                frame[["Service", *cols]],
+                index="Service",
+                count_columns=cols,
+                relations={
+                    "Assessed": ["Fewer than two", "Two or more"],
+                    "Two or more": ["Improved", "Unchanged", "Worsened", "Band not comparable"],
+                },
+                percent_columns={"Improved (%)": ("Improved", "Two or more")},
+                threshold=ctx.settings.threshold,
+                total_rounding=ctx.settings.total_rounding,
+                title=f"Young people assessed and change in risk band by service, {ctx.year}",
+                notes=(
+                    "Young people with an outcome assessment in the year; those with two or "
+                    "more assessments, by how their common risk band changed from the first "
+                    "to the latest assessment.",
+                ),
+            )
+        )
+    spec = outcomes.INDICATOR_BY_ID["outcome_score_change_mean"]
+    rows = ind.loc[ind["indicator"] == spec.indicator]
+    if len(rows):
+        out += _indicator(ctx, spec, rows)
+    return out

@@ -1,0 +1,62 @@
+"""Section 2, Programme status: services, spoke areas and posts in the year."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.analyse import outcomes
+from analysis.core import calendar as periods
+from analysis.publish import figures
+from analysis.report.context import YearContext
+from analysis.report.sections.common import counts_table
+from analysis.report.wording import HTML, _plural, label
+from analysis.report.writer import figure_item, table_item
+
+
+def programme_status(ctx: YearContext) -> list[Any]:
+    """Section 2: services active by phase, spoke areas and host agency types."""
+    services = outcomes.service_years(outcomes.prepare_tables(ctx.seen), ctx.year)
+    services = services.loc[services["evaluation_year"] == ctx.year]
+    svc = ctx.seen["services"].merge(services[["service_id"]], on="service_id")
+    by_phase = svc.assign(n=1, phase=svc["phase"].map(lambda p: f"Phase {p}"))
+    t1 = counts_table(
+        ctx,
+        by_phase,
+        index="phase",
+        columns=None,
+        values="n",
+        threshold=0,
+        title=f"Services active in {ctx.year} by phase",
+        notes=("Counts of services are not about individuals and are not suppressed.",),
+    )
+    areas = ctx.seen["areas"]
+    spokes = areas.loc[areas["is_spoke"].astype(bool) & areas["service_id"].isin(svc["service_id"])]
+    start = pd.to_datetime(spokes["spoke_start_month"])
+    spokes = spokes.loc[start <= pd.Timestamp(periods.year_bounds(ctx.year)[1])]
+    host = spokes.assign(n=1, host=spokes["host_agency"].map(label))
+    t2 = counts_table(
+        ctx,
+        host,
+        index="host",
+        columns=None,
+        values="n",
+        threshold=0,
+        title=f"Spoke areas in {ctx.year} by host agency type",
+        notes=("Counts of spoke posts are not about individuals and are not suppressed.",),
+    )
+    n_areas = spokes["area_code"].nunique()
+    text = (
+        f"<p>{_plural(len(svc), 'service was', 'services were')} active in {ctx.year}, "
+        f"with spoke workers in {_plural(n_areas, 'local authority area', 'local authority areas')}.</p>"
+    )
+    out: list[Any] = [HTML(text), *table_item(t1), *table_item(t2)]
+    if len(host):
+        out += figure_item(
+            figures.bar_chart(
+                t2, title="Spoke areas by host agency type", value_label="Spoke areas"
+            ),
+            "spoke-areas-by-host",
+        )
+    return out

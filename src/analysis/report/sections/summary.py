@@ -1,0 +1,88 @@
+"""Section 1, Summary: the year's key figures and what changed since the previous year."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.analyse.report_facts import _restrict, key_figures
+from analysis.core.io import read_json
+from analysis.publish import disclosure
+from analysis.publish.disclosure import DisclosedTable
+from analysis.report.context import YearContext
+from analysis.report.wording import EXACT_FIGURES, HTML, _fmt
+from analysis.report.writer import table_item
+
+
+# ----------------------------------------------------------------------- sections
+def summary(ctx: YearContext) -> list[Any]:
+    """Section 1: the year's key figures and what changed since the previous year.
+
+    The previous year's column shows its figures as known now; where they differ from
+    what the previous report published (late or resubmitted returns), they carry [r].
+    """
+    prev = ctx.settings.previous_year
+    # The analyse stage computed this year's headline figures on the same tables.
+    headline = read_json(ctx.analysis_dir / "headline.json")
+    rows = [key_figures(ctx.seen, ctx.year, headline=headline).assign(evaluation_year=ctx.year)]
+    now = None
+    if ctx.previous is not None:
+        now = key_figures(_restrict(ctx.seen, prev), prev)
+        rows.insert(0, now.assign(evaluation_year=prev))
+    frame = pd.concat(rows, ignore_index=True).rename(columns={"figure": "Figure"})
+    table = disclosure.disclose_programme_totals(
+        frame,
+        index="Figure",
+        columns="evaluation_year",
+        values="value",
+        threshold=ctx.settings.threshold,
+        total_rounding=ctx.settings.total_rounding,
+        exact=EXACT_FIGURES,
+        title=f"Key figures, {ctx.year} and the year before",
+    )
+    table = _revise_previous(ctx, table, now)
+    values = table.numeric
+    sentences = [
+        f"<p>This report covers the evaluation year {ctx.year} (1 September to 31 August), "
+        f"using returns received by the cut-off in {ctx.settings.cutoff:%B %Y} "
+        f"({ctx.settings.cutoff_days} days after the year end).</p>"
+    ]
+    if ctx.settings.synthetic:
+        sentences.append(
+            '<p class="warning"><strong>Synthetic data.</strong> These figures describe the '
+            "synthetic programme the pipeline generates to exercise every step, not real "
+            "services or young people; its size depends on the configured scale.</p>"
+        )
+    if ctx.previous is None:
+        sentences.append(
+            "<p>This is the programme's first evaluation year: there is no previous year "
+            "to compare with.</p>"
+        )
+    elif prev in values.columns and ctx.year in values.columns:
+        changes = []
+        for idx in values.index:
+            a, b = values.loc[idx, prev], values.loc[idx, ctx.year]
+            if pd.notna(a) and pd.notna(b) and a != b:
+                direction = "rose" if b > a else "fell"
+                changes.append(f"{str(idx).lower()} {direction} from {_fmt(a)} to {_fmt(b)}")
+        if changes:
+            sentences.append(f"<p>Compared with {prev}: " + "; ".join(changes) + ".</p>")
+    return [HTML("".join(sentences)), *table_item(table)]
+
+
+def _revise_previous(
+    ctx: YearContext, table: DisclosedTable, now_frame: pd.DataFrame | None
+) -> DisclosedTable:
+    """Mark with [r] the previous year's figures that differ from what was published."""
+    if ctx.previous is None or now_frame is None:
+        return table
+    prev = ctx.settings.previous_year
+    published = key_figures(ctx.previous, prev).set_index("figure")["value"]
+    now = now_frame.set_index("figure")["value"]
+    revised = pd.DataFrame(False, index=table.table.index, columns=table.table.columns)
+    if prev in revised.columns:
+        for fig in revised.index:
+            if fig in published.index and fig in now.index and published[fig] != now[fig]:
+                revised.loc[fig, prev] = True
+    return disclosure.mark_revised(table, revised)

@@ -1,0 +1,64 @@
+"""Section 4, Who was supported: young people's characteristics, with what was not recorded."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from analysis.analyse.report_facts import age_band, people_in_year
+from analysis.publish import disclosure
+from analysis.report.context import YearContext
+from analysis.report.sections.common import counts_table, people_n, service_breakdown_allowed
+from analysis.report.wording import HTML, label
+from analysis.report.writer import table_item
+
+
+def who(ctx: YearContext) -> list[Any]:
+    """Section 4: characteristics of young people supported, with the share not recorded."""
+    people = people_in_year(ctx.seen, ctx.year)
+    out: list[Any] = [
+        HTML(
+            f"<p>{people_n(ctx, len(people)).capitalize()} young people were open to a service "
+            f"at some time in {ctx.year}, counted once per service from the case-level "
+            "extracts (the monitoring returns' figures in section 3 may differ slightly). "
+            "For each characteristic the first table shows the programme's young people by "
+            "category and the second the share not recorded, by service.</p>"
+        )
+    ]
+    people = people.assign(age_band=age_band(people["age_at_referral"]))
+    for column, title in (
+        ("age_band", "Age at referral"),
+        ("gender", "Gender"),
+        ("ethnicity", "Ethnicity"),
+        ("sexuality", "Sexuality"),
+        ("disability", "Disability"),
+    ):
+        frame = people.assign(category=people[column].map(label), n=1)
+        t = counts_table(
+            ctx,
+            frame,
+            index="category",
+            columns=None,
+            values="n",
+            title=f"{title} of young people supported, {ctx.year}",
+        )
+        recorded = people.groupby("service_id", as_index=False).agg(
+            total=(column, "size"), recorded=(column, lambda s: int(s.notna().sum()))
+        )
+        recorded = recorded.assign(not_recorded=recorded["total"] - recorded["recorded"])
+        out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(t)]
+        if not service_breakdown_allowed(ctx):
+            continue
+        shares = disclosure.disclose_shares(
+            recorded.rename(columns={"service_id": "Service"}),
+            index="Service",
+            numerator="not_recorded",
+            denominator="total",
+            threshold=ctx.settings.threshold,
+            protect_complement=True,
+            title=f"{title}: share not recorded by service, {ctx.year}",
+            share_label="Not recorded (%)",
+            denominator_label="Young people",
+        )
+        out += table_item(shares)
+    return out

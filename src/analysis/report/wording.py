@@ -1,0 +1,183 @@
+"""How the report words and labels things: display names and labels, section titles, notes, number formats and the sentence describing disclosure control."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML as _HTML
+
+from analysis.core.published import check_text
+
+
+def HTML(text: str) -> _HTML:  # noqa: N802 (IPython's name)
+    """Report prose as IPython HTML, refused if a non-finite number is written in it."""
+    return _HTML(check_text(text, "report text"))
+
+
+FAMILY_NAMES: dict[str, str] = {
+    "negative_binomial": "negative binomial",
+    "quasipoisson": "quasi-Poisson (Poisson with its variance scaled to the data)",
+    "poisson": "Poisson",
+}
+"""How the report names each count model family (the reach model falls back from the
+negative binomial to quasi-Poisson when the former cannot be fitted)."""
+
+SECTIONS: tuple[str, ...] = (
+    "Summary",
+    "Programme status",
+    "Referrals and pathways",
+    "Who was supported",
+    "Activities and outputs",
+    "The six outcome measures",
+    "Change over time",
+    "Fieldwork",
+    "Data quality appendix",
+    "Methods, assumptions and caveats",
+)
+"""The report's sections, in order (the browser test checks each is present)."""
+
+LABELS: dict[str, str] = {
+    "childrens_social_care": "Children's social care",
+    "police": "Police",
+    "education": "Education",
+    "health": "Health",
+    "voluntary_youth": "Other voluntary / youth",
+    "self_family": "Self / family",
+    "other": "Other",
+    "multi_agency": "Multi-agency team",
+    "new": "New",
+    "open": "Open",
+    "closed": "Closed",
+    "direct_work": "Direct work sessions",
+    "group_work": "Group work sessions",
+    "consultations": "Consultations",
+    "training_sessions": "Training sessions",
+    "professionals_trained": "Professionals trained",
+    "awareness_events": "Awareness events",
+    "multi_agency_meetings": "Multi-agency meetings",
+    "female": "Female",
+    "male": "Male",
+    "white_british": "White British",
+    "white_other": "White other",
+    "mixed": "Mixed",
+    "asian": "Asian",
+    "black": "Black",
+    "heterosexual": "Heterosexual",
+    "gay_lesbian": "Gay / lesbian",
+    "bisexual": "Bisexual",
+    "yes": "Yes",
+    "no": "No",
+    "seraf": "SERAF",
+    "star5": "Outcomes Star (1-5)",
+    "star10": "Outcomes Star (1-10)",
+    "risk3": "3-level risk rating",
+    "bespoke": "Bespoke form",
+    "none": "No repeated measure",
+}
+NOT_RECORDED = "Not recorded"
+
+DISPLAY_NAMES: dict[str, str] = {
+    "estimate": "Estimate",
+    "ci_lower": "Lower 95% limit",
+    "ci_upper": "Upper 95% limit",
+    "rate_ratio": "Rate ratio",
+    "rr_ci_lower": "Lower 95% limit",
+    "rr_ci_upper": "Upper 95% limit",
+    "n": "N",
+    "term": "Term",
+    "months_since_referral": "Months since referral",
+    "event_time": "Quarters since the spoke arrived",
+    "group": "Group",
+    "service_id": "Service",
+    "reason": "Reason",
+    "value": "Value",
+}
+"""Column headings shown to readers for the tables' internal column names."""
+
+
+def label(code: Any) -> str:
+    """Plain-English label of a code."""
+    if code is None or (not isinstance(code, str) and pd.isna(code)):
+        return NOT_RECORDED
+    return LABELS.get(str(code), str(code).replace("_", " ").capitalize())
+
+
+def slug(text: str) -> str:
+    """A file-name-safe identifier for a table or figure title."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
+
+
+PERSON_FREE_INDICATORS: frozenset[str] = frozenset(
+    {
+        "funded_beyond_programme_share",
+        "multi_agency_meetings",
+        "spoke_areas_reached",
+        "spoke_areas_reached_change",
+        "training_sessions",
+        "professionals_trained",
+        "confidence_change_mean",
+    }
+)
+"""Indicators that count posts, meetings, sessions or professionals, not young people:
+shown exactly, without suppression or rounding."""
+
+UNIT_NOTES: dict[str, str] = {
+    "confidence_change_mean": "Confidence is rated by professionals on a 1-5 scale before and "
+    "after training; N is the number of professionals with both ratings.",
+    "outcome_score_change_mean": "Change on the common 0-1 score (higher is safer and "
+    "better); N is the number of young people with two or more assessments.",
+}
+
+EXACT_FIGURES: tuple[str, ...] = ("Services active", "Spoke areas reached", "Returns received")
+"""Key figures that are not about individuals: shown exactly, never suppressed."""
+
+OUTCOME_TITLES: dict[int, str] = {
+    1: "services secure sustainable funding for spoke services",
+    2: "spokes become embedded in the local CSE service landscape",
+    3: "spoke workers keep a distinctive CSE-focused role",
+    4: "the reach of specialist CSE services is extended",
+    5: "skills in partner agencies improve",
+    6: "outcomes improve for young people supported",
+}
+
+
+# ------------------------------------------------------------------------- pure helpers
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    """``"1 service"`` / ``"3 services"``."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def disclosure_sentence(threshold: int, total_rounding: int) -> str:
+    """What the report's disclosure control did, for the methods section."""
+    if threshold > 0:
+        counts = (
+            f"counts from 1 to {threshold} in service-level tables\nare shown as [c], with "
+            "secondary suppression so that they cannot be worked out from\ntotals"
+        )
+    else:
+        counts = "no counts are suppressed (suppression threshold 0)"
+    if total_rounding > 1:
+        totals = f"programme totals are rounded to the nearest {total_rounding}"
+    else:
+        totals = "programme totals are exact"
+    shares = (
+        "; a\npercentage whose numerator or denominator is suppressed is suppressed."
+        if threshold > 0
+        else "."
+    )
+    return f"{counts}; {totals}{shares}"
+
+
+def term_label(term: str) -> str:
+    names = {
+        "Intercept": "Intercept",
+        "months_since_referral": "Change per month since referral",
+        "years_since_start": "Rate ratio per year since the service started",
+    }
+    return names.get(term, term)

@@ -1,0 +1,101 @@
+"""The one writer of a year's report: saves what the sections return and shows it.
+
+Sections (:mod:`analysis.report.sections`) are pure: they return text, disclosed tables
+and figures. A table meant for download is wrapped by :func:`table_item`, a figure by
+:func:`figure_item`; :class:`ReportWriter` writes each table's CSV (and the tables'
+``index.json``), each figure's PNG and SVG, and returns what the notebook displays: the
+table with its download link, the figure inline. Nothing else writes into a report folder.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.core.io import write_json
+from analysis.publish import figures
+from analysis.publish.disclosure import DisclosedTable
+from analysis.report.wording import HTML, slug
+
+
+@dataclass(frozen=True)
+class TableItem:
+    """A disclosed table to show and to offer as a CSV download."""
+
+    table: DisclosedTable
+
+
+@dataclass(frozen=True)
+class FigureItem:
+    """A figure to show inline and to save as PNG and SVG under ``name``."""
+
+    figure: Any
+    name: str
+
+
+def table_item(table: DisclosedTable) -> list[Any]:
+    """A section's table with a download (one-element list, to splice into a section)."""
+    return [TableItem(table)]
+
+
+def figure_item(fig: Any, name: str) -> list[Any]:
+    """A section's figure, saved as ``figures/<slug(name)>.png`` and ``.svg``."""
+    return [FigureItem(fig, name)]
+
+
+@dataclass
+class ReportWriter:
+    """Writes a report's tables and figures into ``out_dir`` and returns display blocks."""
+
+    out_dir: Path
+    tables_written: list[str] = field(default_factory=list)
+    table_index: list[dict[str, Any]] = field(default_factory=list)
+    figures_written: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        (self.out_dir / "tables").mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "figures").mkdir(parents=True, exist_ok=True)
+
+    def publish(self, items: list[Any]) -> list[Any]:
+        """Save every table and figure among ``items``; return the blocks to display."""
+        out: list[Any] = []
+        for item in items:
+            if isinstance(item, TableItem):
+                out += self._table(item.table)
+            elif isinstance(item, FigureItem):
+                out.append(self._figure(item.figure, item.name))
+            else:
+                out.append(item)
+        return out
+
+    def _table(self, table: DisclosedTable) -> list[Any]:
+        name = slug(table.title)
+        if f"{name}.csv" in self.tables_written:
+            raise ValueError(
+                f"two tables would be written to {name}.csv: give them distinct titles"
+            )
+        path = table.to_csv(self.out_dir / "tables" / f"{name}.csv")
+        self.tables_written.append(path.name)
+        self.table_index.append(
+            {
+                "file": path.name,
+                "title": table.title,
+                "kind": table.kind,
+                "threshold": table.threshold,
+            }
+        )
+        write_json(self.table_index, self.out_dir / "tables" / "index.json")
+        link = (
+            f'<p class="download"><a href="tables/{html.escape(path.name)}" download>'
+            f"Download this table as CSV</a></p>"
+        )
+        return [table, HTML(link)]
+
+    def _figure(self, fig: Any, name: str) -> Any:
+        stem = self.out_dir / "figures" / slug(name)
+        shown = figures.show_figure(fig, save_to=stem)  # draws the PNG once for both
+        self.figures_written.append(stem.with_name(stem.name + ".png").name)
+        return shown

@@ -1,0 +1,1 @@
+"""The ``runner``: executing the pipeline's notebooks with papermill, the helpers notebooks share, and the command line."""
