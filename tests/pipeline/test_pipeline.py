@@ -255,3 +255,25 @@ def test_no_published_output_holds_nan_inf_or_none(pipeline_run: PipelineRun):
         checked[path.suffix[1:]] += 1
     assert checked["csv"] > 100 and checked["json"] > 8 and checked["html"] > 5, checked
     assert not problems, "\n".join(problems[:30])
+
+
+@pytest.mark.parametrize(
+    ("edited", "expected"),
+    [
+        ("src/analysis/report/wording.py", {"report", "index"}),
+        ("src/analysis/publish/figures.py", {"report", "aqa", "national", "index"}),
+        ("src/analysis/analyse/models/did.py", {"analyse", "report", "national"}),
+    ],
+)
+def test_editing_a_package_folder_reruns_exactly_the_stages_that_run_it(
+    pipeline_run: PipelineRun, tmp_path, edited: str, expected: set[str]
+):
+    """Stage deps are package folders: an edit re-runs every stage that runs the folder
+    (its outputs then re-run what reads them) and no other."""
+    copy = tmp_path / "repo"
+    shutil.copytree(pipeline_run.root, copy, symlinks=True)
+    with (copy / edited).open("a", encoding="utf-8") as fh:
+        fh.write("\n# an edit\n")
+    status = PipelineRun(root=copy, log="").dvc("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert set(json.loads(status.stdout)) == expected

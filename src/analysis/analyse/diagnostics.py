@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.core.catalog import INDICATORS, MODELS, model_file
+
 MODEL_TITLES = {
     "trajectory": "Outcome trajectories (linear mixed model)",
     "reach": "Reach: new young people per month open (rate model)",
@@ -62,13 +64,13 @@ def model_summaries(analysis_dir: Path) -> dict[str, dict[str, Any]]:
     from analysis.core.io import read_json
 
     folder = Path(analysis_dir)
-    records = read_json(folder / "models.json")
+    records = read_json(folder / MODELS)
     out = {}
     for name in sorted(
         records, key=lambda n: list(MODEL_TITLES).index(n) if n in MODEL_TITLES else 99
     ):
         record = records[name]
-        estimates = pd.read_parquet(folder / f"model_{name}.parquet")
+        estimates = pd.read_parquet(folder / model_file(name))
         out[name] = {
             "title": MODEL_TITLES.get(name, name),
             "sentence": record["sentence"],
@@ -200,20 +202,20 @@ def diagnostic_figures(
     if summaries.get("trajectory", {}).get("fitted"):
         data = evaluation.trajectory_data(seen["assessments"], seen["services"])
         data = data[data.groupby("person_key")["score"].transform("size") >= 2]
-        est = pd.read_parquet(folder / "model_trajectory.parquet")
+        est = pd.read_parquet(folder / model_file("trajectory"))
         out["trajectory"] = observed_predicted_figure(
             data["score"], linear_predictor(est, data), title=MODEL_TITLES["trajectory"],
             what="outcome score",
         )  # fmt: skip
     if summaries.get("reach", {}).get("fitted"):
         data = evaluation.reach_data(seen["young_people_counts"], seen["services"], seen["periods"])
-        est = pd.read_parquet(folder / "model_reach.parquet")
+        est = pd.read_parquet(folder / model_file("reach"))
         predicted = data["months_open"].to_numpy() * np.exp(linear_predictor(est, data))
         out["reach"] = observed_predicted_figure(
             data["young_people"], predicted, title=MODEL_TITLES["reach"],
             what="new young people",
         )  # fmt: skip
-    dynamic = folder / "model_rollout_att_dynamic.parquet"
+    dynamic = folder / model_file("rollout", "att_dynamic")
     if summaries.get("rollout", {}).get("fitted") and dynamic.exists():
         out["rollout"] = event_study_figure(pd.read_parquet(dynamic), title=MODEL_TITLES["rollout"])
     return out
@@ -223,7 +225,7 @@ def service_indicators(analysis_dir: Path, year: str, *, digits: int = 3) -> pd.
     """The year's outcome indicators with one column per service: the value (rounded to
     ``digits``), or ``–`` where the data cannot support one (see
     :func:`indicator_reasons` for why)."""
-    frame = pd.read_parquet(Path(analysis_dir) / "indicators.parquet")
+    frame = pd.read_parquet(Path(analysis_dir) / INDICATORS)
     frame = frame[frame["evaluation_year"] == year]
     values = frame["value"].astype("Float64").round(digits)
     cells = values.astype("str").where(values.notna(), "–")
@@ -237,7 +239,7 @@ def service_indicators(analysis_dir: Path, year: str, *, digits: int = 3) -> pd.
 def indicator_reasons(analysis_dir: Path, year: str) -> pd.DataFrame:
     """Why an indicator has no value for a service: one row per reason and indicator,
     with the services it applies to."""
-    frame = pd.read_parquet(Path(analysis_dir) / "indicators.parquet")
+    frame = pd.read_parquet(Path(analysis_dir) / INDICATORS)
     frame = frame[(frame["evaluation_year"] == year) & frame["value"].isna()]
     grouped = frame.groupby(["outcome", "label", "reason"], as_index=False, dropna=False).agg(
         services=("service_id", lambda s: ", ".join(sorted(s)))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import models, outcomes, periods, vintage
+from analysis.core.catalog import HEADLINE, INDICATORS, MODELS, PROGRAMME_INDICATORS, model_file
 from analysis.tables import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
 
 MIN_TREATED_AREAS = 5
@@ -390,8 +391,8 @@ def evaluate_year(
     indicators = outcomes.outcome_indicators(seen, year)
     programme = outcomes.programme_indicators(indicators)
     headline = outcomes.headline_figures(seen, year, indicators=indicators)
-    write_parquet(indicators, out_dir / "indicators.parquet")
-    write_parquet(programme, out_dir / "programme_indicators.parquet")
+    write_parquet(indicators, out_dir / INDICATORS)
+    write_parquet(programme, out_dir / PROGRAMME_INDICATORS)
 
     year_assessments = seen["assessments"]
     fitted = {
@@ -404,10 +405,10 @@ def evaluate_year(
         "rollout": fit_rollout(rollout_panel(seen["area_panel"], seen["areas"], year)),
     }
     for name, model in fitted.items():
-        write_parquet(model.estimates, out_dir / f"model_{name}.parquet")
+        write_parquet(model.estimates, out_dir / model_file(name))
         for key, frame in model.extra.items():
-            write_parquet(frame, out_dir / f"model_{name}_{key}.parquet")
-    write_json({name: m.record() for name, m in fitted.items()}, out_dir / "models.json")
+            write_parquet(frame, out_dir / model_file(name, key))
+    write_json({name: m.record() for name, m in fitted.items()}, out_dir / MODELS)
 
     figures = {k: headline[k] for k in METRIC_FIGURES if k in headline}
     metrics = {"year": year, **figures, **model_metrics(fitted)}
@@ -415,7 +416,7 @@ def evaluate_year(
         k: (_finite(v) if isinstance(v, float | np.floating) else v) for k, v in metrics.items()
     }
     metrics = {k: v for k, v in metrics.items() if v is not None}
-    write_json(headline, out_dir / "headline.json")
+    write_json(headline, out_dir / HEADLINE)
     # What these results were computed on: a report refuses an analysis of other data.
     write_json(
         {"year": year, "data_hash": vintage.vintage_hash(seen)}, out_dir / ANALYSED_DATA_FILE

@@ -38,6 +38,7 @@ from analysis.clean.registers import (
     _read_services,
     _read_spokes,
 )
+from analysis.core.catalog import LEDGER, QUARANTINE
 from analysis.core.io import write_parquet
 from analysis.core.schemas import SCHEMAS, conform
 from analysis.core.settings import load_params
@@ -215,13 +216,13 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     for name in SCHEMAS:
         frame = conform(name, tables[name], validate=VALIDATE_SCHEMAS)
         write_parquet(frame, out_dir / f"{name}.parquet")
-    (out_dir / "quarantine.csv").write_text(st.ledger.quarantine_csv(), encoding="utf-8")
+    (out_dir / QUARANTINE).write_text(st.ledger.quarantine_csv(), encoding="utf-8")
     missing = _expected_missing(st, tables["returns"])
     ledger_doc = st.ledger.to_json(
         notes=sorted(st.notes, key=lambda n: (n["file"], n["note"])),
         missing_returns=missing,
     )
-    (out_dir / "ledger.json").write_text(ledger_doc, encoding="utf-8")
+    (out_dir / LEDGER).write_text(ledger_doc, encoding="utf-8")
     tot = st.ledger.totals()
     n_ret = len(tables["returns"])
     n_sup = int(tables["returns"]["superseded"].sum()) if n_ret else 0

@@ -33,6 +33,7 @@ from analysis.clean.returns import (
     cell_text,
 )
 from analysis.core import labels as L
+from analysis.core.catalog import MANIFEST
 from analysis.core.schemas import SCHEMAS
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 
 def _read_manifest(st: State) -> None:
-    path = st.raw_dir / "manifest.csv"
+    path = st.raw_dir / MANIFEST
     if not path.is_file():
         raise_user(f"{st.raw_dir} has no manifest.csv: is it a raw returns folder?")
     table = _read_csv(st, path, None, L.MANIFEST_COLUMNS)

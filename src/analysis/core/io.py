@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.core.catalog import ANALYSED_DATA
 from analysis.core.published import check_publishable
 
 PROCESSED_TABLES: tuple[str, ...] = (
@@ -33,9 +34,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
 """The cleaner's Parquet tables, as listed in ``docs/data-contract.md``."""
 
 
-# Written beside a year's analysis: the year and the hash of the data it was computed on
-# (``analysis.vintage.vintage_hash``); a report refuses an analysis of other data.
-ANALYSED_DATA_FILE = "analysed_data.json"
+ANALYSED_DATA_FILE = ANALYSED_DATA  # the catalog's name (kept for existing imports)
 
 
 def load_tables(folder: Path, names: tuple[str, ...] = PROCESSED_TABLES) -> dict[str, pd.DataFrame]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.core.catalog import LEDGER, QUARANTINE
 from analysis.core.io import ledger_frame
 
 
@@ -39,7 +40,7 @@ def superseded_within(processed_dir: Path, files: set[str]) -> set[str]:
 
 def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:
     """Quarantined rows by kind of reason, for the given source files (no values)."""
-    path = Path(processed_dir) / "quarantine.csv"
+    path = Path(processed_dir) / QUARANTINE
     if not path.exists():
         return pd.DataFrame(columns=["reason", "rows"])
     q = pd.read_csv(path, dtype="str", keep_default_na=False, usecols=["file", "reason"])
@@ -53,7 +54,7 @@ def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:
 
 def ledger_totals(processed_dir: Path, files: set[str]) -> pd.DataFrame:
     """Ledger totals by kind of source file, for the given source files."""
-    path = Path(processed_dir) / "ledger.json"
+    path = Path(processed_dir) / LEDGER
     if not path.exists():
         return pd.DataFrame()
     frame = ledger_frame(path)

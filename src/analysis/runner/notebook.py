@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
+from analysis.core.catalog import HEADLINE, LEDGER, MANIFEST, MODELS, QUARANTINE
 
 
 def resolve_dir(value: str | Path | None, *, default: Path) -> Path:
@@ -223,19 +224,19 @@ def ensure_sample(
     seed = current_seed if seed is None else seed
     scale = current_scale if scale is None else scale
     dirs = sample_dirs(seed=seed, scale=scale)
-    if not (dirs.raw / "manifest.csv").exists():
+    if not (dirs.raw / MANIFEST).exists():
         with writing(dirs.raw, None) as out:
-            if not (dirs.raw / "manifest.csv").exists():  # another worker may have won
+            if not (dirs.raw / MANIFEST).exists():  # another worker may have won
                 synthesise.synthesise_programme(out, seed=seed, scale=scale)
-    if (cleaned or year) and not (dirs.processed / "ledger.json").exists():
+    if (cleaned or year) and not (dirs.processed / LEDGER).exists():
         with writing(dirs.processed, None) as out:
-            if not (dirs.processed / "ledger.json").exists():
+            if not (dirs.processed / LEDGER).exists():
                 clean.clean_returns(dirs.raw, out)
-    if year is not None and not (dirs.analysis(year) / "headline.json").exists():
+    if year is not None and not (dirs.analysis(year) / HEADLINE).exists():
         from analysis.analyse import year as evaluation
 
         with writing(dirs.analysis(year), None) as out:
-            if not (dirs.analysis(year) / "headline.json").exists():
+            if not (dirs.analysis(year) / HEADLINE).exists():
                 evaluation.evaluate_year(dirs.processed, year, out_dir=out)
     return dirs
 
@@ -244,7 +245,7 @@ def models_overview(analysis_dir: Path) -> pd.DataFrame:
     """One row per model of a year's analysis: fitted or not, its sentence and N used."""
     from analysis.tables import read_json
 
-    records = read_json(Path(analysis_dir) / "models.json")
+    records = read_json(Path(analysis_dir) / MODELS)
     frame = pd.DataFrame(list(records.values()))
     return frame[["name", "fitted", "n_units_used", "n_units_eligible", "sentence"]]
 
@@ -254,7 +255,7 @@ def ledger_summary(processed_dir: Path) -> pd.DataFrame:
     from analysis.quality import ledger_totals
     from analysis.tables import ledger_frame
 
-    files = set(ledger_frame(Path(processed_dir) / "ledger.json")["file"])
+    files = set(ledger_frame(Path(processed_dir) / LEDGER)["file"])
     return ledger_totals(Path(processed_dir), files)
 
 
@@ -262,7 +263,7 @@ def quarantine_summary(processed_dir: Path) -> pd.DataFrame:
     """Quarantined rows by kind of reason (counts only, no values)."""
     from analysis.quality import quarantine_by_reason
 
-    q = pd.read_csv(Path(processed_dir) / "quarantine.csv", dtype="str", keep_default_na=False)
+    q = pd.read_csv(Path(processed_dir) / QUARANTINE, dtype="str", keep_default_na=False)
     summary = quarantine_by_reason(Path(processed_dir), set(q["file"]))
     return summary.sort_values(["rows", "reason"], ascending=[False, True], ignore_index=True)
 

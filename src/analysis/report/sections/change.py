@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse.report_facts import predicted_trajectory, with_interval
+from analysis.core.catalog import MODELS, model_file
 from analysis.core.io import read_json
 from analysis.publish import figures
 from analysis.report.context import YearContext
@@ -24,7 +25,7 @@ from analysis.report.writer import figure_item, table_item
 
 def change_over_time(ctx: YearContext) -> list[Any]:
     """Section 7: the models, in plain English, with estimates, intervals and N used."""
-    records = read_json(ctx.analysis_dir / "models.json")
+    records = read_json(ctx.analysis_dir / MODELS)
     out: list[Any] = []
     out += _trajectory(ctx, records["trajectory"])
     out += _reach(ctx, records["reach"])
@@ -36,7 +37,7 @@ def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>Young people's outcome scores over time</h3>")]
     if not rec["fitted"]:
         return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
-    est = pd.read_parquet(ctx.analysis_dir / "model_trajectory.parquet").set_index("term")
+    est = pd.read_parquet(ctx.analysis_dir / model_file("trajectory")).set_index("term")
     slope = est.loc["months_since_referral"]
     used, eligible = rec["n_units_used"], rec["n_units_eligible"]
     direction = "rose" if slope["estimate"] > 0 else "fell"
@@ -97,7 +98,7 @@ def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
             value_label="Harmonised score (0-1)",
         )
     for group, what in (("instrument", "outcome instrument"),):
-        path = ctx.analysis_dir / f"model_trajectory_by_{group}.parquet"
+        path = ctx.analysis_dir / model_file("trajectory", f"by_{group}")
         if path.exists():
             out += _trajectory_by(ctx, pd.read_parquet(path), group, what)
     return out
@@ -169,7 +170,7 @@ def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>Reach: new young people per month as services mature</h3>")]
     if not rec["fitted"]:
         return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
-    est = pd.read_parquet(ctx.analysis_dir / "model_reach.parquet")
+    est = pd.read_parquet(ctx.analysis_dir / model_file("reach"))
     row = est.set_index("term").loc["years_since_start"]
     rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
     family = rec.get("family", "negative_binomial")
@@ -210,7 +211,7 @@ def _rollout(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>The rollout: CSE concerns identified after a spoke arrives</h3>")]
     if not rec["fitted"]:
         return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
-    est = pd.read_parquet(ctx.analysis_dir / "model_rollout.parquet").iloc[0]
+    est = pd.read_parquet(ctx.analysis_dir / model_file("rollout")).iloc[0]
     significant = est["ci_lower"] > 0 or est["ci_upper"] < 0
     more = "more" if est["estimate"] > 0 else "fewer"
     text = (
@@ -224,7 +225,7 @@ def _rollout(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         "and Sant'Anna), which avoids the bias of a simple before-and-after comparison.</p>"
     )
     out += [HTML(text), *caution_notes(ctx, rec)]
-    dyn_path = ctx.analysis_dir / "model_rollout_att_dynamic.parquet"
+    dyn_path = ctx.analysis_dir / model_file("rollout", "att_dynamic")
     if dyn_path.exists():
         dyn = with_interval(pd.read_parquet(dyn_path))
         dyn = dyn.loc[dyn["event_time"].between(-8, 8)].assign(n=rec["n_units_used"])

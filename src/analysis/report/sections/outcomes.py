@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse import outcomes
+from analysis.core.catalog import INDICATORS, PROGRAMME_INDICATORS
 from analysis.publish import disclosure
 from analysis.report.context import YearContext
 from analysis.report.sections.common import (
@@ -34,9 +35,9 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
     stay suppressed; the three risk-band outcomes share one table so that one cannot be
     worked out from the other two.
     """
-    ind = pd.read_parquet(ctx.analysis_dir / "indicators.parquet")
+    ind = pd.read_parquet(ctx.analysis_dir / INDICATORS)
     ind = ind.loc[ind["evaluation_year"] == ctx.year]
-    prog = pd.read_parquet(ctx.analysis_dir / "programme_indicators.parquet")
+    prog = pd.read_parquet(ctx.analysis_dir / PROGRAMME_INDICATORS)
     prog = prog.loc[prog["evaluation_year"] == ctx.year].set_index("indicator")
     breakdown = service_breakdown_allowed(ctx)
     out: list[Any] = [

@@ -159,14 +159,15 @@ def data_quality(ctx: YearContext) -> list[Any]:
         )
     return out
 
-    def methods(ctx: YearContext) -> list[Any]:
-        """Section 10: methods, assumptions, caveats and the version that produced the report."""
-        version = version_hashes(ctx.processed_dir)
-        items = "".join(
-            f"<li><strong>{html.escape(k)}</strong>: <code>{html.escape(v)}</code></li>"
-            for k, v in {"Data this report may see": ctx.input_hash, **version}.items()
-        )
-        text = f"""
+
+def methods(ctx: YearContext) -> list[Any]:
+    """Section 10: methods, assumptions, caveats and the version that produced the report."""
+    version = version_hashes(ctx.processed_dir)
+    items = "".join(
+        f"<li><strong>{html.escape(k)}</strong>: <code>{html.escape(v)}</code></li>"
+        for k, v in {"Data this report may see": ctx.input_hash, **version}.items()
+    )
+    text = f"""
 <p>Figures come from the services' monitoring returns, case-level extracts and outcome
 assessments, cleaned and pseudonymised by the pipeline; the report for {ctx.year} uses
 periods up to the end of August and returns received by the cut-off in
@@ -183,4 +184,4 @@ and the <a href="../aqa/data-log.html">data log</a>.</p>
 <h3>Version</h3><ul>{items}</ul>
 <p>The same hashes of data, parameters and code reproduce this report exactly
 (<code>dvc repro</code>).</p>"""
-        return [HTML(text)]
+    return [HTML(text)]

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse.report_facts import _restrict, key_figures
+from analysis.core.catalog import HEADLINE
 from analysis.core.io import read_json
 from analysis.publish import disclosure
 from analysis.publish.disclosure import DisclosedTable
@@ -24,7 +25,7 @@ def summary(ctx: YearContext) -> list[Any]:
     """
     prev = ctx.settings.previous_year
     # The analyse stage computed this year's headline figures on the same tables.
-    headline = read_json(ctx.analysis_dir / "headline.json")
+    headline = read_json(ctx.analysis_dir / HEADLINE)
     rows = [key_figures(ctx.seen, ctx.year, headline=headline).assign(evaluation_year=ctx.year)]
     now = None
     if ctx.previous is not None:

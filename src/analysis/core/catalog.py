@@ -1,0 +1,133 @@
+"""The catalog: every file a stage writes and the next stage reads, named once.
+
+Stages exchange files, never objects: ``synthesise`` writes the raw returns, ``clean`` the
+processed tables, ``analyse`` each year's indicators and model estimates, ``report`` and
+``national`` the pages readers see. :data:`STAGES` lists, per stage, what it reads and
+writes (paths relative to the output root, ``{year}`` for each evaluation year), as
+``dvc.yaml`` does (``tests/project/test_architecture.py`` checks that the two and
+``docs/architecture.md`` agree). The names of the files inside a stage's folder are
+constants here too, so writer and reader cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ANALYSED_DATA",
+    "HEADLINE",
+    "INDICATORS",
+    "LEDGER",
+    "MANIFEST",
+    "MODELS",
+    "PARAMS_CHECKED",
+    "PROGRAMME_INDICATORS",
+    "QUARANTINE",
+    "STAGES",
+    "Stage",
+    "model_file",
+    "stage_paths",
+]
+
+# ------------------------------------------------------------------ inside the folders
+MANIFEST = "manifest.csv"
+"""``data/raw``: what each service sent and when (the data contract's index of files)."""
+
+LEDGER = "ledger.json"
+"""``data/processed``: every source row read, kept, quarantined or superseded."""
+
+QUARANTINE = "quarantine.csv"
+"""``data/processed``: rows set aside, with the file, sheet, row, column and reason."""
+
+INDICATORS = "indicators.parquet"
+"""``data/interim/<year>``: every service's outcome indicators."""
+
+PROGRAMME_INDICATORS = "programme_indicators.parquet"
+"""``data/interim/<year>``: the programme's outcome indicators."""
+
+MODELS = "models.json"
+"""``data/interim/<year>``: each model fitted or not, with counts, warnings and reason."""
+
+HEADLINE = "headline.json"
+"""``data/interim/<year>``: the year's headline figures."""
+
+ANALYSED_DATA = "analysed_data.json"
+"""``data/interim/<year>``: the year and the hash of the data the analysis rests on (a
+report refuses an analysis of other data)."""
+
+PARAMS_CHECKED = "data/interim/params-checked.json"
+"""Written by the ``check`` stage when ``params.yaml`` can be run; every stage reads it."""
+
+
+def model_file(name: str, part: str | None = None) -> str:
+    """``model_<name>.parquet`` (estimates) or ``model_<name>_<part>.parquet``."""
+    return f"model_{name}.parquet" if part is None else f"model_{name}_{part}.parquet"
+
+
+# ------------------------------------------------------------------ between the stages
+@dataclass(frozen=True)
+class Stage:
+    """What one pipeline stage reads and writes (paths relative to the output root)."""
+
+    name: str
+    does: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    metrics: tuple[str, ...] = ()
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "check", "refuses evaluation years that cannot be run", ("notebooks",), (PARAMS_CHECKED,)
+    ),
+    Stage(
+        "synthesise",
+        "generates the synthetic programme's returns",
+        (PARAMS_CHECKED,),
+        ("data/raw",),
+    ),
+    Stage(
+        "clean",
+        "validates, harmonises and pseudonymises the returns",
+        (PARAMS_CHECKED, "data/raw"),
+        ("data/processed",),
+    ),
+    Stage(
+        "analyse",
+        "outcome indicators and models for each year, on what its report may see",
+        (PARAMS_CHECKED, "data/processed"),
+        ("data/interim/{year}",),
+        ("metrics/{year}.json",),
+    ),
+    Stage(
+        "report",
+        "each year's disclosure-controlled report",
+        (PARAMS_CHECKED, "data/processed", "data/interim/{year}"),
+        ("reports/{year}",),
+    ),
+    Stage(
+        "aqa", "the assumptions log and data log", (PARAMS_CHECKED, "docs/aqa"), ("reports/aqa",)
+    ),
+    Stage(
+        "national",
+        "national context from published DfE statistics",
+        (PARAMS_CHECKED, "data/external/dfe_children_in_need"),
+        ("reports/national",),
+    ),
+    Stage(
+        "index",
+        "the index of reports and the headline trend",
+        (PARAMS_CHECKED, "metrics", "reports/{year}", "reports/aqa", "reports/national"),
+        ("reports/index.html", "reports/headline_trend.csv"),
+    ),
+)
+"""The pipeline's stages in order, with the files each reads and writes."""
+
+
+def stage_paths(paths: Sequence[str], years: Sequence[str]) -> list[str]:
+    """``paths`` with every ``{year}`` template expanded for each of ``years``."""
+    out: list[str] = []
+    for path in paths:
+        out += [path.format(year=y) for y in years] if "{year}" in path else [path]
+    return out

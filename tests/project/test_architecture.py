@@ -1,0 +1,104 @@
+"""The package's layout is the pipeline's: the catalog, dvc.yaml and docs/architecture.md
+agree; modules stay small; shared rules live once, in core/."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.core import catalog
+from analysis.core.paths import DOCS_DIR, ROOT
+
+SRC = ROOT / "src" / "analysis"
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text("utf-8"))["stages"]
+YEARS = [str(y) for y in yaml.safe_load((ROOT / "params.yaml").read_text("utf-8"))["years"]]
+
+
+def _paths(entries: list) -> set[str]:
+    return {next(iter(e)) if isinstance(e, dict) else e for e in entries}
+
+
+def test_the_catalog_names_every_stage_in_dvc_yaml_order():
+    assert [s.name for s in catalog.STAGES] == list(STAGES)
+
+
+@pytest.mark.parametrize("stage", catalog.STAGES, ids=lambda s: s.name)
+def test_the_catalog_and_dvc_yaml_agree_on_what_each_stage_reads_and_writes(stage):
+    spec = STAGES[stage.name]
+    writes = set(catalog.stage_paths(stage.writes, YEARS))
+    metrics = set(catalog.stage_paths(stage.metrics, YEARS))
+    assert _paths(spec.get("outs", [])) == writes
+    assert _paths(spec.get("metrics", [])) == metrics
+    data_deps = {
+        d for d in _paths(spec["deps"]) if not d.startswith("src/") and not d.endswith(".py")
+    }
+    assert data_deps == set(catalog.stage_paths(stage.reads, YEARS))
+
+
+def test_docs_architecture_draws_every_stage_and_file_of_the_catalog():
+    text = (DOCS_DIR / "architecture.md").read_text("utf-8")
+    for stage in catalog.STAGES:
+        assert f"| `{stage.name}` |" in text, stage.name
+        for path in (*stage.reads, *stage.writes, *stage.metrics):
+            assert f"`{path}`" in text, (stage.name, path)
+    for name in (catalog.INDICATORS, catalog.MODELS, catalog.HEADLINE, catalog.LEDGER):
+        assert f"`{name}`" in text
+
+
+def _modules() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def test_no_module_over_600_lines_and_no_class_over_300():
+    long_modules = {
+        str(p.relative_to(SRC)): n
+        for p in _modules()
+        if (n := len(p.read_text("utf-8").splitlines())) > 600
+    }
+    assert not long_modules
+    long_classes = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 300:
+                long_classes.append(f"{path.relative_to(SRC)}:{node.name}")
+    assert not long_classes
+
+
+# A rule and the pattern of its one definition: it must appear in exactly one module, in core/.
+RULES = {
+    "the programme's last day": r"^LAST_DAY\b.*=",
+    "the phase start dates": r"^PHASE_STARTS\b.*=",
+    "the outcome instruments": r"^INSTRUMENTS\b.*=",
+    "the risk bands": r"^BANDS\b.*=",
+    "the evaluation-year label rule": r"^def parse_year\(",
+    "the report cut-off date": r"^def cutoff_date\(",
+    "the files stages exchange": r"^(INDICATORS|MODELS|HEADLINE|LEDGER|QUARANTINE) = \"",
+    "the analysed-data file": r"^ANALYSED_DATA\b.*=",
+    "the guard on published values": r"^def check_publishable\(",
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_shared_rule_is_defined_once_in_core(rule: str):
+    pattern = re.compile(RULES[rule], re.M)
+    where = [str(p.relative_to(SRC)) for p in _modules() if pattern.search(p.read_text("utf-8"))]
+    assert len(where) == 1 and where[0].startswith("core/"), where
+
+
+def test_old_flat_import_paths_still_work():
+    import analysis.disclosure
+    import analysis.models
+    import analysis.validation
+
+    from analysis import MOVED, clean, national, report, synthesise
+
+    assert analysis.models.staggered_att is analysis.analyse.models.staggered_att
+    assert analysis.disclosure.DisclosedTable is analysis.publish.disclosure.DisclosedTable
+    assert analysis.validation.run_study is analysis.analyse.validation.run_study
+    assert callable(clean.clean_returns) and callable(synthesise.synthesise_programme)
+    assert callable(report.YearReport.build) and callable(national.load_national_data)
+    assert {"models", "disclosure", "validation", "vintage", "outcomes"} <= set(MOVED)
