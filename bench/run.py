@@ -161,12 +161,14 @@ def _plain(raw: Path, processed: Path, analysed: Path) -> int:
     """(In a child process.) ``clean_returns`` then ``evaluate_year`` for every year."""
     from analysis.analyse import year as evaluation
     from analysis.clean import pipeline as clean
+    from analysis.core.settings import load_settings
 
     clean.clean_returns(raw, processed)
     for year in YEARS:
         evaluation.evaluate_year(
-            processed, year, out_dir=analysed / year, cutoff_days=61, min_people=20,
+            processed, year, out_dir=analysed / year,
             metrics_file=analysed / f"{year}.json",
+            **evaluation.year_arguments(load_settings()),
         )  # fmt: skip
     return 0
 

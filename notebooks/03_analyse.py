@@ -38,6 +38,7 @@ out_dir = ""
 metrics_file = ""
 cutoff_days = 61
 min_people = 20
+min_assessments = 2
 
 # %%
 import pandas as pd
@@ -67,6 +68,7 @@ with writing(target, processed_dir, out_dir) as folder:
         out_dir=folder,
         cutoff_days=cutoff_days,
         min_people=min_people,
+        min_assessments=min_assessments,
         metrics_file=resolve_dir(metrics_file, default=folder / "metrics.json"),
     )
 pd.Series(metrics, name="value").to_frame()

@@ -29,17 +29,11 @@ def test_headline_figures_on_the_default_data_match_the_published_snapshot(
     """Back-test, as RAP teams do against their last publication: each year's key figures
     from the default synthetic programme (params.yaml seed and scale) must not change
     unless the snapshot is deliberately updated (UPDATE_SNAPSHOTS=1 make test)."""
-    from analysis.core.settings import load_params
+    from analysis.core.settings import load_settings
 
-    params = load_params()
-    processed = default_processed
-    settings = report.ReportSettings(
-        params["years"][0],
-        threshold=params["report"]["suppression_threshold"],
-        total_rounding=params["report"]["total_rounding"],
-        cutoff_days=params["report"]["cutoff_days_after_year_end"],
-    )
-    current = report.headline_snapshot(processed, [str(y) for y in params["years"]], settings)
+    params = load_settings()
+    settings = report.ReportSettings.from_settings(params.years[0], params)
+    current = report.headline_snapshot(default_processed, list(params.years), settings)
     assert_matches_snapshot(current, DEFAULT_SNAPSHOT, "the default data's headline figures")
 
 

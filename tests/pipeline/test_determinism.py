@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy, scipy.linalg, statsmodels.api  # load every BLAS the analysis uses
 import threadpoolctl
 
-from analysis.analyse.year import evaluate_year
+from analysis.analyse.year import evaluate_year, year_arguments
+from analysis.core.settings import load_settings
 
 config = json.loads(sys.argv[1])
 out = Path(config["out"])
@@ -47,6 +48,7 @@ for name, processed in config["data"].items():
             year,
             out_dir=out / name / year,
             metrics_file=out / name / f"metrics-{year}.json",
+            **year_arguments(load_settings()),
         )
 hashes = {
     str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -183,7 +183,7 @@ def png(fig: Any) -> Any:
 
 
 def diagnostic_figures(
-    processed_dir: Path, analysis_dir: Path, year: str, *, cutoff_days: int = 61
+    processed_dir: Path, analysis_dir: Path, year: str, *, cutoff_days: int
 ) -> dict[str, Any]:
     """One diagnostics figure per fitted model of ``year``, on the data it was fitted to:
     observed vs predicted and residuals for the trajectory (fixed effects: the average

@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import models, outcomes, periods, vintage
+from analysis.analyse import models, outcomes, vintage
+from analysis.core import calendar as periods
 from analysis.core.catalog import HEADLINE, INDICATORS, MODELS, PROGRAMME_INDICATORS, model_file
-from analysis.tables import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
+from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
+from analysis.core.settings import Settings
 
 MIN_TREATED_AREAS = 5
 """Fewest spoke areas (and comparison areas) before the rollout effect is estimated: with
@@ -91,6 +93,11 @@ def not_fitted(name: str, reason: str, **counts: int) -> ModelOutcome:
     )
 
 
+def _assessments(n: int, noun: str = "assessments") -> str:
+    """``"two or more assessments"`` (the words the reports have always used for 2)."""
+    return f"two or more {noun}" if n == 2 else f"{n} or more {noun}"
+
+
 def trajectory_data(assessments: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """Assessments ready for the trajectory model: harmonised score against months since
     referral, with the service's phase and instrument."""
@@ -103,15 +110,16 @@ def trajectory_data(assessments: pd.DataFrame, services: pd.DataFrame) -> pd.Dat
     return data.sort_values(["person_key", "months_since_referral"], ignore_index=True)
 
 
-def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
+def fit_trajectory(data: pd.DataFrame, *, min_people: int, min_assessments: int) -> ModelOutcome:
     """Average monthly change in the harmonised outcome score (mixed model)."""
     counts = data.groupby("person_key").size() if len(data) else pd.Series(dtype="int64")
-    eligible = int((counts >= 2).sum())
+    eligible = int((counts >= min_assessments).sum())
     if eligible < min_people:
         return not_fitted(
             "trajectory",
-            f"Not enough data yet: fewer than {min_people} young people have two or more "
-            "outcome assessments, too few to estimate change over time.",
+            f"Not enough data yet: fewer than {min_people} young people have "
+            f"{_assessments(min_assessments, 'outcome assessments')}, too few to estimate "
+            "change over time.",
             n_units_used=0,
             n_units_eligible=int(counts.size),
         )
@@ -123,6 +131,7 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
             time="months_since_referral",
             person="person_key",
             service=service,
+            min_assessments=min_assessments,
         )
     except models.ModelNotFitted as exc:
         return not_fitted("trajectory", exc.reason, n_units_eligible=int(counts.size))
@@ -131,12 +140,16 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int) -> ModelOutcome:
     # service uses one instrument and phases largely follow services, so a separate
     # by-phase fit would repeat the same groups of young people.
     outcome.extra = {
-        "by_instrument": trajectory_by_group(data, group="instrument", min_people=min_people)
+        "by_instrument": trajectory_by_group(
+            data, group="instrument", min_people=min_people, min_assessments=min_assessments
+        )
     }
     return outcome
 
 
-def trajectory_by_group(data: pd.DataFrame, *, group: str, min_people: int) -> pd.DataFrame:
+def trajectory_by_group(
+    data: pd.DataFrame, *, group: str, min_people: int, min_assessments: int
+) -> pd.DataFrame:
     """Average score at referral and monthly change, fitted separately for each ``group``
     (instrument or phase) with enough young people; descriptive (no service effects).
 
@@ -146,15 +159,21 @@ def trajectory_by_group(data: pd.DataFrame, *, group: str, min_people: int) -> p
     rows = []
     for value, part in data.groupby(group, sort=True, dropna=False):
         counts = part.groupby("person_key").size()
-        eligible = int((counts >= 2).sum())
+        eligible = int((counts >= min_assessments).sum())
         row: dict[str, Any] = {"group": str(value), "n_people": eligible, "fitted": False}
         if eligible < min_people:
-            row["note"] = f"fewer than {min_people} young people with two or more assessments"
+            row["note"] = (
+                f"fewer than {min_people} young people with {_assessments(min_assessments)}"
+            )
             rows.append(row)
             continue
         try:
             fit = models.trajectory_model(
-                part, outcome="score", time="months_since_referral", person="person_key"
+                part,
+                outcome="score",
+                time="months_since_referral",
+                person="person_key",
+                min_assessments=min_assessments,
             )
             slope = fit.term("months_since_referral")
         except (ValueError, np.linalg.LinAlgError) as exc:
@@ -369,13 +388,23 @@ def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
     return out
 
 
+def year_arguments(settings: Settings) -> dict[str, int]:
+    """The arguments :func:`evaluate_year` takes from the settings (``params.yaml``)."""
+    return {
+        "cutoff_days": settings.report.cutoff_days_after_year_end,
+        "min_people": settings.model.min_people_for_trajectory,
+        "min_assessments": settings.model.min_assessments_per_person,
+    }
+
+
 def evaluate_year(
     processed_dir: Path,
     year: str,
     *,
     out_dir: Path,
-    cutoff_days: int = 61,
-    min_people: int = 20,
+    cutoff_days: int,
+    min_people: int,
+    min_assessments: int,
     metrics_file: Path | None = None,
 ) -> dict[str, Any]:
     """Run one evaluation year's outcome measures and models and write their tables.
@@ -397,7 +426,9 @@ def evaluate_year(
     year_assessments = seen["assessments"]
     fitted = {
         "trajectory": fit_trajectory(
-            trajectory_data(year_assessments, seen["services"]), min_people=min_people
+            trajectory_data(year_assessments, seen["services"]),
+            min_people=min_people,
+            min_assessments=min_assessments,
         ),
         "reach": fit_reach(
             reach_data(seen["young_people_counts"], seen["services"], seen["periods"])

@@ -38,7 +38,7 @@ def year_bounds(year: str) -> tuple[date, date]:
     return date(start, 9, 1), date(start + 1, 8, 31)
 
 
-def cutoff_date(year: str, days_after_year_end: int = 61) -> date:
+def cutoff_date(year: str, days_after_year_end: int) -> date:
     """The date by which a return must have arrived to count in ``year``'s report."""
     return year_bounds(year)[1] + timedelta(days=int(days_after_year_end))
 

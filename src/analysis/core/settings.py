@@ -1,8 +1,17 @@
-"""Reading the pipeline's parameters (``params.yaml``) and how many processes a step may use."""
+"""The pipeline's settings: ``params.yaml`` read once into typed settings, and how many
+processes a step may use.
+
+Settings flow one way: ``params.yaml`` -> :func:`load_settings` -> function arguments. This
+is the only module that opens ``params.yaml``; every other module receives the values it
+needs as arguments (the CLI, the notebooks' parameters from DVC, the tests).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +42,81 @@ def default_jobs() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    """``clean:``: ages at referral outside ``[min_age, max_age]`` are quarantined."""
+
+    min_age: int
+    max_age: int
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """``model:``: when the trajectory model is fitted, and on whom."""
+
+    min_people_for_trajectory: int
+    min_assessments_per_person: int
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """``report:``: each year's cut-off and the disclosure-control rules."""
+
+    cutoff_days_after_year_end: int
+    suppression_threshold: int
+    total_rounding: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``params.yaml``, typed: the one route by which parameters reach the code.
+
+    ``params.yaml`` -> :func:`load_settings` -> function arguments. ``synthetic`` keeps the
+    generator's calibration as the nested mapping it is (``docs/parameters.md``).
+    """
+
+    years: tuple[str, ...]
+    data_source: str
+    seed: int
+    scale: float
+    clean: CleanSettings
+    model: ModelSettings
+    report: ReportParams
+    synthetic: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def synthetic_data(self) -> bool:
+        """True when the pipeline runs on its own synthetic programme."""
+        return self.data_source == "synthetic"
+
+
+def settings_from(params: Mapping[str, Any]) -> Settings:
+    """Typed settings from a parsed ``params.yaml`` mapping (a missing key names itself)."""
+    try:
+        return Settings(
+            years=tuple(str(y) for y in params.get("years") or ()),
+            data_source=str(params["data"]["source"]),
+            seed=int(params["synthetic"]["seed"]),
+            scale=float(params["synthetic"]["scale"]),
+            clean=CleanSettings(**{k: int(v) for k, v in params["clean"].items()}),
+            model=ModelSettings(**{k: int(v) for k, v in params["model"].items()}),
+            report=ReportParams(**{k: int(v) for k, v in params["report"].items()}),
+            synthetic=params["synthetic"],
+        )
+    except (KeyError, TypeError) as exc:
+        raise UserError(
+            f"params.yaml lacks or misspells {exc}: see docs/parameters.md for every key"
+        ) from exc
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """The project's settings (``params.yaml``, or ``path``), read once per process."""
+    resolved = Path(path or PARAMS_FILE).resolve()
+    return _load_settings(resolved, resolved.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_settings(path: Path, mtime_ns: int) -> Settings:
+    return settings_from(load_params(path))

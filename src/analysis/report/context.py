@@ -18,6 +18,7 @@ from analysis.core.io import (
     load_tables,
     read_json,
 )
+from analysis.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,24 @@ class ReportSettings:
     """Parameters of one year's report (``params.yaml`` ``report:``)."""
 
     year: str
-    threshold: int = 9
-    total_rounding: int = 5
-    cutoff_days: int = 61
-    first_year: str = "2013-14"
+    threshold: int
+    total_rounding: int
+    cutoff_days: int
+    first_year: str = periods.year_of(min(periods.PHASE_STARTS))
     min_services: int = 3
     data_source: str = "synthetic"
+
+    @classmethod
+    def from_settings(cls, year: str, settings: Settings) -> ReportSettings:
+        """The settings of ``year``'s report from the project's (``params.yaml``)."""
+        return cls(
+            year,
+            threshold=settings.report.suppression_threshold,
+            total_rounding=settings.report.total_rounding,
+            cutoff_days=settings.report.cutoff_days_after_year_end,
+            first_year=settings.years[0] if settings.years else year,
+            data_source=settings.data_source,
+        )
 
     @property
     def synthetic(self) -> bool:

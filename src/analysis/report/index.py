@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.core import paths
 from analysis.core.io import read_json
-from analysis.core.settings import load_params
+from analysis.core.settings import load_settings
 from analysis.publish import disclosure, figures
 from analysis.publish.render import images_without_alt, page_html
 
@@ -67,18 +67,17 @@ def build_index(
 ) -> Path:
     """Write ``reports_dir/index.html`` and ``headline_trend.csv``; return the page's path."""
     reports_dir = Path(reports_dir)
-    params = load_params(params_file)
-    years = [str(y) for y in params["years"]]
+    settings = load_settings(params_file)
+    years = list(settings.years)
     metrics_dir = Path(metrics_dir) if metrics_dir else paths.METRICS_DIR
     metrics = {}
     for year in years:
         path = metrics_dir / f"{year}.json"
         metrics[year] = read_json(path) if path.exists() else {}
-    report = params.get("report", {})
     table = disclosed_trend(
         metrics,
-        threshold=int(report.get("suppression_threshold", 9)),
-        total_rounding=int(report.get("total_rounding", 5)),
+        threshold=settings.report.suppression_threshold,
+        total_rounding=settings.report.total_rounding,
     )
     trend_csv(table).to_csv(reports_dir / "headline_trend.csv", index=False, lineterminator="\n")
 
@@ -105,7 +104,7 @@ def build_index(
         '<p class="warning"><strong>Synthetic data.</strong> The year reports describe the '
         "synthetic programme the pipeline generates to exercise every step, not real services "
         "or young people. The national context page uses real published statistics.</p>"
-        if str(params.get("data", {}).get("source", "synthetic")) == "synthetic"
+        if settings.synthetic_data
         else ""
     )
     body = f"""

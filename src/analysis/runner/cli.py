@@ -70,17 +70,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis.analyse import year as evaluation
-    from analysis.core.settings import load_params
+    from analysis.core.settings import load_settings
 
+    settings = load_settings()
+    given = {
+        "cutoff_days": args.cutoff_days,
+        "min_people": args.min_people,
+        "min_assessments": args.min_assessments,
+    }
     if args.year is None:
-        args.year = str(load_params()["years"][-1])
+        args.year = settings.years[-1]
     out_dir = Path(args.out_dir) if args.out_dir else paths.INTERIM_DIR / args.year
     metrics = evaluation.evaluate_year(
         Path(args.processed_dir),
         args.year,
         out_dir=out_dir,
-        cutoff_days=args.cutoff_days,
-        min_people=args.min_people,
+        **{
+            **evaluation.year_arguments(settings),
+            **{k: v for k, v in given.items() if v is not None},
+        },
         metrics_file=Path(args.metrics_file) if args.metrics_file else None,
     )
     print(f"{args.year}: {len(metrics)} metrics written to {out_dir}")
@@ -269,13 +277,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--metrics-file", default=None, help="also write the metrics JSON here")
     p.add_argument(
-        "--cutoff-days", type=int, default=61, help="days after 31 August returns may arrive"
+        "--cutoff-days",
+        type=int,
+        default=None,
+        help="days after 31 August returns may arrive (default: params.yaml)",
     )
     p.add_argument(
         "--min-people",
         type=int,
-        default=20,
-        help="fewest young people with repeat assessments for the trajectory model",
+        default=None,
+        help="fewest young people with repeat assessments for the trajectory model "
+        "(default: params.yaml)",
+    )
+    p.add_argument(
+        "--min-assessments",
+        type=int,
+        default=None,
+        help="fewest assessments a young person needs in the trajectory model "
+        "(default: params.yaml)",
     )
     p.set_defaults(func=_cmd_analyse)
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import paths
+from analysis.core import paths
 from analysis.core.catalog import HEADLINE, LEDGER, MANIFEST, MODELS, QUARANTINE
+from analysis.core.settings import load_settings
 
 
 def resolve_dir(value: str | Path | None, *, default: Path) -> Path:
@@ -237,13 +238,15 @@ def ensure_sample(
 
         with writing(dirs.analysis(year), None) as out:
             if not (dirs.analysis(year) / HEADLINE).exists():
-                evaluation.evaluate_year(dirs.processed, year, out_dir=out)
+                evaluation.evaluate_year(
+                    dirs.processed, year, out_dir=out, **evaluation.year_arguments(load_settings())
+                )
     return dirs
 
 
 def models_overview(analysis_dir: Path) -> pd.DataFrame:
     """One row per model of a year's analysis: fitted or not, its sentence and N used."""
-    from analysis.tables import read_json
+    from analysis.core.io import read_json
 
     records = read_json(Path(analysis_dir) / MODELS)
     frame = pd.DataFrame(list(records.values()))
@@ -252,8 +255,8 @@ def models_overview(analysis_dir: Path) -> pd.DataFrame:
 
 def ledger_summary(processed_dir: Path) -> pd.DataFrame:
     """Rows read, kept, quarantined and superseded by kind of source file (every file)."""
-    from analysis.quality import ledger_totals
-    from analysis.tables import ledger_frame
+    from analysis.core.io import ledger_frame
+    from analysis.publish.quality import ledger_totals
 
     files = set(ledger_frame(Path(processed_dir) / LEDGER)["file"])
     return ledger_totals(Path(processed_dir), files)
@@ -261,7 +264,7 @@ def ledger_summary(processed_dir: Path) -> pd.DataFrame:
 
 def quarantine_summary(processed_dir: Path) -> pd.DataFrame:
     """Quarantined rows by kind of reason (counts only, no values)."""
-    from analysis.quality import quarantine_by_reason
+    from analysis.publish.quality import quarantine_by_reason
 
     q = pd.read_csv(Path(processed_dir) / QUARANTINE, dtype="str", keep_default_na=False)
     summary = quarantine_by_reason(Path(processed_dir), set(q["file"]))

@@ -539,3 +539,31 @@ def test_coverage_study_checkpoints_and_resumes(tmp_path) -> None:
     summary = summarise(again)
     assert summary["n_seeds"] == 3
     assert set(summary) >= {"slope", "att"}
+
+
+def test_min_assessments_per_person_is_wired_to_the_trajectory_model(
+    sleepstudy: pd.DataFrame,
+) -> None:
+    """``model.min_assessments_per_person`` (params.yaml) reaches the model: people with
+    fewer assessments are left out and counted."""
+    trimmed = sleepstudy["Subject"].isin(sleepstudy["Subject"].unique()[:4])
+    short = sleepstudy.loc[~trimmed | (sleepstudy["Days"] < 2)]  # 4 people with 2 each
+    kwargs = {"outcome": "Reaction", "time": "Days", "person": "Subject"}
+    two = trajectory_model(short, min_assessments=2, **kwargs)
+    three = trajectory_model(short, min_assessments=3, **kwargs)
+    assert two.n_units_used == 18 and three.n_units_used == 14
+    assert any("fewer than 3 usable assessments" in w for w in three.warnings)
+    with pytest.raises(ValueError, match="at least 2"):
+        trajectory_model(short, min_assessments=1, **kwargs)
+
+
+def test_settings_are_read_once_and_typed() -> None:
+    from analysis.core.settings import load_settings
+
+    settings = load_settings()
+    assert load_settings() is settings
+    assert settings.model.min_assessments_per_person == 2
+    assert settings.report.cutoff_days_after_year_end == 61
+    from analysis.analyse.year import year_arguments
+
+    assert year_arguments(settings) == {"cutoff_days": 61, "min_people": 20, "min_assessments": 2}

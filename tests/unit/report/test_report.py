@@ -13,6 +13,7 @@ from analysis.analyse import year as evaluation
 from analysis.clean import pipeline as clean
 from analysis.core import calendar as periods
 from analysis.core.io import PROCESSED_TABLES
+from analysis.core.settings import load_settings
 from analysis.runner.notebook import ensure_sample
 
 pytestmark = pytest.mark.xdist_group("sample")
@@ -28,6 +29,9 @@ SECTIONS = (
     "fieldwork",
     "data_quality",
 )
+
+
+ARGS = evaluation.year_arguments(load_settings())
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +60,9 @@ def _truncate(processed: Path, dest: Path, year: str, cutoff_days: int) -> Path:
 
 def _render_tables(processed: Path, work: Path, year: str) -> dict[str, bytes]:
     analysis_dir = work / "analysis"
-    evaluation.evaluate_year(processed, year, out_dir=analysis_dir)
+    evaluation.evaluate_year(processed, year, out_dir=analysis_dir, **ARGS)
     rep = report.YearReport.build(
-        report.ReportSettings(year),
+        report.ReportSettings.from_settings(year, load_settings()),
         processed_dir=processed,
         analysis_dir=analysis_dir,
         out_dir=work / "out",
@@ -135,9 +139,9 @@ def test_key_figures_from_the_analysis_match_a_fresh_computation(sample, tmp_pat
     must be what the report's own tables give."""
     from analysis.core.io import read_json
 
-    evaluation.evaluate_year(sample.processed, year, out_dir=tmp_path / "analysis")
+    evaluation.evaluate_year(sample.processed, year, out_dir=tmp_path / "analysis", **ARGS)
     rep = report.YearReport.build(
-        report.ReportSettings(year),
+        report.ReportSettings.from_settings(year, load_settings()),
         processed_dir=sample.processed,
         analysis_dir=tmp_path / "analysis",
         out_dir=tmp_path / "out",
@@ -155,11 +159,11 @@ def test_a_report_refuses_an_analysis_of_other_data(sample, tmp_path):
     sections disagree with each other: it is refused with a message saying what to do."""
     from analysis.core.errors import UserError
 
-    evaluation.evaluate_year(sample.processed, "2014-15", out_dir=tmp_path / "analysis")
+    evaluation.evaluate_year(sample.processed, "2014-15", out_dir=tmp_path / "analysis", **ARGS)
 
     def build(year: str, analysis_dir: Path) -> report.YearReport:
         return report.YearReport.build(
-            report.ReportSettings(year),
+            report.ReportSettings.from_settings(year, load_settings()),
             processed_dir=sample.processed,
             analysis_dir=analysis_dir,
             out_dir=tmp_path / "out",

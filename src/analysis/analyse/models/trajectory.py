@@ -134,6 +134,7 @@ def trajectory_model(
     person: str,
     service: str | None = None,
     covariates: Sequence[str] = (),
+    min_assessments: int = 2,
 ) -> TrajectoryResult:
     """Linear mixed model of an outcome over time with a random intercept and slope per person.
 
@@ -144,7 +145,9 @@ def trajectory_model(
     of two columns (e.g. ``f"{time}:phase"`` asks whether change differs by phase).
 
     Rows missing the outcome, time, person, service or a covariate are left out and counted;
-    then people with fewer than two remaining assessments are left out and counted (they carry
+    then people with fewer than ``min_assessments`` remaining assessments (at least 2, the
+    fewest that carry information on a slope; ``model.min_assessments_per_person`` in the
+    pipeline) are left out and counted (they carry
     no information on their own slope). Optimizers are tried in the order
     :data:`MIXEDLM_OPTIMIZERS` (lbfgs first) until one converges with finite standard errors;
     if none does, the best fit is returned with ``converged=False`` and a warning.
@@ -172,18 +175,20 @@ def trajectory_model(
             f"missing values in {sorted(set(needed))}"
         )
     counts = complete.groupby(person, sort=True)[outcome].transform("size")
-    used = complete[counts >= 2]
-    n_short = int(complete.loc[counts < 2, person].nunique())
+    if min_assessments < 2:
+        raise ValueError(f"{what}: min_assessments must be at least 2, got {min_assessments}")
+    used = complete[counts >= min_assessments]
+    n_short = int(complete.loc[counts < min_assessments, person].nunique())
     n_no_rows = n_units_eligible - int(complete[person].nunique())
     if n_short or n_no_rows:
         notes.append(
             f"{n_short + n_no_rows} of {n_units_eligible} people were left out for having "
-            "fewer than two usable assessments"
+            f"fewer than {min_assessments} usable assessments"
         )
     n_units = int(used[person].nunique())
     if n_units < 3:
         raise ValueError(
-            f"{what}: only {n_units} people have two or more usable assessments; "
+            f"{what}: only {n_units} people have {min_assessments} or more usable assessments; "
             "at least 3 are needed to fit random slopes"
         )
 
