@@ -183,7 +183,7 @@ def trajectory_model(
     if n_short or n_no_rows:
         notes.append(
             f"{n_short + n_no_rows} of {n_units_eligible} people were left out for having "
-            f"fewer than {min_assessments} usable assessments"
+            f"fewer than {'two' if min_assessments == 2 else min_assessments} usable assessments"
         )
     n_units = int(used[person].nunique())
     if n_units < 3:
