@@ -190,11 +190,12 @@ def _analysis_inputs(processed: Path, year: str) -> dict:
     from analysis.analyse import vintage
     from analysis.analyse import year as evaluation
     from analysis.core import calendar as periods
+    from analysis.core import rules
     from analysis.core.io import load_tables
 
     seen = vintage.tables_as_of(load_tables(processed), year, periods.cutoff_date(year, 61))
     inputs = {
-        name: vintage.current_rows(seen[name])
+        name: rules.current_rows(seen[name])
         for name in ("returns", "referrals", "young_people_counts", "activities", "outputs")
     }
     inputs["reach"] = evaluation.reach_data(

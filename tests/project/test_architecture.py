@@ -79,6 +79,12 @@ RULES = {
     "the files stages exchange": r"^(INDICATORS|MODELS|HEADLINE|LEDGER|QUARANTINE) = \"",
     "the analysed-data file": r"^ANALYSED_DATA\b.*=",
     "the guard on published values": r"^def check_publishable\(",
+    "the September start of the evaluation year": r"month >= 9",
+    "which return is current": r"^def current_rows\(",
+    "which returns a service owes": r"^def expected_periods\(",
+    "when a return is late": r"^LATE_AFTER_DAYS\b.*=",
+    "the closure reasons": r"^CLOSURE_REASONS\b.*=",
+    "the typed settings": r"^def load_settings\(",
 }
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.analyse import outcomes, vintage
+from analysis.analyse import outcomes
+from analysis.core.rules import LATE_AFTER_DAYS, current_rows, expected_periods
 from analysis.report.wording import label
 
 
@@ -48,7 +49,7 @@ def young_people_supported(tables: dict[str, pd.DataFrame], year: str) -> pd.Dat
 
     New and closed are summed over the year's returns; open is the latest return's figure.
     """
-    yp = vintage.current_rows(tables["young_people_counts"])
+    yp = current_rows(tables["young_people_counts"])
     yp = yp.loc[yp["evaluation_year"] == year].sort_values(["service_id", "period"])
     flows = (
         yp.loc[yp["measure"].isin(["new", "closed"])]
@@ -116,14 +117,12 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
     sy = outcomes.service_years(prep, year)
     sy = sy.loc[sy["evaluation_year"] == year]
     services = prep["services"].set_index("service_id", drop=False)
-    returns = vintage.current_rows(tables["returns"])
+    returns = current_rows(tables["returns"])
     per = tables["periods"].set_index("period")
     rows = []
     for sid in sy["service_id"]:
         svc = services.loc[sid]
-        expected = outcomes.expected_periods(
-            svc.reporting, svc.start_month, svc.funded_until_month, year
-        )
+        expected = expected_periods(svc.reporting, svc.start_month, svc.funded_until_month, year)
         got = returns.loc[(returns["service_id"] == sid) & returns["period"].isin(expected)]
         late = 0
         for _, r in got.iterrows():
@@ -132,7 +131,9 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
                 if r["period"] in per.index
                 else None
             )
-            if end is not None and pd.Timestamp(r["received_date"]) > end + pd.Timedelta(days=30):
+            if end is not None and pd.Timestamp(r["received_date"]) > end + pd.Timedelta(
+                days=LATE_AFTER_DAYS
+            ):
                 late += 1
         rows.append(
             {

@@ -46,19 +46,6 @@ def _upto(frame: pd.DataFrame, year: str) -> pd.Series:
     return frame["evaluation_year"].astype("str") <= year
 
 
-def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of current returns: those not marked ``superseded`` by a resubmission.
-
-    The one rule for "current" everywhere the analysis and reports read return-level
-    tables: a missing flag counts as current (a table without the column passes through).
-    After :func:`tables_as_of`, this leaves one return per service, period and measure.
-    """
-    if "superseded" not in frame.columns:
-        return frame
-    flag = frame["superseded"].astype("boolean").fillna(False).astype("bool")
-    return frame.loc[~flag]
-
-
 def latest_returns(returns: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     """Returns received by ``cutoff``, with ``superseded`` recomputed within that set.
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.analyse import models, outcomes, vintage
 from analysis.core import calendar as periods
+from analysis.core import rules
 from analysis.core.catalog import HEADLINE, INDICATORS, MODELS, PROGRAMME_INDICATORS, model_file
 from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
 from analysis.core.settings import Settings
@@ -215,10 +216,10 @@ def reach_data(
     """New young people per service and return period, with months covered and years
     since the service started (at the middle of the period).
 
-    Only current returns count (:func:`analysis.vintage.current_rows`): a superseded
+    Only current returns count (:func:`analysis.core.rules.current_rows`): a superseded
     return never sits beside its resubmission, so there is one row per service and period.
     """
-    counts = vintage.current_rows(counts)
+    counts = rules.current_rows(counts)
     new = counts.loc[counts["measure"] == "new", ["service_id", "period", "young_people"]]
     frame = new.merge(
         periods_table[["period", "period_start", "period_end"]], on="period", how="left"

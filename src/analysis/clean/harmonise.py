@@ -15,6 +15,7 @@ from datetime import date
 
 import pandas as pd
 
+from analysis.core import calendar
 from analysis.core.labels import BANDS, INSTRUMENTS
 
 MAPPING_VERSION = "1.0"
@@ -155,7 +156,7 @@ def _parse_period(text: str) -> Period:
         raise ValueError(f"not an evaluation year (Sep–Aug): {text!r}")
     year = f"{y1}-{y2:02d}"
     if m[3] is None:
-        return Period(year, year, "annual", date(y1, 9, 1), date(y1 + 1, 8, 31))
+        return Period(year, year, "annual", *calendar.year_bounds(year))
     q = int(m[3])
     start_month = 9 + 3 * (q - 1)
     sy = y1 + (start_month - 1) // 12
@@ -168,9 +169,8 @@ _parse_period_cached = functools.lru_cache(maxsize=4096)(_parse_period)
 
 
 def evaluation_year_of(d: date) -> str:
-    """The evaluation year (Sep–Aug) a date falls in."""
-    y = d.year if d.month >= 9 else d.year - 1
-    return f"{y}-{(y + 1) % 100:02d}"
+    """The evaluation year (Sep–Aug) a date falls in (:func:`analysis.core.calendar.year_of`)."""
+    return calendar.year_of(d)
 
 
 def quarter_of(d: date) -> str:
@@ -188,8 +188,8 @@ def quarter_index(quarter: str) -> int:
 
 
 def year_end(year: str) -> date:
-    """31 August closing an evaluation year."""
-    return date(int(year[:4]) + 1, 8, 31)
+    """31 August closing an evaluation year (:func:`analysis.core.calendar.year_end`)."""
+    return calendar.year_end(year)
 
 
 # --------------------------------------------------------------------------- people

@@ -32,6 +32,16 @@ def year_label(start: int) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
+def year_start(year: str) -> date:
+    """1 September opening an evaluation year."""
+    return year_bounds(year)[0]
+
+
+def year_end(year: str) -> date:
+    """31 August closing an evaluation year."""
+    return year_bounds(year)[1]
+
+
 def year_bounds(year: str) -> tuple[date, date]:
     """First and last day (1 September, 31 August) of an evaluation year."""
     start = parse_year(year)

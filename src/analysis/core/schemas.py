@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.core.labels import BANDS, INSTRUMENTS
+from analysis.core.labels import BANDS, CLOSURE_REASONS, INSTRUMENTS
 
 REFERRAL_SOURCES = (
     "childrens_social_care",
@@ -34,7 +34,6 @@ ETHNICITIES = ("white_british", "white_other", "mixed", "asian", "black", "other
 SEXUALITIES = ("heterosexual", "gay_lesbian", "bisexual", "other")
 DISABILITY = ("yes", "no")
 REFERRAL_REASONS = ("cse", "going_missing", "criminal_exploitation", "other")
-CLOSURE_REASONS = ("planned_end", "disengaged", "moved_away", "transferred", "aged_out", "other")
 ATTENDEE_AGENCIES = ("police", "childrens_social_care", "education", "health", "voluntary_youth",
                      "other")  # fmt: skip
 MEASURES = ("new", "open", "closed")

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.core.calendar import LAST_DAY, PHASE_STARTS
+from analysis.core import calendar
+from analysis.core.calendar import LAST_DAY, PHASE_STARTS, year_label
 from analysis.core.settings import load_params
 
 DAYS_PER_MONTH = 30.4375
@@ -62,11 +63,6 @@ class Period:
         return self.label.replace(" ", "")
 
 
-def year_label(start_year: int) -> str:
-    """``2014-15`` for the evaluation year starting in September ``start_year``."""
-    return f"{start_year}-{(start_year + 1) % 100:02d}"
-
-
 def quarter_bounds(start_year: int, quarter: int) -> tuple[date, date]:
     """First and last day of quarter ``quarter`` (1–4) of the evaluation year ``start_year``."""
     month0 = 8 + 3 * (quarter - 1)  # months after January of start_year, 0-based: Sep = 8
@@ -77,7 +73,7 @@ def quarter_bounds(start_year: int, quarter: int) -> tuple[date, date]:
 
 def year_of(day: date) -> int:
     """Starting calendar year of the evaluation year holding ``day``."""
-    return day.year if day.month >= 9 else day.year - 1
+    return calendar.parse_year(calendar.year_of(day))
 
 
 def quarter_index_of(day: date) -> int:
@@ -101,7 +97,7 @@ def service_periods(start: date, reporting: str, last_day: date = LAST_DAY) -> l
     out: list[Period] = []
     for y in range(year_of(start), year_of(last_day) + 1):
         if reporting == "annual":
-            bounds = [(None, date(y, 9, 1), date(y + 1, 8, 31))]
+            bounds = [(None, *calendar.year_bounds(year_label(y)))]
         else:
             bounds = [(q, *quarter_bounds(y, q)) for q in range(1, 5)]
         for q, s, e in bounds:

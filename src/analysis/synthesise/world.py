@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.core import calendar
 from analysis.synthesise.design import (
     DAYS_PER_MONTH,
     LAST_DAY,
@@ -30,6 +31,7 @@ from analysis.synthesise.design import (
     referral_rate,
     seraf_category,
     service_periods,
+    year_of,
 )
 
 EPOCH = date(1970, 1, 1)
@@ -224,18 +226,16 @@ def build_funding(seed: int, services: pd.DataFrame, spokes: pd.DataFrame, cal: 
     svc = services.set_index("service_id")
     for sp in spokes.itertuples():
         until = svc.loc[sp.service_id, "funded_until"]
-        years = range(
-            sp.start_date.year if sp.start_date.month >= 9 else sp.start_date.year - 1, 2017
-        )
+        years = range(year_of(sp.start_date), 2017)
         ok = bool(rng.random() < cal["sustained_funding_prob"])
         source = FUNDING_SOURCES[rng.integers(0, len(FUNDING_SOURCES))]
         extra_until = date(until.year + int(rng.integers(1, 3)), 3, 31)
         sustained[sp.spoke_id] = ok
         for y in years:
-            ystart, yend = date(y, 9, 1), date(y + 1, 8, 31)
+            ystart, yend = calendar.year_bounds(calendar.year_label(y))
             if ystart <= until:
                 rows.append((sp.service_id, sp.spoke_id, y, "programme", until))
-            if ok and yend >= date(until.year - 1, 9, 1):
+            if ok and yend >= calendar.year_start(calendar.year_label(until.year - 1)):
                 rows.append((sp.service_id, sp.spoke_id, y, source, extra_until))
     df = pd.DataFrame(
         rows, columns=["service_id", "spoke_id", "year", "funding_source", "funded_until"]

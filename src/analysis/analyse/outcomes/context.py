@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse.outcomes.definitions import R_NO_RETURN, REQUIRED_COLUMNS, r_not_reported
-from analysis.analyse.vintage import current_rows
+from analysis.core import calendar
 from analysis.core.calendar import parse_year, year_label, year_of
+from analysis.core.rules import current_rows, expected_periods
 
 # --------------------------------------------------------------------------- preparation
 
@@ -59,11 +60,11 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
 
 
 def _year_start(year: str) -> pd.Timestamp:
-    return pd.Timestamp(parse_year(year), 9, 1)
+    return pd.Timestamp(calendar.year_start(year))
 
 
 def _year_end(year: str) -> pd.Timestamp:
-    return pd.Timestamp(parse_year(year) + 1, 8, 31)
+    return pd.Timestamp(calendar.year_end(year))
 
 
 def _is_active(start: pd.Timestamp, funded_until: Any, year: str) -> bool:
@@ -99,28 +100,6 @@ def service_years(tables: Mapping[str, pd.DataFrame], year: str) -> pd.DataFrame
                     }
                 )
     return pd.DataFrame(rows, columns=["service_id", "evaluation_year", "first_year"])
-
-
-def expected_periods(
-    reporting: str, start: pd.Timestamp, funded_until: Any, year: str
-) -> list[str]:
-    """Return periods a service is expected to send for ``year``.
-
-    Annual services send one (``2014-15``); quarterly services one per quarter of the
-    evaluation year that overlaps their funded months (``2014-15 Q2`` …).
-    """
-    if str(reporting) != "quarterly":
-        return [year]
-    base = _year_start(year)
-    periods = []
-    for q in range(1, 5):
-        q_start = base + pd.DateOffset(months=3 * (q - 1))
-        q_end = q_start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
-        if q_end >= pd.Timestamp(start) and (
-            pd.isna(funded_until) or q_start <= pd.Timestamp(funded_until)
-        ):
-            periods.append(f"{year} Q{q}")
-    return periods
 
 
 # --------------------------------------------------------------------------- context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.analyse import vintage
+from analysis.core import rules
 from analysis.publish import disclosure, figures
 from analysis.report.context import YearContext
 from analysis.report.wording import label
@@ -21,7 +21,7 @@ def activities(ctx: YearContext) -> list[Any]:
         "Sessions, events, meetings and professionals trained are not counts of young "
         "people and are shown exactly.",
     )
-    outs = vintage.current_rows(ctx.seen["outputs"])
+    outs = rules.current_rows(ctx.seen["outputs"])
     wide = (
         outs.assign(output=outs["output"].map(label))
         .pivot_table(index="evaluation_year", columns="output", values="count", aggfunc="sum")
@@ -56,7 +56,7 @@ def activities(ctx: YearContext) -> list[Any]:
         ("activities", "activity", "sessions", "Activities"),
         ("outputs", "output", "count", "Outputs"),
     ):
-        frame = vintage.current_rows(ctx.seen[source])
+        frame = rules.current_rows(ctx.seen[source])
         frame = frame.loc[frame["evaluation_year"] == ctx.year]
         wide = (
             frame.assign(**{column: frame[column].map(label)})

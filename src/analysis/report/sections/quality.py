@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from analysis.analyse.report_facts import returns_expected
+from analysis.core.rules import LATE_AFTER_DAYS
 from analysis.publish import disclosure, figures
 from analysis.publish.quality import delivered_files, ledger_totals, quarantine_by_reason
 from analysis.report.context import YearContext, version_hashes
@@ -87,7 +88,7 @@ def data_quality(ctx: YearContext) -> list[Any]:
             title=f"Returns expected and received by service, {ctx.year}",
             notes=(
                 "Counts of returns are not about individuals and are not suppressed. Late: "
-                "received more than 30 days after the period ended.",
+                f"received more than {LATE_AFTER_DAYS} days after the period ended.",
             ),
         )
     )
@@ -175,7 +176,8 @@ periods up to the end of August and returns received by the cut-off in
 instruments are mapped to a common 0–1 score (higher is safer and better) and three risk
 bands. Models: a linear mixed model of the harmonised score against months since referral
 with a random intercept and slope per young person; a negative binomial model of new young
-people per month open; and Callaway and Sant'Anna group-time effects of a spoke's arrival
+people per month open (quasi-Poisson in a year where the negative binomial cannot be fitted,
+as the reach section then says); and Callaway and Sant'Anna group-time effects of a spoke's arrival
 on CSE concerns identified, against areas no spoke reached.</p>
 <p>Disclosure control: {disclosure_sentence(ctx.settings.threshold, ctx.settings.total_rounding)}</p>
 <p>See the <a href="../aqa/assumptions-and-caveats.html">assumptions and caveats log</a>

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.analyse import vintage
 from analysis.analyse.report_facts import _restrict, young_people_supported
+from analysis.core import rules
 from analysis.publish import disclosure, figures
 from analysis.publish.disclosure import DisclosedTable
 from analysis.report.context import YearContext
@@ -18,7 +19,7 @@ from analysis.report.writer import figure_item, table_item
 
 def referrals(ctx: YearContext) -> list[Any]:
     """Section 3: referrals by source over time and young people supported."""
-    ref = vintage.current_rows(ctx.seen["referrals"])
+    ref = rules.current_rows(ctx.seen["referrals"])
     by_year = ref.assign(source=ref["referral_source"].map(label))
     trend = counts_table(
         ctx,
@@ -102,8 +103,8 @@ def _revise_trend(
     if ctx.previous is None:
         return table
     prev = ctx.settings.previous_year
-    earlier = vintage.current_rows(ctx.previous[source])
-    later = vintage.current_rows(_restrict(ctx.seen, prev)[source])
+    earlier = rules.current_rows(ctx.previous[source])
+    later = rules.current_rows(_restrict(ctx.seen, prev)[source])
     e = earlier.groupby(keys, as_index=False)[value].sum()
     lt = later.groupby(keys, as_index=False)[value].sum()
     rev = vintage.revised_cells(e, lt, keys, value)
