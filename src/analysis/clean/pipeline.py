@@ -41,16 +41,14 @@ from analysis.clean.registers import (
 from analysis.core.catalog import LEDGER, QUARANTINE
 from analysis.core.io import write_parquet
 from analysis.core.schemas import SCHEMAS, conform
-from analysis.core.settings import load_params
+from analysis.core.settings import Settings, load_settings
 
 
-def _key(params: dict[str, Any]) -> bytes:
-    source = str((params.get("data") or {}).get("source", "synthetic"))
-    if source == "synthetic":
-        seed = (params.get("synthetic") or {}).get("seed")
-        if seed is None:
+def _key(settings: Settings) -> bytes:
+    if settings.synthetic_data:
+        if settings.seed is None:
             raise_user("params: synthetic.seed is needed to derive the pseudonymisation key")
-        return synthetic_key(int(seed))
+        return synthetic_key(settings.seed)
     try:
         return real_key()
     except MissingKeyError as exc:
@@ -144,13 +142,14 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     rejected in the ledger and the rest is processed.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    params = load_params(params_file)
+    settings = load_settings(params_file)
     if not raw_dir.is_dir():
         raise_user(f"raw folder {raw_dir} does not exist")
-    key = _key(params)
+    key = _key(settings)
     _check_writable(out_dir)
-    cp = params.get("clean") or {}
-    st = State(raw_dir, Ledger(), key, int(cp.get("min_age", 8)), int(cp.get("max_age", 25)))
+    if settings.clean is None:
+        raise_user("params: the clean section (min_age, max_age) is missing")
+    st = State(raw_dir, Ledger(), key, settings.clean.min_age, settings.clean.max_age)
     described = {"manifest.csv", "register/services.csv", "register/spokes.csv",
                  "register/funding.csv", "area_panel.csv", "fieldwork.csv"}  # fmt: skip
 

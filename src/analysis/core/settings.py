@@ -79,11 +79,11 @@ class Settings:
 
     years: tuple[str, ...]
     data_source: str
-    seed: int
-    scale: float
-    clean: CleanSettings
-    model: ModelSettings
-    report: ReportParams
+    seed: int | None
+    scale: float | None
+    clean: CleanSettings | None
+    model: ModelSettings | None
+    report: ReportParams | None
     synthetic: Mapping[str, Any] = field(repr=False)
 
     @property
@@ -92,22 +92,33 @@ class Settings:
         return self.data_source == "synthetic"
 
 
+def _section(params: Mapping[str, Any], name: str, kind: type) -> Any:
+    """A typed section of ``params.yaml``, or ``None`` when the file has none (a real-data
+    run's parameters need not carry the synthetic programme's)."""
+    section = params.get(name)
+    if section is None:
+        return None
+    return kind(**{k: int(v) for k, v in section.items()})
+
+
 def settings_from(params: Mapping[str, Any]) -> Settings:
     """Typed settings from a parsed ``params.yaml`` mapping (a missing key names itself)."""
+    synthetic = params.get("synthetic") or {}
     try:
         return Settings(
             years=tuple(str(y) for y in params.get("years") or ()),
-            data_source=str(params["data"]["source"]),
-            seed=int(params["synthetic"]["seed"]),
-            scale=float(params["synthetic"]["scale"]),
-            clean=CleanSettings(**{k: int(v) for k, v in params["clean"].items()}),
-            model=ModelSettings(**{k: int(v) for k, v in params["model"].items()}),
-            report=ReportParams(**{k: int(v) for k, v in params["report"].items()}),
-            synthetic=params["synthetic"],
+            data_source=str((params.get("data") or {}).get("source", "synthetic")),
+            seed=int(synthetic["seed"]) if "seed" in synthetic else None,
+            scale=float(synthetic["scale"]) if "scale" in synthetic else None,
+            clean=_section(params, "clean", CleanSettings),
+            model=_section(params, "model", ModelSettings),
+            report=_section(params, "report", ReportParams),
+            synthetic=synthetic,
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise UserError(
-            f"params.yaml lacks or misspells {exc}: see docs/parameters.md for every key"
+            f"params.yaml has a missing, misspelt or malformed key ({exc}): see "
+            "docs/parameters.md for every key"
         ) from exc
 
 

@@ -126,7 +126,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             # Refuse a year that cannot be run before any notebook starts.
             processed = parameters.get("processed_dir")
             years = checks.check_years(
-                load_params(),
+                load_params(paths.PARAMS_FILE),
                 dvc_file=paths.ROOT / "dvc.yaml" if (paths.ROOT / "dvc.yaml").exists() else None,
                 processed_dir=resolve_dir(processed, default=paths.PROCESSED_DIR)
                 if processed

@@ -8,6 +8,7 @@ the data-generating process behind the files and behind the validation study is 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 
 from analysis.core import calendar
 from analysis.core.calendar import LAST_DAY, PHASE_STARTS, year_label
-from analysis.core.settings import load_params
+from analysis.core.settings import load_settings
 
 DAYS_PER_MONTH = 30.4375
 FIRST_PANEL_YEAR = 2012
@@ -119,8 +120,8 @@ def add_months(day: date, months: int) -> date:
 
 def load_synthetic_params(params_file: Path | None = None) -> dict[str, Any]:
     """The ``synthetic:`` section of ``params.yaml`` (``seed``, ``scale``, ``calibration``, ``mess``)."""
-    params = load_params(params_file)
-    section = params.get("synthetic")
+    # A copy: callers may adjust it, and the settings are shared by the whole process.
+    section = copy.deepcopy(dict(load_settings(params_file).synthetic))
     if not isinstance(section, dict) or "calibration" not in section or "mess" not in section:
         raise KeyError(
             f"{params_file or 'params.yaml'}: the 'synthetic' section needs 'calibration' and 'mess'"
