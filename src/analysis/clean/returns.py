@@ -20,37 +20,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from analysis.core.labels import COUNT_WORDS
+
 MISSING_MARKERS: frozenset[str] = frozenset({"", "not recorded", "not known", "n/a"})
 """Cell texts (compared case-insensitively, after trimming) that mean "missing"."""
 
-NUMBER_WORDS: dict[str, int] = {
-    w: i
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-}
+NUMBER_WORDS: dict[str, int] = {w: i for i, w in enumerate(COUNT_WORDS)}
 """English number words the contract allows in count cells (up to twenty)."""
 
 _MONTHS = {

@@ -14,6 +14,14 @@ INSTRUMENTS: tuple[str, ...] = ("seraf", "star5", "star10", "risk3", "bespoke", 
 BANDS: tuple[str, ...] = ("low", "medium", "high")
 """Risk bands, lowest first."""
 
+COUNT_WORDS: tuple[str, ...] = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)  # fmt: skip
+"""English number words the data contract allows in count cells (zero to twenty): services
+write them (the synthetic returns do) and the cleaner reads them."""
+
 
 def _variants(table: dict[str, Iterable[str]]) -> dict[str, str]:
     """``{canonical: [variants]}`` → ``{variant: canonical}`` (canonical maps to itself)."""

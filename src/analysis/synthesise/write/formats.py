@@ -17,6 +17,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
+from analysis.core.labels import COUNT_WORDS
 from analysis.synthesise.world import from_days, stream
 
 FIXED_TIMESTAMP = datetime(2017, 9, 1, 0, 0, 0)
@@ -25,29 +26,6 @@ _ZIP_DATE = (2017, 9, 1, 0, 0, 0)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DATE_FORMATS: tuple[str, ...] = ("dmy_slash", "iso", "dmy_mon")
 MISSING_MARKERS: tuple[str, ...] = ("", "Not recorded", "Not known", "n/a")
-_WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-]
 
 EXTRACT_COLUMNS: tuple[str, ...] = (
     "case_id", "date_of_birth", "gender", "ethnicity", "sexuality", "disability",
@@ -234,7 +212,7 @@ def number_as_text(rng: np.random.Generator, value: int) -> tuple[str, bool]:
     if u < 0.2:
         return "n/a", False
     if u < 0.5 and 0 <= value <= 20:
-        return _WORDS[value], True
+        return COUNT_WORDS[value], True
     return f"{value} ", True
 
 
