@@ -27,8 +27,8 @@ from analysis.clean.harmonise import (
     completeness_table,
     reconciliation_table,
     resolve_people,
-    year_end,
 )
+from analysis.core import calendar
 from analysis.core.schemas import conform
 
 RETURN_TABLES: tuple[str, ...] = (
@@ -121,7 +121,7 @@ def tables_as_of(
         if name in tables and name not in out:
             t = tables[name]
             out[name] = t[t["period"].str[:7] <= year].reset_index(drop=True)
-    assert year_end(year)  # validates the label
+    calendar.parse_year(year)  # validates the label (ValueError naming it)
     return out
 
 

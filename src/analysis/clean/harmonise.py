@@ -16,6 +16,8 @@ from datetime import date
 import pandas as pd
 
 from analysis.core import calendar
+from analysis.core.calendar import year_end
+from analysis.core.calendar import year_of as evaluation_year_of
 from analysis.core.labels import BANDS, INSTRUMENTS
 
 MAPPING_VERSION = "1.0"
@@ -168,11 +170,6 @@ def _parse_period(text: str) -> Period:
 _parse_period_cached = functools.lru_cache(maxsize=4096)(_parse_period)
 
 
-def evaluation_year_of(d: date) -> str:
-    """The evaluation year (Sep–Aug) a date falls in (:func:`analysis.core.calendar.year_of`)."""
-    return calendar.year_of(d)
-
-
 def quarter_of(d: date) -> str:
     """The evaluation quarter (``2014-15 Q2``) a date falls in."""
     q = ((d.month - 9) % 12) // 3 + 1
@@ -185,11 +182,6 @@ def quarter_index(quarter: str) -> int:
     if p.frequency != "quarterly":
         raise ValueError(f"not a quarter: {quarter!r}")
     return (int(p.evaluation_year[:4]) - 2012) * 4 + int(p.period[-1])
-
-
-def year_end(year: str) -> date:
-    """31 August closing an evaluation year (:func:`analysis.core.calendar.year_end`)."""
-    return calendar.year_end(year)
 
 
 # --------------------------------------------------------------------------- people

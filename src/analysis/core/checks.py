@@ -123,15 +123,18 @@ def check_years(
     *,
     dvc_file: Path | None = None,
     processed_dir: Path | None = None,
+    coverage: bool = True,
 ) -> list[str]:
     """Validate ``params['years']``; return the years, or raise one :class:`UserError`.
 
     ``dvc_file`` (when given) must list every year's outputs; coverage is checked against
-    the data source in ``params['data']['source']`` (see :func:`covered_years`).
+    the data source in ``params['data']['source']`` (see :func:`covered_years`) unless
+    ``coverage`` is false (years given on the command line, checked for their form only).
     """
     years = params.get("years") or []
     source = str((params.get("data") or {}).get("source", "synthetic"))
-    problems = year_problems(years, covered_years(source, processed_dir))
+    covered = covered_years(source, processed_dir) if coverage else None
+    problems = year_problems(years, covered)
     if not problems and dvc_file is not None:
         problems = dvc_year_problems([str(y) for y in years], dvc_file)
     if problems:

@@ -52,7 +52,6 @@ class ReportWriter:
     out_dir: Path
     tables_written: list[str] = field(default_factory=list)
     table_index: list[dict[str, Any]] = field(default_factory=list)
-    figures_written: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -96,6 +95,4 @@ class ReportWriter:
 
     def _figure(self, fig: Any, name: str) -> Any:
         stem = self.out_dir / "figures" / slug(name)
-        shown = figures.show_figure(fig, save_to=stem)  # draws the PNG once for both
-        self.figures_written.append(stem.with_name(stem.name + ".png").name)
-        return shown
+        return figures.show_figure(fig, save_to=stem)  # draws the PNG once for both

@@ -74,14 +74,6 @@ class YearReport:
         context = build_context(settings, processed_dir=processed_dir, analysis_dir=analysis_dir)
         return cls(context, ReportWriter(Path(out_dir)))
 
-    @property
-    def settings(self) -> ReportSettings:
-        return self.context.settings
-
-    @property
-    def year(self) -> str:
-        return self.context.year
-
     def _section(self, section: Callable[[YearContext], list[Any]]) -> list[Any]:
         return self.writer.publish(section(self.context))
 

@@ -121,7 +121,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UserError("with --each-year the year parameter is set per run: drop it from -y")
     if args.each_year:
         if args.years:
-            years = checks.check_years({"years": args.years, "data": {"source": ""}})
+            years = checks.check_years({"years": args.years}, coverage=False)
         else:
             # Refuse a year that cannot be run before any notebook starts.
             processed = parameters.get("processed_dir")
