@@ -74,6 +74,16 @@ class YearReport:
         context = build_context(settings, processed_dir=processed_dir, analysis_dir=analysis_dir)
         return cls(context, ReportWriter(Path(out_dir)))
 
+    @property
+    def settings(self) -> ReportSettings:
+        """The report's settings (threshold, rounding, cut-off ...)."""
+        return self.context.settings
+
+    @property
+    def year(self) -> str:
+        """The evaluation year the report is for."""
+        return self.context.year
+
     def _section(self, section: Callable[[YearContext], list[Any]]) -> list[Any]:
         return self.writer.publish(section(self.context))
 
