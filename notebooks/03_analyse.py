@@ -76,12 +76,14 @@ pd.Series(metrics, name="value").to_frame()
 # %% [markdown]
 # ## The models: estimates with 95% intervals
 #
-# Each model's finding in plain English (or why it cannot be estimated yet), the numbers
-# of young people, services or areas used, and every estimate with its 95% interval.
+# Whether each model could be estimated (and if not, why), the numbers of young people,
+# services or areas used, and every estimate with its 95% interval. The report (notebook
+# 04) words the findings.
 
 # %%
 for summary in diagnostics.model_summaries(target).values():
-    display(Markdown(f"### {summary['title']}\n\n{summary['sentence']}"))
+    status = "Fitted." if summary["fitted"] else f"Not fitted: {summary['reason']}"
+    display(Markdown(f"### {summary['title']}\n\n{status}"))
     display(summary["counts"], summary["estimates"])
 
 # %% [markdown]

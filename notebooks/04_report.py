@@ -21,6 +21,7 @@ out_dir = ""
 threshold = 9
 total_rounding = 5
 cutoff_days = 61
+min_assessments = 2
 data_source = "synthetic"
 
 # %% tags=["remove"]
@@ -37,6 +38,7 @@ rep = report.YearReport.build(
         threshold=threshold,
         total_rounding=total_rounding,
         cutoff_days=cutoff_days,
+        min_assessments=min_assessments,
         data_source=data_source,
     ),
     processed_dir=resolve_dir(processed_dir, default=sample.processed),

@@ -254,7 +254,8 @@ def sample_notebook() -> object:
         v4.new_markdown_cell("## Referrals and pathways"),
         v4.new_code_cell(
             'ref = D.disclose_counts(df, index="quarter", columns="service", '
-            'values="referrals", threshold=threshold, title="Referrals by quarter and service")\n'
+            'values="referrals", threshold=threshold, total_rounding=5, '
+            'title="Referrals by quarter and service")\n'
             "ref"
         ),
         v4.new_code_cell(
@@ -272,7 +273,7 @@ def sample_notebook() -> object:
             'est = pd.DataFrame({"t": [-2, -1, 0, 1, 2], "estimate": [0.0, 0.1, 0.3, 0.4, 0.2],'
             ' "ci_lower": [-0.2, -0.1, 0.1, 0.1, -0.1], "ci_upper": [0.2, 0.3, 0.5, 0.7, 0.5],'
             ' "n": [120, 130, 125, 110, 4]})\n'
-            'E = D.disclose_estimates(est, index="t", title="Event study estimates")\n'
+            'E = D.disclose_estimates(est, index="t", threshold=threshold, title="Event study estimates")\n'
             "display(E)\n"
             "F.show_figure(F.estimate_plot(E))"
         ),

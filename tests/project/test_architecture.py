@@ -108,3 +108,62 @@ def test_old_flat_import_paths_still_work():
     assert callable(clean.clean_returns) and callable(synthesise.synthesise_programme)
     assert callable(report.YearReport.build) and callable(national.load_national_data)
     assert {"models", "disclosure", "validation", "vintage", "outcomes"} <= set(MOVED)
+
+
+# Parameters whose value comes from params.yaml: a function taking one never restates it as
+# a default (params.yaml -> typed settings -> function arguments, one way).
+SETTING_PARAMETERS = {
+    "threshold",
+    "total_rounding",
+    "cutoff_days",
+    "min_people",
+    "min_assessments",
+    "suppression_threshold",
+}
+# Model-library functions whose defaults are documented statistical choices, not project
+# settings (the pipeline always passes the setting): the trajectory model's and the
+# generator's matching truth for the validation studies, which fit the model on its default.
+LIBRARY_DEFAULTS = {
+    ("analyse/models/trajectory.py", "trajectory_model", "min_assessments"),
+    ("synthesise/design.py", "trajectory_estimands", "min_assessments"),
+}
+
+
+def test_no_setting_is_restated_as_a_default():
+    restated = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            args = node.args
+            positional = args.posonlyargs + args.args
+            defaults = dict(
+                zip(
+                    [a.arg for a in positional][len(positional) - len(args.defaults) :],
+                    args.defaults,
+                )
+            )
+            defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d}
+            for name, default in defaults.items():
+                where = (str(path.relative_to(SRC)), node.name, name)
+                if (
+                    name in SETTING_PARAMETERS
+                    and not (isinstance(default, ast.Constant) and default.value is None)
+                    and where not in LIBRARY_DEFAULTS
+                ):
+                    restated.append(f"{where[0]}:{node.lineno} {node.name}({name}=...)")
+    assert not restated
+
+
+def test_model_results_carry_numbers_not_prose():
+    """The words describing a model live in the report, not on the result objects."""
+    from analysis.analyse.models import results
+
+    with_prose = [
+        name
+        for name, cls in vars(results).items()
+        if isinstance(cls, type)
+        and issubclass(cls, results.ModelResult)
+        and any("sentence" in attr for attr in vars(cls))
+    ]
+    assert not with_prose

@@ -60,7 +60,8 @@ def estimate_table(estimates: pd.DataFrame, *, digits: int = 4) -> pd.DataFrame:
 
 
 def model_summaries(analysis_dir: Path) -> dict[str, dict[str, Any]]:
-    """Each model of a year's analysis: its title, sentence, counts and estimate table."""
+    """Each model of a year's analysis: its title, whether it was fitted (and if not, why),
+    counts and estimate table. The words describing a fitted model are the report's."""
     from analysis.core.io import read_json
 
     folder = Path(analysis_dir)
@@ -73,7 +74,7 @@ def model_summaries(analysis_dir: Path) -> dict[str, dict[str, Any]]:
         estimates = pd.read_parquet(folder / model_file(name))
         out[name] = {
             "title": MODEL_TITLES.get(name, name),
-            "sentence": record["sentence"],
+            "reason": record.get("reason", ""),
             "fitted": bool(record["fitted"]),
             "counts": pd.DataFrame(
                 {

@@ -24,6 +24,7 @@ from analysis.core import calendar as periods
 from analysis.core import rules
 from analysis.core.catalog import HEADLINE, INDICATORS, MODELS, PROGRAMME_INDICATORS, model_file
 from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
+from analysis.core.labels import count_word
 from analysis.core.settings import Settings
 
 MIN_TREATED_AREAS = 5
@@ -41,7 +42,6 @@ class ModelOutcome:
 
     name: str
     fitted: bool
-    sentence: str
     estimates: pd.DataFrame
     n_units_used: int = 0
     n_units_eligible: int = 0
@@ -50,18 +50,21 @@ class ModelOutcome:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
     family: str = ""
+    reason: str = ""
+    """Why the model could not be fitted (a plain sentence); empty when it was. The words
+    describing a fitted model belong to the report (``report/sections/change.py``), not
+    to the analysis."""
 
     def record(self) -> dict[str, Any]:
         """JSON-ready summary (no row-level data).
 
-        The one definition of "not fitted": ``fitted: false`` with a plain ``reason`` (also
-        the ``sentence``), and no estimates anywhere (empty estimate table, no estimate keys
-        in the metrics), never NaN.
+        The one definition of "not fitted": ``fitted: false`` with a plain ``reason``, and no
+        estimates anywhere (empty estimate table, no estimate keys in the metrics), never
+        NaN. A fitted model's record carries numbers only.
         """
         out: dict[str, Any] = {
             "name": self.name,
             "fitted": self.fitted,
-            "sentence": self.sentence,
             "n_units_used": int(self.n_units_used),
             "n_units_eligible": int(self.n_units_eligible),
             "n_obs_used": int(self.n_obs_used),
@@ -71,7 +74,7 @@ class ModelOutcome:
         if self.family:
             out["family"] = self.family
         if not self.fitted:
-            out["reason"] = self.sentence
+            out["reason"] = self.reason
         return out
 
 
@@ -90,13 +93,13 @@ def _empty_estimates() -> pd.DataFrame:
 def not_fitted(name: str, reason: str, **counts: int) -> ModelOutcome:
     """A model that could not be fitted this year, with the plain-English reason."""
     return ModelOutcome(
-        name=name, fitted=False, sentence=reason, estimates=_empty_estimates(), **counts
+        name=name, fitted=False, reason=reason, estimates=_empty_estimates(), **counts
     )
 
 
 def _assessments(n: int, noun: str = "assessments") -> str:
-    """``"two or more assessments"`` (the words the reports have always used for 2)."""
-    return f"two or more {noun}" if n == 2 else f"{n} or more {noun}"
+    """``"two or more assessments"`` for ``n`` = 2."""
+    return f"{count_word(n)} or more {noun}"
 
 
 def trajectory_data(assessments: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
@@ -330,7 +333,6 @@ def _from_result(name: str, result: models.ModelResult) -> ModelOutcome:
     return ModelOutcome(
         name=name,
         fitted=True,
-        sentence=result.summary_sentence(),
         estimates=result.estimates.reset_index(drop=True),
         n_units_used=int(result.n_units_used),
         n_units_eligible=int(result.n_units_eligible),

@@ -23,6 +23,11 @@ COUNT_WORDS: tuple[str, ...] = (
 write them (the synthetic returns do) and the cleaner reads them."""
 
 
+def count_word(n: int) -> str:
+    """A count as prose writes it: ``"two"`` for 2 (zero to twenty), digits above."""
+    return COUNT_WORDS[n] if 0 <= n < len(COUNT_WORDS) else str(n)
+
+
 def _variants(table: dict[str, Iterable[str]]) -> dict[str, str]:
     """``{canonical: [variants]}`` → ``{variant: canonical}`` (canonical maps to itself)."""
     out: dict[str, str] = {}

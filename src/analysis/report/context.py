@@ -29,6 +29,9 @@ class ReportSettings:
     threshold: int
     total_rounding: int
     cutoff_days: int
+    min_assessments: int
+    """Fewest assessments a young person needs to enter the trajectory model
+    (``model.min_assessments_per_person``)."""
     first_year: str = periods.year_of(min(periods.PHASE_STARTS))
     min_services: int = 3
     data_source: str = "synthetic"
@@ -41,6 +44,7 @@ class ReportSettings:
             threshold=settings.report.suppression_threshold,
             total_rounding=settings.report.total_rounding,
             cutoff_days=settings.report.cutoff_days_after_year_end,
+            min_assessments=settings.model.min_assessments_per_person,
             first_year=settings.years[0] if settings.years else year,
             data_source=settings.data_source,
         )

@@ -149,6 +149,7 @@ def headline_snapshot(
             threshold=settings.threshold,
             total_rounding=settings.total_rounding,
             cutoff_days=settings.cutoff_days,
+            min_assessments=settings.min_assessments,
         )
         seen = vintage.tables_as_of(tables, year, year_settings.cutoff)
         table = disclosure.disclose_programme_totals(

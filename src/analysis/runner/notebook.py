@@ -245,12 +245,15 @@ def ensure_sample(
 
 
 def models_overview(analysis_dir: Path) -> pd.DataFrame:
-    """One row per model of a year's analysis: fitted or not, its sentence and N used."""
+    """One row per model of a year's analysis: fitted or not (and why not) and N used."""
     from analysis.core.io import read_json
 
     records = read_json(Path(analysis_dir) / MODELS)
     frame = pd.DataFrame(list(records.values()))
-    return frame[["name", "fitted", "n_units_used", "n_units_eligible", "sentence"]]
+    if "reason" not in frame:
+        frame["reason"] = ""
+    frame["reason"] = frame["reason"].fillna("")
+    return frame[["name", "fitted", "n_units_used", "n_units_eligible", "reason"]]
 
 
 def ledger_summary(processed_dir: Path) -> pd.DataFrame:

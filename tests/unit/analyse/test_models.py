@@ -82,8 +82,7 @@ def test_sleepstudy_result_bookkeeping(sleep_fit) -> None:
     assert sleep_fit.warnings == []
     row = sleep_fit.term("Days")
     assert row["ci_lower"] < 10.467 < row["ci_upper"]
-    sentence = sleep_fit.summary_sentence()
-    assert "18 young people" in sentence and "10.47" in sentence
+    assert not hasattr(sleep_fit, "summary_sentence")  # results carry numbers, not prose
 
 
 def test_trajectory_leaves_out_and_counts_people_with_one_assessment(
@@ -98,7 +97,6 @@ def test_trajectory_leaves_out_and_counts_people_with_one_assessment(
     assert fit.n_obs_eligible == 183 and fit.n_obs_used == 180
     assert any("2 of 20 people were left out" in w for w in fit.warnings)
     assert any("1 of 183 rows were left out" in w for w in fit.warnings)
-    assert "2 of 20 were left out" in fit.summary_sentence()
     assert round(fit.term("Days")["estimate"], 3) == 10.467
 
 
@@ -299,15 +297,14 @@ def test_aggte_matches_r_did(mpdta_fits: dict, control: str, how: str) -> None:
     assert agg.term("ATT")["estimate"] == pytest.approx(overall_att, abs=ATT_TOL)
 
 
-def test_staggered_att_bookkeeping_and_sentences(mpdta_fits: dict) -> None:
+def test_staggered_att_bookkeeping(mpdta_fits: dict) -> None:
     fit = mpdta_fits["never_treated"]
     assert fit.influence.shape == (500, 12)
     assert (fit.n_units_used, fit.n_obs_used) == (500, 2500)
     assert fit.table["post"].sum() == 7
     agg = aggregate_att(fit, "simple")
-    assert "reduced lemp" in agg.summary_sentence()
-    assert "500 units" in agg.summary_sentence()
-    assert "3 rollout cohorts" in fit.summary_sentence()
+    assert agg.overall_att < 0 and agg.n_units_used == 500
+    assert fit.table["cohort"].nunique() == 3
 
 
 def test_staggered_att_preprocessing_like_did(mpdta: pd.DataFrame) -> None:
@@ -412,14 +409,13 @@ def test_negative_binomial_recovers_rate_ratio_and_alpha() -> None:
     assert row["rr_ci_lower"] < 1.5 < row["rr_ci_upper"]
     assert fit.dispersion == pytest.approx(0.5, abs=0.08)
     assert fit.dispersion_label.startswith("NB2")
-    assert "rate ratio for spoke" in fit.summary_sentence()
-    # the sentence names the numeric term, not a factor level listed before it
+    # a factor listed before the numeric term leaves the numeric term's estimate in place
     by_area = data.assign(area=np.where(np.arange(len(data)) % 2, "north", "south"))
     two = rate_model(
         by_area, formula="y ~ C(area) + spoke", exposure="population", family="negative_binomial"
     )
     assert two.estimates["term"].iloc[1].startswith("C(area)")
-    assert "rate ratio for spoke" in two.summary_sentence()
+    assert two.term("spoke")["rr_ci_lower"] < 1.5 < two.term("spoke")["rr_ci_upper"]
 
 
 def test_exposure_is_a_log_offset() -> None:
@@ -484,7 +480,6 @@ def test_its_recovers_level_change_with_seasonality() -> None:
     assert row["rate_ratio"] == pytest.approx(0.7, abs=0.05)
     assert {"sin1", "cos1", "trend"} <= set(fit.estimates["term"])
     assert fit.dispersion > 1.0  # quasi-Poisson picked up the extra variation
-    assert "lower than the pre-intervention trend" in fit.summary_sentence()
 
 
 def test_its_indicator_column_equals_start_time_and_slope_change() -> None:

@@ -198,7 +198,14 @@ def test_counts_no_small_value_and_not_recoverable(
 @given(body=grids())
 def test_counts_hidden_totals_still_protected(body: np.ndarray) -> None:
     dt = disclose_counts(
-        tidy(body), index="service", columns="quarter", values="n", totals=False, title="t"
+        tidy(body),
+        index="service",
+        columns="quarter",
+        values="n",
+        totals=False,
+        title="t",
+        threshold=9,
+        total_rounding=5,
     )
     assert dt.table.shape == body.shape
     assert dt.total_label is None
@@ -229,7 +236,9 @@ def test_attacker_catches_an_unprotected_pattern() -> None:
 
 def test_secondary_suppression_picks_smallest_complements() -> None:
     df = tidy(np.array([[12, 3], [20, 15], [0, 40]], dtype=float))
-    dt = disclose_counts(df, index="service", columns="quarter", values="n", title="t")
+    dt = disclose_counts(
+        df, index="service", columns="quarter", values="n", title="t", threshold=9, total_rounding=5
+    )
     expected = pd.DataFrame(
         {
             "Q1": ["[c]", "[c]", "0", "30"],
@@ -246,8 +255,24 @@ def test_secondary_suppression_picks_smallest_complements() -> None:
 
 def test_counts_deterministic_and_zero_kept() -> None:
     body = np.array([[0, 0, 25], [30, 4, 0], [11, 12, 13]], dtype=float)
-    a = disclose_counts(tidy(body), index="service", columns="quarter", values="n", title="t")
-    b = disclose_counts(tidy(body), index="service", columns="quarter", values="n", title="t")
+    a = disclose_counts(
+        tidy(body),
+        index="service",
+        columns="quarter",
+        values="n",
+        title="t",
+        threshold=9,
+        total_rounding=5,
+    )
+    b = disclose_counts(
+        tidy(body),
+        index="service",
+        columns="quarter",
+        values="n",
+        title="t",
+        threshold=9,
+        total_rounding=5,
+    )
     assert a == b
     assert a.table.loc["S01", "Q1"] == "0"
 
@@ -257,11 +282,20 @@ def test_counts_missing_combinations_and_nan() -> None:
         {"service": ["S01", "S01", "S02"], "quarter": ["Q1", "Q2", "Q1"], "n": [20, None, 30]}
     )
     dt = disclose_counts(
-        df, index="service", columns="quarter", values="n", title="t", missing="[z]"
+        df,
+        index="service",
+        columns="quarter",
+        values="n",
+        title="t",
+        missing="[z]",
+        threshold=9,
+        total_rounding=5,
     )
     assert dt.table.loc["S01", "Q2"] == "[x]"
     assert dt.table.loc["S02", "Q2"] == "[z]"
-    dt0 = disclose_counts(df, index="service", columns="quarter", values="n", title="t")
+    dt0 = disclose_counts(
+        df, index="service", columns="quarter", values="n", title="t", threshold=9, total_rounding=5
+    )
     assert dt0.table.loc["S02", "Q2"] == "0"
 
 
@@ -269,13 +303,29 @@ def test_counts_missing_combinations_and_nan() -> None:
 def test_counts_bad_input_named(bad: object) -> None:
     df = pd.DataFrame({"service": ["S01", "S02"], "quarter": ["Q1", "Q1"], "n": [10, bad]})
     with pytest.raises(DisclosureError, match="'n'"):
-        disclose_counts(df, index="service", columns="quarter", values="n", title="t")
+        disclose_counts(
+            df,
+            index="service",
+            columns="quarter",
+            values="n",
+            title="t",
+            threshold=9,
+            total_rounding=5,
+        )
 
 
 def test_missing_column_is_named() -> None:
     df = pd.DataFrame({"service": ["S01"], "n": [10]})
     with pytest.raises(DisclosureError, match="quarter"):
-        disclose_counts(df, index="service", columns="quarter", values="n", title="t")
+        disclose_counts(
+            df,
+            index="service",
+            columns="quarter",
+            values="n",
+            title="t",
+            threshold=9,
+            total_rounding=5,
+        )
 
 
 # ------------------------------------------------------------------------------------
@@ -306,6 +356,7 @@ def test_table_percentages_and_relations(rows: list[tuple[int, int, int]], thres
         percent_columns={"share": ("recorded", "records")},
         threshold=threshold,
         title="t",
+        total_rounding=5,
     )
     t = dt.table
     n = len(rows)
@@ -345,6 +396,8 @@ def test_table_percentage_example() -> None:
         count_columns=["den", "num"],
         percent_columns={"pct": ("num", "den")},
         title="t",
+        threshold=9,
+        total_rounding=5,
     )
     # num: 5 is small; its complement is the smallest non-zero cell (40), not the zero.
     assert list(dt.table["num"]) == ["[c]", "[c]", "0", "45"]
@@ -374,6 +427,7 @@ def test_shares_grid_and_tidy() -> None:
         share="gender_recorded",
         denominator="young_people",
         title="Gender recorded",
+        threshold=9,
     )
     assert grid.table.loc["S01", "Q1"] == "90"
     assert grid.table.loc["S01", "Q2"] == "[c]"  # denominator 5
@@ -387,6 +441,7 @@ def test_shares_grid_and_tidy() -> None:
         share="gender_recorded",
         denominator="young_people",
         title="Gender recorded",
+        threshold=9,
     )
     assert pooled.table.loc["S01", "Number"] == "45"
     assert pooled.table.loc["S03", "Number"] == "20"
@@ -394,9 +449,15 @@ def test_shares_grid_and_tidy() -> None:
 
 def test_shares_complement_protection() -> None:
     df = pd.DataFrame({"s": ["A"], "n": [50], "k": [47]})
-    plain = disclose_shares(df, index="s", numerator="k", denominator="n", title="t")
+    plain = disclose_shares(df, index="s", numerator="k", denominator="n", title="t", threshold=9)
     strict = disclose_shares(
-        df, index="s", numerator="k", denominator="n", title="t", protect_complement=True
+        df,
+        index="s",
+        numerator="k",
+        denominator="n",
+        title="t",
+        protect_complement=True,
+        threshold=9,
     )
     assert plain.table.iloc[0, 0] == "94"
     assert strict.table.iloc[0, 0] == "[c]"
@@ -413,7 +474,7 @@ def test_notes_never_speak_of_suppressing_1_to_0() -> None:
     assert "1 to 0" not in disclosure_sentence(0, 1)
     assert "programme totals are exact" in disclosure_sentence(0, 1)
     assert "from 1 to 9" in disclosure_sentence(9, 5) and "nearest 5" in disclosure_sentence(9, 5)
-    default = disclose_shares(df, index="s", numerator="k", denominator="n", title="t")
+    default = disclose_shares(df, index="s", numerator="k", denominator="n", title="t", threshold=9)
     assert any("from 1 to 9" in note for note in default.notes)
 
 
@@ -430,7 +491,7 @@ def test_estimates() -> None:
         }
     )
     dt = disclose_estimates(
-        df, index="term", p_value_column="p", reliability_column="low", title="e"
+        df, index="term", p_value_column="p", reliability_column="low", title="e", threshold=9
     )
     assert dt.table.loc["a", "estimate"] == "0.12 [u]"
     assert dt.table.loc["a", "p"] == "<0.001"
@@ -452,6 +513,8 @@ def _example() -> DisclosedTable:
         columns="quarter",
         values="n",
         title="Young people <by> quarter",
+        threshold=9,
+        total_rounding=5,
     )
 
 
@@ -533,11 +596,15 @@ def test_counts_order_and_single_column() -> None:
         index_order=["S01", "S02", "S03"],
         column_order=["Q1", "Q2", "Q3"],
         missing="[z]",
+        threshold=9,
+        total_rounding=5,
     )
     assert list(dt.table.index) == ["S01", "S02", "S03", "Total"]
     assert list(dt.table.columns) == ["Q1", "Q2", "Q3", "Total"]
     assert dt.table.loc["S03", "Q3"] == "[z]"
-    one = disclose_counts(df, index="service", columns=None, values="n", title="t")
+    one = disclose_counts(
+        df, index="service", columns=None, values="n", title="t", threshold=9, total_rounding=5
+    )
     assert list(one.table.columns) == ["n"]
     assert list(one.table["n"]) == ["25", "30", "55"]
 
@@ -551,7 +618,15 @@ def test_counts_multiindex_rows_and_unavailable_row() -> None:
             "n": [20, 30, None, None, 15, 40],
         }
     )
-    dt = disclose_counts(df, index=["phase", "service"], columns="quarter", values="n", title="t")
+    dt = disclose_counts(
+        df,
+        index=["phase", "service"],
+        columns="quarter",
+        values="n",
+        title="t",
+        threshold=9,
+        total_rounding=5,
+    )
     assert dt.table.loc[("2", "S02"), "Total"] == "[x]"
     assert dt.table.loc[("Total", ""), "Q1"] == "35"
     assert dt.total_label == "Total"
@@ -575,6 +650,8 @@ def test_programme_totals() -> None:
         values="value",
         exact=("Services active",),
         title="Key figures",
+        threshold=9,
+        total_rounding=5,
     )
     t = dt.table
     assert t.loc["Services active", "2013-14"] == "3"  # exact: not about individuals
@@ -588,6 +665,7 @@ def test_programme_totals() -> None:
         values="value",
         threshold=10,
         title="Key figures",
+        total_rounding=5,
     )
     assert strict.table.loc["Trained", "2014-15"] == "[c]"  # 11 is fine, but 10 is shown
     assert t.loc["Trained", "2013-14"] == "[x]"

@@ -23,7 +23,13 @@ def counts() -> D.DisclosedTable:
         for s, n in enumerate(ns, start=1)
     ]
     return D.disclose_counts(
-        pd.DataFrame(rows), index="quarter", columns="service", values="n", title="Referrals"
+        pd.DataFrame(rows),
+        index="quarter",
+        columns="service",
+        values="n",
+        title="Referrals",
+        threshold=9,
+        total_rounding=5,
     )
 
 
@@ -38,7 +44,13 @@ def shares() -> D.DisclosedTable:
         }
     )
     return D.disclose_shares(
-        df, index="service", columns="quarter", share="rec", denominator="yp", title="Recorded"
+        df,
+        index="service",
+        columns="quarter",
+        share="rec",
+        denominator="yp",
+        title="Recorded",
+        threshold=9,
     )
 
 
@@ -53,7 +65,7 @@ def estimates() -> D.DisclosedTable:
             "n": [120, 130, 125, 110, 4],
         }
     )
-    return D.disclose_estimates(df, index="t", title="Event study")
+    return D.disclose_estimates(df, index="t", title="Event study", threshold=9)
 
 
 @pytest.mark.parametrize(

@@ -96,10 +96,6 @@ class ModelResult:
             raise KeyError(f"{self.model}: no term {name!r}; terms are: {known}")
         return hit.iloc[0]
 
-    def summary_sentence(self) -> str:
-        """A plain-English sentence stating the main finding."""
-        return f"{self.model}: {len(self.estimates)} estimates from {self.n_obs_used} observations."
-
 
 @dataclass
 class TrajectoryResult(ModelResult):
@@ -117,24 +113,6 @@ class TrajectoryResult(ModelResult):
     optimizer: str = ""
     time_scale: float = 1.0
 
-    def summary_sentence(self) -> str:
-        row = self.term(self.time)
-        left_out = self.n_units_eligible - self.n_units_used
-        direction = "rose" if row["estimate"] > 0 else "fell"
-        sentence = (
-            f"Across {self.n_units_used} young people ({self.n_obs_used} assessments), "
-            f"{self.outcome} {direction} on average by {abs(row['estimate']):.2f} per unit of "
-            f"{self.time} (95% CI {row['ci_lower']:.2f} to {row['ci_upper']:.2f})"
-        )
-        if left_out:
-            sentence += (
-                f"; {left_out} of {self.n_units_eligible} were left out for having fewer "
-                "than two usable assessments"
-            )
-        if not self.converged:
-            sentence += "; the model did not converge, so treat these figures with caution"
-        return sentence + "."
-
 
 @dataclass
 class RateResult(ModelResult):
@@ -144,25 +122,6 @@ class RateResult(ModelResult):
     dispersion: float = float("nan")
     dispersion_label: str = ""
 
-    def summary_sentence(self) -> str:
-        """Sentence on the first non-intercept term, preferring a numeric one (a trend or
-        exposure of interest) over factor levels such as service dummies."""
-        rows = self.estimates[self.estimates["term"] != "Intercept"]
-        numeric = rows[~rows["term"].str.contains("[T.", regex=False)]
-        rows = numeric if not numeric.empty else rows
-        if rows.empty:
-            return (
-                f"The {self.family} rate model used {self.n_obs_used} observations; "
-                "it has no terms besides the intercept."
-            )
-        row = rows.iloc[0]
-        return (
-            f"In a {self.family.replace('_', ' ')} model of {self.n_obs_used} observations, "
-            f"the rate ratio for {row['term']} was {row['rate_ratio']:.2f} "
-            f"(95% CI {row['rr_ci_lower']:.2f} to {row['rr_ci_upper']:.2f}); "
-            f"{self.dispersion_label} {self.dispersion:.2f}."
-        )
-
 
 @dataclass
 class ITSResult(RateResult):
@@ -170,17 +129,6 @@ class ITSResult(RateResult):
 
     intervention_term: str = "intervention"
     outcome: str = ""
-
-    def summary_sentence(self) -> str:
-        row = self.term(self.intervention_term)
-        change = (row["rate_ratio"] - 1.0) * 100.0
-        direction = "higher" if change > 0 else "lower"
-        return (
-            f"After the intervention, {self.outcome} was {abs(change):.0f}% {direction} than "
-            f"the pre-intervention trend predicts (rate ratio {row['rate_ratio']:.2f}, 95% CI "
-            f"{row['rr_ci_lower']:.2f} to {row['rr_ci_upper']:.2f}; "
-            f"{self.n_obs_used} time points)."
-        )
 
 
 @dataclass
@@ -200,16 +148,6 @@ class StaggeredATTResult(ModelResult):
     control: str = "never_treated"
     outcome: str = ""
 
-    def summary_sentence(self) -> str:
-        post = self.table[self.table["post"]]
-        return (
-            f"Group-time effects on {self.outcome} were estimated for "
-            f"{self.table['cohort'].nunique()} rollout cohorts and {len(post)} post-rollout "
-            f"cohort-periods from {self.n_units_used} units, using "
-            f"{self.control.replace('_', '-')} units as the comparison; see the aggregated "
-            "effect for the headline figure."
-        )
-
 
 @dataclass
 class AggregateATTResult(ModelResult):
@@ -228,21 +166,6 @@ class AggregateATTResult(ModelResult):
     influence: np.ndarray = field(default_factory=lambda: np.zeros(0))
     influence_egt: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     outcome: str = ""
-
-    def summary_sentence(self) -> str:
-        lo = self.overall_att - Z95 * self.overall_se
-        hi = self.overall_att + Z95 * self.overall_se
-        what = {
-            "simple": "averaged over all rolled-out cohorts and periods",
-            "dynamic": "averaged over the periods since rollout",
-            "group": "averaged over rollout cohorts",
-            "calendar": "averaged over calendar periods since the first rollout",
-        }[self.how]
-        direction = "increased" if self.overall_att > 0 else "reduced"
-        return (
-            f"The rollout {direction} {self.outcome} by {abs(self.overall_att):.3g} "
-            f"({what}; 95% CI {lo:.3g} to {hi:.3g}; {self.n_units_used} units)."
-        )
 
 
 # --------------------------------------------------------------------------------------------

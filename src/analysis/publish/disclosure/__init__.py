@@ -2,16 +2,17 @@
 
 The rules (see ``docs`` and the shared domain notes):
 
-* a count from 1 to ``threshold`` (default 9) is published as ``[c]`` (primary suppression);
-  0 is a true zero and stays ``0``;
+* a count from 1 to ``threshold`` (``report.suppression_threshold`` in ``params.yaml``;
+  the functions have no default, callers pass the setting) is published as ``[c]``
+  (primary suppression); 0 is a true zero and stays ``0``;
 * secondary suppression: no suppressed cell can be recovered from row or column totals.
   Totals are treated as public knowledge even when a table does not show them, and the
   protection is checked exactly: a suppressed cell is recoverable when it is determined by
   the linear system "parts sum to their total" given every published value. While some
   suppressed cell is determined, the smallest non-zero unsuppressed cell on one of its
   lines is suppressed as well (ties broken by position, so the choice is deterministic);
-* totals are rounded to the nearest ``total_rounding`` (default 5); a total that is small
-  is suppressed like any other cell; a non-zero value that rounds to zero is ``[k]``;
+* totals are rounded to the nearest ``total_rounding`` (``report.total_rounding``); a
+  total that is small is suppressed like any other cell; a non-zero value that rounds to zero is ``[k]``;
 * a percentage whose numerator or denominator is suppressed is suppressed;
 * symbols follow the GSS guidance: see :data:`SYMBOL_KEY`.
 

@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.analyse.report_facts import predicted_trajectory, with_interval
 from analysis.core.catalog import MODELS, model_file
 from analysis.core.io import read_json
+from analysis.core.labels import count_word
 from analysis.publish import figures
 from analysis.report.context import YearContext
 from analysis.report.sections.common import (
@@ -36,20 +37,23 @@ def change_over_time(ctx: YearContext) -> list[Any]:
 def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>Young people's outcome scores over time</h3>")]
     if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
+        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("trajectory")).set_index("term")
     slope = est.loc["months_since_referral"]
     used, eligible = rec["n_units_used"], rec["n_units_eligible"]
+    least = ctx.settings.min_assessments
     direction = "rose" if slope["estimate"] > 0 else "fell"
     significant = slope["ci_lower"] > 0 or slope["ci_upper"] < 0
     text = (
-        f"<p>Across {people_n(ctx, used)} young people with two or more outcome assessments, "
+        f"<p>Across {people_n(ctx, used)} young people with {count_word(least)} or more "
+        "outcome assessments, "
         f"the harmonised outcome score (0 = highest risk, 1 = safest) {direction} on average "
         f"by {abs(slope['estimate']):.3f} a month (95% confidence interval "
         f"{slope['ci_lower']:.3f} to {slope['ci_upper']:.3f}), about "
         f"{abs(12 * slope['estimate']):.2f} over a year"
         f"{'' if significant else ', which cannot be told apart from no change'}. "
-        f"{people_n(ctx, eligible - used).capitalize()} young people with fewer than two "
+        f"{people_n(ctx, eligible - used).capitalize()} young people with fewer than "
+        f"{count_word(least)} "
         "assessments were left out. The model allows every young person their own starting "
         "point and rate of change, and compares services with each other only through "
         "fixed service effects.</p>"
@@ -169,7 +173,7 @@ def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str)
 def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>Reach: new young people per month as services mature</h3>")]
     if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
+        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("reach"))
     row = est.set_index("term").loc["years_since_start"]
     rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
@@ -210,7 +214,7 @@ def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
 def _rollout(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>The rollout: CSE concerns identified after a spoke arrives</h3>")]
     if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['sentence'])}</p>")]
+        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("rollout")).iloc[0]
     significant = est["ci_lower"] > 0 or est["ci_upper"] < 0
     more = "more" if est["estimate"] > 0 else "fewer"
