@@ -84,6 +84,14 @@ RULES = {
     "which returns a service owes": r"^def expected_periods\(",
     "when a return is late": r"^LATE_AFTER_DAYS\b.*=",
     "the closure reasons": r"^CLOSURE_REASONS\b.*=",
+    "the host agencies": r"^HOST_AGENCIES\b.*=",
+    "the genders": r"^GENDERS\b.*=",
+    "the ethnicities": r"^ETHNICITIES\b.*=",
+    "the referral sources": r"^REFERRAL_SOURCES\b.*=",
+    "the referral reasons": r"^REFERRAL_REASONS\b.*=",
+    "the count words": r"^COUNT_WORDS\b.*=",
+    "the reporting periods": r"^def parse_period\(",
+    "the young-person dedupe rule": r"^def resolve_people\(",
     "the typed settings": r"^def load_settings\(",
 }
 
@@ -141,9 +149,12 @@ def test_no_setting_is_restated_as_a_default():
                 zip(
                     [a.arg for a in positional][len(positional) - len(args.defaults) :],
                     args.defaults,
+                    strict=True,
                 )
             )
-            defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d}
+            defaults |= {
+                a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d
+            }
             for name, default in defaults.items():
                 where = (str(path.relative_to(SRC)), node.name, name)
                 if (

@@ -23,12 +23,8 @@ from datetime import date
 
 import pandas as pd
 
-from analysis.clean.harmonise import (
-    completeness_table,
-    reconciliation_table,
-    resolve_people,
-)
 from analysis.core import calendar
+from analysis.core.people import completeness_table, reconciliation_table, resolve_people
 from analysis.core.schemas import conform
 
 RETURN_TABLES: tuple[str, ...] = (

@@ -7,8 +7,12 @@ after the year end (``report.cutoff_days_after_year_end`` in ``params.yaml``).
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
+
+import pandas as pd
 
 LAST_DAY = date(2017, 8, 31)
 """End of the programme's final evaluation year (2016-17): nothing is simulated after it."""
@@ -61,3 +65,66 @@ def previous_year(year: str) -> str:
 def year_of(day: date) -> str:
     """The evaluation year a date falls in."""
     return year_label(day.year if day.month >= 9 else day.year - 1)
+
+
+# --------------------------------------------------------------------------- periods
+# Reporting periods: an evaluation year or one of its quarters (September-November is Q1).
+
+_RE_PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:\s*Q([1-4]))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """One reporting period: an evaluation year (``2014-15``) or a quarter (``2014-15 Q1``)."""
+
+    period: str
+    evaluation_year: str
+    frequency: str
+    start: date
+    end: date
+
+
+def parse_period(text: str) -> Period:
+    """Read ``2014-15``, ``2014-15 Q2`` or the file-name form ``2014-15Q2``.
+
+    Raises ``ValueError`` for anything else (including ``2014-16``).
+    """
+    if type(text) is str:  # periods repeat on every row: parse each distinct label once
+        return _parse_period_cached(text)
+    return _parse_period(text)
+
+
+def _parse_period(text: str) -> Period:
+    """:func:`parse_period` without the cache."""
+    m = _RE_PERIOD.match(str(text).strip())
+    if not m:
+        raise ValueError(f"not a period like 2014-15 or 2014-15 Q2: {text!r}")
+    y1, y2 = int(m[1]), int(m[2])
+    if (y1 + 1) % 100 != y2:
+        raise ValueError(f"not an evaluation year (Sep–Aug): {text!r}")
+    year = f"{y1}-{y2:02d}"
+    if m[3] is None:
+        return Period(year, year, "annual", *year_bounds(year))
+    q = int(m[3])
+    start_month = 9 + 3 * (q - 1)
+    sy = y1 + (start_month - 1) // 12
+    sm = (start_month - 1) % 12 + 1
+    end_first = pd.Timestamp(sy, sm, 1) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+    return Period(f"{year} Q{q}", year, "quarterly", date(sy, sm, 1), end_first.date())
+
+
+_parse_period_cached = functools.lru_cache(maxsize=4096)(_parse_period)
+
+
+def quarter_of(d: date) -> str:
+    """The evaluation quarter (``2014-15 Q2``) a date falls in."""
+    q = ((d.month - 9) % 12) // 3 + 1
+    return f"{year_of(d)} Q{q}"
+
+
+def quarter_index(quarter: str) -> int:
+    """1 for ``2012-13 Q1`` (Sep–Nov 2012), counting up one per quarter."""
+    p = parse_period(quarter)
+    if p.frequency != "quarterly":
+        raise ValueError(f"not a quarter: {quarter!r}")
+    return (int(p.evaluation_year[:4]) - 2012) * 4 + int(p.period[-1])

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import calendar
+from analysis.core.schemas import HOST_AGENCIES
 from analysis.synthesise.design import (
     DAYS_PER_MONTH,
     LAST_DAY,
@@ -35,7 +36,6 @@ from analysis.synthesise.design import (
 )
 
 EPOCH = date(1970, 1, 1)
-HOST_AGENCIES: tuple[str, ...] = ("police", "childrens_social_care", "health", "multi_agency")
 HOST_PROBS: tuple[float, ...] = (0.3, 0.35, 0.1, 0.25)
 HOST_SOURCE = {
     "police": "police",
