@@ -91,6 +91,8 @@ RULES = {
     "the referral reasons": r"^REFERRAL_REASONS\b.*=",
     "the count words": r"^COUNT_WORDS\b.*=",
     "the reporting periods": r"^def parse_period\(",
+    "the quarter index": r"^def quarter_index_of\(",
+    "the quarter bounds": r"^def quarter_bounds\(",
     "the young-person dedupe rule": r"^def resolve_people\(",
     "the typed settings": r"^def load_settings\(",
 }

@@ -122,9 +122,33 @@ def quarter_of(d: date) -> str:
     return f"{year_of(d)} Q{q}"
 
 
+FIRST_PANEL_YEAR = 2012
+"""Quarter index 1 is the first quarter (September-November) of this evaluation year."""
+
+
 def quarter_index(quarter: str) -> int:
     """1 for ``2012-13 Q1`` (Sep–Nov 2012), counting up one per quarter."""
     p = parse_period(quarter)
     if p.frequency != "quarterly":
         raise ValueError(f"not a quarter: {quarter!r}")
-    return (int(p.evaluation_year[:4]) - 2012) * 4 + int(p.period[-1])
+    return (int(p.evaluation_year[:4]) - FIRST_PANEL_YEAR) * 4 + int(p.period[-1])
+
+
+def quarter_index_of(day: date) -> int:
+    """Quarter index of a date (1 = Sep–Nov 2012): ``quarter_index(quarter_of(day))``."""
+    q = ((day.month - 9) % 12) // 3 + 1
+    return (parse_year(year_of(day)) - FIRST_PANEL_YEAR) * 4 + q
+
+
+def quarter_label(index: int) -> str:
+    """``2012-13 Q1`` for quarter index 1."""
+    y, q = FIRST_PANEL_YEAR + (index - 1) // 4, (index - 1) % 4 + 1
+    return f"{year_label(y)} Q{q}"
+
+
+def quarter_bounds(start_year: int, quarter: int) -> tuple[date, date]:
+    """First and last day of quarter ``quarter`` (1–4) of the evaluation year ``start_year``."""
+    month0 = 8 + 3 * (quarter - 1)  # months after January of start_year, 0-based: Sep = 8
+    sy, sm = start_year + month0 // 12, month0 % 12 + 1
+    ey, em = start_year + (month0 + 3) // 12, (month0 + 3) % 12 + 1
+    return date(sy, sm, 1), date(ey, em, 1) - timedelta(days=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import calendar
-from analysis.core.calendar import LAST_DAY, PHASE_STARTS, year_label
+from analysis.core.calendar import (
+    LAST_DAY,
+    PHASE_STARTS,
+    quarter_bounds,
+    quarter_index_of,
+    year_label,
+)
 from analysis.core.settings import load_settings
 
 DAYS_PER_MONTH = 30.4375
-FIRST_PANEL_YEAR = 2012
 """Quarter index 1 is 2012-13 Q1 (September–November 2012)."""
 N_PANEL_QUARTERS = 20
 """The area panel runs from 2012-13 Q1 to 2016-17 Q4."""
@@ -64,29 +69,9 @@ class Period:
         return self.label.replace(" ", "")
 
 
-def quarter_bounds(start_year: int, quarter: int) -> tuple[date, date]:
-    """First and last day of quarter ``quarter`` (1–4) of the evaluation year ``start_year``."""
-    month0 = 8 + 3 * (quarter - 1)  # months after January of start_year, 0-based: Sep = 8
-    sy, sm = start_year + month0 // 12, month0 % 12 + 1
-    ey, em = start_year + (month0 + 3) // 12, (month0 + 3) % 12 + 1
-    return date(sy, sm, 1), date(ey, em, 1) - timedelta(days=1)
-
-
 def year_of(day: date) -> int:
     """Starting calendar year of the evaluation year holding ``day``."""
     return calendar.parse_year(calendar.year_of(day))
-
-
-def quarter_index_of(day: date) -> int:
-    """Panel quarter index of a date (1 = Sep–Nov 2012)."""
-    q = ((day.month - 9) % 12) // 3 + 1
-    return (year_of(day) - FIRST_PANEL_YEAR) * 4 + q
-
-
-def quarter_label(index: int) -> str:
-    """``2012-13 Q1`` for quarter index 1."""
-    y, q = FIRST_PANEL_YEAR + (index - 1) // 4, (index - 1) % 4 + 1
-    return f"{year_label(y)} Q{q}"
 
 
 def service_periods(start: date, reporting: str, last_day: date = LAST_DAY) -> list[Period]:

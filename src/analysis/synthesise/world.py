@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core import calendar
+from analysis.core.calendar import quarter_index_of
 from analysis.core.schemas import HOST_AGENCIES
 from analysis.synthesise.design import (
     DAYS_PER_MONTH,
@@ -28,7 +29,6 @@ from analysis.synthesise.design import (
     case_durations,
     harmonised_from_latent,
     person_effects,
-    quarter_index_of,
     referral_rate,
     seraf_category,
     service_periods,

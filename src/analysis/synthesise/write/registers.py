@@ -87,7 +87,7 @@ def write_registers(sink: Sink, world: World) -> None:
 
 def write_area_panel(sink: Sink, world: World, mess: dict[str, Any]) -> None:
     """``area_panel.csv``: every area × quarter, sorted by area code and quarter."""
-    from analysis.synthesise.design import quarter_label
+    from analysis.core.calendar import quarter_label
 
     rng = stream(world.seed, "area-panel-mess")
     names = dict(zip(world.areas["area_code"], world.areas["area_name"], strict=True))
