@@ -48,10 +48,6 @@ rep = report.YearReport.build(
 
 # %% [markdown]
 # ## 1. Summary
-#
-# The year's key figures for the programme as a whole, and what changed since the
-# previous year. Figures the previous year's report gave differently, because returns
-# arrived late or were resubmitted, are marked [r].
 
 # %%
 report.show(rep.summary())

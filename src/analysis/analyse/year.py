@@ -20,9 +20,18 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse import models, outcomes, vintage
+from analysis.analyse.verdicts import outcome_verdicts, verdicts_record
 from analysis.core import calendar as periods
 from analysis.core import rules
-from analysis.core.catalog import HEADLINE, INDICATORS, MODELS, PROGRAMME_INDICATORS, model_file
+from analysis.core.catalog import (
+    HEADLINE,
+    INDICATORS,
+    MODELS,
+    PROGRAMME_INDICATORS,
+    VERDICTS,
+    model_file,
+)
+from analysis.core.framework import Framework, load_framework
 from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
 from analysis.core.labels import count_word
 from analysis.core.settings import Settings
@@ -391,6 +400,14 @@ def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
     return out
 
 
+def model_evidence(framework: Framework, name: str) -> dict[str, Any]:
+    """A model's strength of evidence and its assumptions, from the framework."""
+    entry = framework.models.get(name)
+    if entry is None:
+        return {"evidence": "descriptive", "assumptions": []}
+    return {"evidence": entry.evidence, "assumptions": list(entry.assumptions)}
+
+
 def year_arguments(settings: Settings) -> dict[str, int]:
     """The arguments :func:`evaluate_year` takes from the settings (``params.yaml``)."""
     return {
@@ -409,11 +426,16 @@ def evaluate_year(
     min_people: int,
     min_assessments: int,
     metrics_file: Path | None = None,
+    framework: Framework | None = None,
 ) -> dict[str, Any]:
     """Run one evaluation year's outcome measures and models and write their tables.
 
-    Returns the metrics written (``METRIC_FIGURES`` and the main estimates).
+    ``framework`` (default: ``evaluation-framework.yaml``) rates the six outcomes
+    (``verdicts.json``) and labels each model with its strength of evidence and
+    assumptions (``models.json``). Returns the metrics written (``METRIC_FIGURES`` and
+    the main estimates).
     """
+    framework = framework or load_framework()
     periods.parse_year(year)  # validates the label
     tables = load_tables(Path(processed_dir))
     seen = vintage.tables_as_of(tables, year, periods.cutoff_date(year, cutoff_days))
@@ -425,6 +447,10 @@ def evaluate_year(
     headline = outcomes.headline_figures(seen, year, indicators=indicators)
     write_parquet(indicators, out_dir / INDICATORS)
     write_parquet(programme, out_dir / PROGRAMME_INDICATORS)
+    write_json(
+        verdicts_record(outcome_verdicts(programme, year, framework), framework, year),
+        out_dir / VERDICTS,
+    )
 
     year_assessments = seen["assessments"]
     fitted = {
@@ -442,7 +468,10 @@ def evaluate_year(
         write_parquet(model.estimates, out_dir / model_file(name))
         for key, frame in model.extra.items():
             write_parquet(frame, out_dir / model_file(name, key))
-    write_json({name: m.record() for name, m in fitted.items()}, out_dir / MODELS)
+    write_json(
+        {name: {**m.record(), **model_evidence(framework, name)} for name, m in fitted.items()},
+        out_dir / MODELS,
+    )
 
     figures = {k: headline[k] for k in METRIC_FIGURES if k in headline}
     metrics = {"year": year, **figures, **model_metrics(fitted)}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ANALYSED_DATA",
+    "FRAMEWORK",
     "HEADLINE",
     "INDICATORS",
     "LEDGER",
@@ -25,6 +26,7 @@ __all__ = [
     "PROGRAMME_INDICATORS",
     "QUARANTINE",
     "STAGES",
+    "VERDICTS",
     "Stage",
     "model_file",
     "stage_paths",
@@ -49,6 +51,9 @@ PROGRAMME_INDICATORS = "programme_indicators.parquet"
 MODELS = "models.json"
 """``data/interim/<year>``: each model fitted or not, with counts, warnings and reason."""
 
+VERDICTS = "verdicts.json"
+"""``data/interim/<year>``: the six outcomes rated by the evaluation framework."""
+
 HEADLINE = "headline.json"
 """``data/interim/<year>``: the year's headline figures."""
 
@@ -58,6 +63,9 @@ report refuses an analysis of other data)."""
 
 PARAMS_CHECKED = "data/interim/params-checked.json"
 """Written by the ``check`` stage when ``params.yaml`` can be run; every stage reads it."""
+
+FRAMEWORK = "evaluation-framework.yaml"
+"""The evaluation framework (criteria and evidence labels), read by analyse and report."""
 
 
 def model_file(name: str, part: str | None = None) -> str:
@@ -96,14 +104,14 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "analyse",
         "outcome indicators and models for each year, on what its report may see",
-        (PARAMS_CHECKED, "data/processed"),
+        (PARAMS_CHECKED, FRAMEWORK, "data/processed"),
         ("data/interim/{year}",),
         ("metrics/{year}.json",),
     ),
     Stage(
         "report",
         "each year's disclosure-controlled report",
-        (PARAMS_CHECKED, "data/processed", "data/interim/{year}"),
+        (PARAMS_CHECKED, FRAMEWORK, "data/processed", "data/interim/{year}"),
         ("reports/{year}",),
     ),
     Stage(

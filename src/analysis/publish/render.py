@@ -91,7 +91,8 @@ def add_heading_ids(body: str) -> tuple[str, list[tuple[int, str, str]]]:
 
 
 def build_toc(headings: Sequence[tuple[int, str, str]], *, levels: tuple[int, int] = (2, 3)) -> str:
-    """A nested ``<nav>`` list of links to the headings with level in ``levels``."""
+    """A nested ``<nav>`` list of links to the headings with level in ``levels``, inside a
+    ``<details>`` element (closed: one line until the reader opens it)."""
     low, high = levels
     items: list[tuple[int, str, str]] = []
     previous = low - 1
@@ -104,9 +105,10 @@ def build_toc(headings: Sequence[tuple[int, str, str]], *, levels: tuple[int, in
         return ""
     # Headings that carry their own numbers ("1. Summary") get an unnumbered list.
     self_numbered = all(re.match(r"\d+[.)]?\s", t) for lvl, _, t in items if lvl == low)
+    # Collapsed by default, so the page's first screen shows its findings, not a list.
     out = [
-        '<nav class="toc" aria-labelledby="toc-heading">',
-        '<h2 id="toc-heading">Contents</h2>',
+        '<nav class="toc" aria-label="Contents"><details>',
+        '<summary id="toc-heading">Contents</summary>',
         '<ol class="toc-plain">' if self_numbered else "<ol>",
     ]
     depth = low
@@ -127,7 +129,7 @@ def build_toc(headings: Sequence[tuple[int, str, str]], *, levels: tuple[int, in
     while depth > low:
         out.append("</li></ol>")
         depth -= 1
-    out.append("</li></ol></nav>")
+    out.append("</li></ol></details></nav>")
     return "".join(out)
 
 

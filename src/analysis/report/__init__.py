@@ -22,12 +22,12 @@ from analysis.report.wording import (
     HTML,
     LABELS,
     NOT_RECORDED,
-    OUTCOME_TITLES,
     PERSON_FREE_INDICATORS,
     SECTIONS,
     UNIT_NOTES,
     disclosure_sentence,
     label,
+    outcome_titles,
     slug,
 )
 from analysis.report.writer import ReportWriter
@@ -53,7 +53,7 @@ __all__ = [
     "HTML",
     "LABELS",
     "NOT_RECORDED",
-    "OUTCOME_TITLES",
+    "outcome_titles",
     "PERSON_FREE_INDICATORS",
     "ReportSettings",
     "SECTIONS",

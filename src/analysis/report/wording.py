@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML as _HTML
 
+from analysis.core.framework import load_framework
 from analysis.core.published import check_text
 
 
@@ -133,14 +134,10 @@ UNIT_NOTES: dict[str, str] = {
 EXACT_FIGURES: tuple[str, ...] = ("Services active", "Spoke areas reached", "Returns received")
 """Key figures that are not about individuals: shown exactly, never suppressed."""
 
-OUTCOME_TITLES: dict[int, str] = {
-    1: "services secure sustainable funding for spoke services",
-    2: "spokes become embedded in the local CSE service landscape",
-    3: "spoke workers keep a distinctive CSE-focused role",
-    4: "the reach of specialist CSE services is extended",
-    5: "skills in partner agencies improve",
-    6: "outcomes improve for young people supported",
-}
+
+def outcome_titles() -> dict[int, str]:
+    """The six outcome measures' titles, as the evaluation framework words them."""
+    return {n: c.title for n, c in load_framework().outcomes.items()}
 
 
 # ------------------------------------------------------------------------- pure helpers

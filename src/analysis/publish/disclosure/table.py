@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,11 @@ def _label_html(label: Any) -> str:
     return html.escape(str(label))
 
 
+_WORDS = re.compile(r"[A-Za-z]{3,}")
+"""A cell holding words (a rating, a reason) is text, aligned left; numbers and the GSS
+symbols align right."""
+
+
 def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
     table = dt._table
     idx = table.index
@@ -326,7 +332,8 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
                 else f"<td>{_label_html(lab)}</td>"
             )
         for value in row:
-            parts.append(f'<td class="num">{_cell_html(str(value))}</td>')
+            kind = "text" if _WORDS.search(str(value)) else "num"
+            parts.append(f'<td class="{kind}">{_cell_html(str(value))}</td>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
     if dt.notes:

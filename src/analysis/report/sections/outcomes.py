@@ -19,10 +19,10 @@ from analysis.report.sections.common import (
 )
 from analysis.report.wording import (
     HTML,
-    OUTCOME_TITLES,
     PERSON_FREE_INDICATORS,
     UNIT_NOTES,
     _plural,
+    outcome_titles,
 )
 from analysis.report.writer import table_item
 
@@ -48,9 +48,10 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
             "each service's value or, where its data cannot support one, the reason.</p>"
         )
     ]
+    titles = outcome_titles()
     for number in range(1, 7):
         specs = [x for x in outcomes.INDICATORS if x.outcome == number]
-        out.append(HTML(f"<h3>Outcome {number}: {html.escape(OUTCOME_TITLES[number])}</h3>"))
+        out.append(HTML(f"<h3>Outcome {number}: {html.escape(titles[number])}</h3>"))
         out.append(HTML(_programme_findings(ctx, specs, prog)))
         if not breakdown:
             out += no_breakdown(ctx, f"Outcome {number} indicators")

@@ -1,4 +1,5 @@
-"""Section 1, Summary: the year's key figures and what changed since the previous year."""
+"""Section 1, Summary: the verdicts on the six outcome measures, the key findings, the
+year's key figures and what changed since the previous year."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from analysis.core.io import read_json
 from analysis.publish import disclosure
 from analysis.publish.disclosure import DisclosedTable
 from analysis.report.context import YearContext
+from analysis.report.sections.verdicts import key_findings, verdict_table
 from analysis.report.wording import EXACT_FIGURES, HTML, _fmt
 from analysis.report.writer import table_item
 
@@ -44,17 +46,22 @@ def summary(ctx: YearContext) -> list[Any]:
     )
     table = _revise_previous(ctx, table, now)
     values = table.numeric
-    sentences = [
-        f"<p>This report covers the evaluation year {ctx.year} (1 September to 31 August), "
-        f"using returns received by the cut-off in {ctx.settings.cutoff:%B %Y} "
-        f"({ctx.settings.cutoff_days} days after the year end).</p>"
+    lede = [
+        f"<p>Evaluation year {ctx.year} (1 September to 31 August), from returns received "
+        f"by {ctx.settings.cutoff:%-d %B %Y}.</p>"
     ]
     if ctx.settings.synthetic:
-        sentences.append(
-            '<p class="warning"><strong>Synthetic data.</strong> These figures describe the '
-            "synthetic programme the pipeline generates to exercise every step, not real "
-            "services or young people; its size depends on the configured scale.</p>"
+        lede.append(
+            '<p class="warning"><strong>Synthetic data</strong>: a generated programme, not '
+            "real services or young people.</p>"
         )
+    sentences = [
+        "<h3>Key figures</h3>"
+        f"<p>The cut-off for returns was {ctx.settings.cutoff_days} days after the year "
+        "end; returns that arrived later are counted in the next report. Figures the "
+        "previous year's report gave differently, because returns arrived late or were "
+        "resubmitted, are marked [r].</p>"
+    ]
     if ctx.previous is None:
         sentences.append(
             "<p>This is the programme's first evaluation year: there is no previous year "
@@ -69,7 +76,13 @@ def summary(ctx: YearContext) -> list[Any]:
                 changes.append(f"{str(idx).lower()} {direction} from {_fmt(a)} to {_fmt(b)}")
         if changes:
             sentences.append(f"<p>Compared with {prev}: " + "; ".join(changes) + ".</p>")
-    return [HTML("".join(sentences)), *table_item(table)]
+    return [
+        HTML("".join(lede)),
+        *verdict_table(ctx),
+        *key_findings(ctx),
+        HTML("".join(sentences)),
+        *table_item(table),
+    ]
 
 
 def _revise_previous(

@@ -1,0 +1,188 @@
+"""The top of the summary: the six-outcome verdict table and the key findings.
+
+Both are worded here from numbers the analyse stage computed (``verdicts.json``,
+``programme_indicators.parquet``); nothing is rated or counted here. The key findings
+follow documented rules (``docs/evaluation-framework.md``), in this order, at most eight:
+
+1. young people supported in the year, and the change from the year before (as known now);
+2. professionals trained in the year;
+3. one finding per outcome measure that has a rating (met, partly met, not met), in outcome
+   order, worded by its strength of evidence;
+4. the outcome measures it is too early to rate, in one finding.
+
+A finding's words follow its evidence label: a descriptive result says what was recorded
+(never "led to" or "because of"), an associational one says "was associated with", a causal
+one says what the programme did *if* its stated assumptions hold.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from analysis.core.catalog import PROGRAMME_INDICATORS, VERDICTS
+from analysis.core.io import read_json
+from analysis.publish import disclosure
+from analysis.report.context import YearContext
+from analysis.report.sections.common import rounded_n
+from analysis.report.wording import HTML, PERSON_FREE_INDICATORS
+from analysis.report.writer import table_item
+
+PRIMARY_WHAT: dict[str, str] = {
+    "funded_beyond_programme_share": "of spoke posts had funding beyond the programme grant",
+    "host_agency_referral_share": "of referrals came from the spokes' host agency type",
+    "cse_referral_share": "of young people on the caseload were referred for CSE",
+    "young_people_supported": "young people supported",
+    "confidence_change_mean": "average change in professionals' confidence (1-5 scale) "
+    "from before to after training",
+    "risk_band_improved_share": "of young people with two or more assessments moved to a "
+    "safer risk band",
+}
+"""How each primary indicator's value reads after the number."""
+
+EVIDENCE_WORDS: dict[str, str] = {
+    "descriptive": "Descriptive",
+    "associational": "Associational",
+    "causal": "Causal, under stated assumptions",
+}
+
+EVIDENCE_CAVEAT: dict[str, str] = {
+    "descriptive": "what the returns recorded, not what caused it",
+    "associational": "a pattern in the data, which could have other causes",
+    "causal": "an effect of the programme if the stated assumptions hold",
+}
+
+
+def _verdicts(ctx: YearContext) -> dict[str, Any]:
+    return read_json(ctx.analysis_dir / VERDICTS)
+
+
+def _share(v: dict[str, Any], ctx: YearContext) -> str:
+    """A share with its base, or [c] when its numerator is a small count of young people."""
+    personal = v["primary"] not in PERSON_FREE_INDICATORS
+    num = v.get("numerator")
+    if personal and num is not None and 0 < num <= ctx.settings.threshold:
+        return "[c]"
+    return f"{v['value']:.0%}"
+
+
+def evidence_line(v: dict[str, Any], ctx: YearContext) -> str:
+    """One line stating the primary indicator's value (disclosed) for the verdict table."""
+    what = PRIMARY_WHAT.get(v["primary"], v["primary"])
+    if v.get("value") is None:
+        return f"No figure yet ({what})"
+    if v["unit"] == "share":
+        return f"{_share(v, ctx)} {what} (out of {v.get('denominator', 0):,.0f})"
+    if v["unit"] == "mean change":
+        return f"{v['value']:+.2f}: {what}"
+    now, before = rounded_n(ctx, v["numerator"]), rounded_n(ctx, v.get("denominator", 0))
+    return f"{v['value']:+.0%} {what}: about {now:,.0f} against {before:,.0f} the year before"
+
+
+def _threshold(x: float, unit: str) -> str:
+    return (
+        f"{x:+.0%}"
+        if unit == "relative change"
+        else (f"{x:.0%}" if unit == "share" else f"{x:+.2f}")
+    )
+
+
+def what_would_change(v: dict[str, Any], first_rated_year: str) -> str:
+    """What would change the rating, from the criterion's thresholds or the reason."""
+    met, partly, unit = v["met"], v["partly"], v["unit"]
+    if v["rating"] == "met":
+        return f"Below {_threshold(met, unit)} it would be partly met"
+    if v["rating"] == "partly met":
+        return f"Met at {_threshold(met, unit)}; not met below {_threshold(partly, unit)}"
+    if v["rating"] == "not met":
+        return f"Partly met at {_threshold(partly, unit)}"
+    if "rates outcomes from" in v["reason"]:
+        return f"Rated from {first_rated_year}"
+    return f"Rated when {v['reason'].replace('fewer than', 'no fewer than', 1)} no longer holds"
+
+
+def verdict_table(ctx: YearContext) -> list[Any]:
+    """The six outcome measures' ratings, evidence, its strength, completeness and what
+    would change each rating (text cells; the one number per row is disclosed)."""
+    record = _verdicts(ctx)
+    first = record["first_rated_year"]
+    rows = []
+    for v in record["verdicts"]:
+        rating = v["rating"] if not v["reason"] else f"Too early to tell: {v['reason']}"
+        owing = v["services_owing"]
+        rows.append(
+            {
+                "Outcome measure": f"{v['outcome']}. {v['title'][:1].upper()}{v['title'][1:]}",
+                "Rating": rating.capitalize(),
+                "Evidence": evidence_line(v, ctx),
+                "Strength of evidence": EVIDENCE_WORDS[v["evidence"]],
+                "Data completeness": f"{v['services_with_value']} of {owing} services"
+                if owing
+                else "No service owes a figure yet",
+                "What would change the rating": what_would_change(v, first),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    notes = [
+        f"Rated by the evaluation framework version {record['framework_version']} "
+        "(criteria, evidence levels and assumptions: the methods annex).",
+        "Descriptive evidence describes what the returns recorded, not what caused it; "
+        "outcome 6 compares young people's first and latest assessments with no comparison "
+        "group, so it cannot be attributed to the services.",
+    ]
+    if record["criteria_changed_since_previous"]:
+        notes.insert(1, f"Criteria changed since the previous report: {record['changes']}")
+    table = disclosure.disclose_table(
+        frame,
+        index="Outcome measure",
+        count_columns=[],
+        text_columns=[c for c in frame.columns if c != "Outcome measure"],
+        threshold=ctx.settings.threshold,
+        total_rounding=ctx.settings.total_rounding,
+        total_row=False,
+        title=f"Verdicts on the six outcome measures, {ctx.year}",
+        notes=notes,
+    )
+    return table_item(table)
+
+
+def key_findings(ctx: YearContext) -> list[Any]:
+    """Five to eight findings by the rules in the module docstring, as a list."""
+    record = _verdicts(ctx)
+    prog = pd.read_parquet(ctx.analysis_dir / PROGRAMME_INDICATORS).set_index(
+        ["evaluation_year", "indicator"]
+    )
+    items: list[str] = []
+    supported = prog["value"].get((ctx.year, "young_people_supported"))
+    before = prog["value"].get((ctx.settings.previous_year, "young_people_supported"))
+    if supported is not None and pd.notna(supported):
+        text = f"About {rounded_n(ctx, supported):,.0f} young people were supported in {ctx.year}"
+        if before is not None and pd.notna(before) and before > 0:
+            text += (
+                f", against about {rounded_n(ctx, before):,.0f} in "
+                f"{ctx.settings.previous_year} (as known now)"
+            )
+        items.append(text + " (descriptive).")
+    trained = prog["value"].get((ctx.year, "professionals_trained"))
+    if trained is not None and pd.notna(trained):
+        items.append(
+            f"{trained:,.0f} professionals took part in CSE training or awareness sessions "
+            "(descriptive)."
+        )
+    early = []
+    for v in record["verdicts"]:
+        if v["reason"]:
+            early.append(str(v["outcome"]))
+            continue
+        items.append(
+            f"Outcome {v['outcome']} ({v['title']}) is {v['rating']}: "
+            f"{evidence_line(v, ctx)}. This is {EVIDENCE_CAVEAT[v['evidence']]}."
+        )
+    if early:
+        which = ", ".join(early[:-1]) + (" and " if len(early) > 1 else "") + early[-1]
+        noun = "Outcome measure" if len(early) == 1 else "Outcome measures"
+        items.append(f"{noun} {which}: too early to tell (reasons in the verdict table).")
+    body = "".join(f"<li>{html.escape(i)}</li>" for i in items[:8])
+    return [HTML(f'<h3>Key findings</h3><ul class="key-findings">{body}</ul>')]
