@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv reports test lab lock lint format stage bench
+.PHONY: help venv reports test lab lock lint format stage bench screenshots
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ lab: $(STAMP)  ## JupyterLab on notebooks/: make lab LAB_ARGS="--port 8899 --no-
 	@if [ "$$(id -u)" -eq 0 ]; then root=--allow-root; else root=; fi; \
 	exec env -u MPLBACKEND IPYTHONDIR="$(CURDIR)/lab/ipython" HUBSPOKE_LAB=1 \
 	  $(BIN)/jupyter lab $$root $(LAB_ARGS) notebooks/
+
+screenshots: $(STAMP)  ## photograph each year report's summary (1280x800, 390x844) into docs/screenshots
+	@$(BIN)/python scripts/screenshots.py
 
 stage: $(STAMP)  ## run one stage and what it needs: make stage STAGE=clean
 	@$(BIN)/dvc repro $(STAGE)

@@ -310,3 +310,53 @@ def render_sample_report(folder: Path, *, year: str = "2014-15") -> Path:
         cwd=str(folder),
     )
     return render_report_html(executed, folder / "report.html", title=f"Sample report {year}")
+
+
+VERDICT_CAPTION = "Verdicts on the six outcome measures"
+"""The caption that starts each year report's verdict table (``report/sections/verdicts.py``)."""
+
+VIEWPORTS: dict[str, tuple[int, int]] = {"desktop": (1280, 800), "phone": (390, 844)}
+"""The two screens a report's summary is checked and photographed at (width, height)."""
+
+
+def verdict_offsets(
+    page_paths: Iterable[Path],
+    viewport: tuple[int, int],
+    *,
+    screenshot_dir: Path | None = None,
+    executable_path: str | None = None,
+) -> dict[Path, float]:
+    """How far down each page (CSS px from its top, at ``viewport``) the verdict table's
+    caption starts; ``inf`` when the page has none. With ``screenshot_dir``, the first
+    screen of each page is saved there as ``<year>-<width>x<height>.png``."""
+    from playwright.sync_api import sync_playwright
+
+    exe = executable_path or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("Chromium not found (install Debian's chromium)")
+    width, height = viewport
+    out: dict[Path, float] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+            page = context.new_page()
+            for path in page_paths:
+                page.goto(Path(path).resolve().as_uri())
+                top = page.evaluate(
+                    """(text) => {
+                        const cap = Array.from(document.querySelectorAll('caption'))
+                            .find(c => c.textContent.startsWith(text));
+                        return cap ? cap.getBoundingClientRect().top + window.scrollY : null;
+                    }""",
+                    VERDICT_CAPTION,
+                )
+                out[Path(path)] = float("inf") if top is None else float(top)
+                if screenshot_dir is not None:
+                    screenshot_dir.mkdir(parents=True, exist_ok=True)
+                    name = f"{Path(path).parent.name}-{width}x{height}.png"
+                    page.screenshot(path=str(screenshot_dir / name), full_page=False)
+            context.close()
+        finally:
+            browser.close()
+    return out

@@ -149,3 +149,18 @@ def test_missing_chromium_skips_locally_but_fails_on_ci(monkeypatch: pytest.Monk
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         _chromium()
+
+
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+def test_verdict_table_is_read_first(chromium: str, pipeline_run, screen: str) -> None:
+    """At 1280x800 the verdict table starts on the first screen; at 390x844 within the
+    first two (screenshots only to a temporary folder: the pipeline run's copy)."""
+    from browser_check import VIEWPORTS, verdict_offsets
+
+    width, height = VIEWPORTS[screen]
+    pages = sorted(pipeline_run.reports.glob("20*/report.html"))
+    assert len(pages) == 4
+    tops = verdict_offsets(pages, (width, height), executable_path=chromium)
+    screens = 1 if screen == "desktop" else 2
+    late = {p.parent.name: top for p, top in tops.items() if not top < screens * height}
+    assert late == {}, f"verdict table below the first {screens} screen(s) at {width}px"
