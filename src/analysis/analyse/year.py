@@ -54,6 +54,7 @@ class ModelOutcome:
     """Why the model could not be fitted (a plain sentence); empty when it was. The words
     describing a fitted model belong to the report (``report/sections/change.py``), not
     to the analysis."""
+    pretest: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         """JSON-ready summary (no row-level data).
@@ -73,6 +74,13 @@ class ModelOutcome:
         }
         if self.family:
             out["family"] = self.family
+        if self.pretest is not None:
+            out["pretest"] = {
+                "statistic": _finite(self.pretest["statistic"]),
+                "df": int(self.pretest["df"]),
+                "p_value": _finite(self.pretest["p_value"]),
+                "note": str(self.pretest["note"]),
+            }
         if not self.fitted:
             out["reason"] = self.reason
         return out
@@ -289,7 +297,10 @@ def rollout_panel(area_panel: pd.DataFrame, areas: pd.DataFrame, year: str) -> p
 
 
 def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
-    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna)."""
+    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna), with
+    R did's Wald pre-test of parallel trends (``pretest`` in the model's record; not
+    computable, with the reason in its note, when single-area cohorts make the
+    pre-treatment cells collinear)."""
     areas = panel.drop_duplicates("area_code")
     treated = int((areas["cohort_quarter"] > 0).sum())
     controls = int((areas["cohort_quarter"] == 0).sum())
@@ -321,6 +332,7 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
             n_units_eligible=int(len(areas)),
         )
     outcome = _from_result("rollout", simple)
+    outcome.pretest = models.pretest_parallel_trends(att)
     outcome.extra = {
         "att_gt": att.table.reset_index(drop=True),
         "att_dynamic": dynamic.table.reset_index(drop=True),

@@ -420,3 +420,24 @@ def test_pooling_invariants(sizes: dict, starts: list, minimum: int) -> None:
             if np.searchsorted(np.sort(starts), c, side="right")
             == np.searchsorted(np.sort(starts), g, side="right")
         )
+
+
+# ------------------------------------------------------------------ the pipeline's rollout
+
+
+def test_the_year_analysis_records_the_pretest() -> None:
+    from analysis.analyse.year import fit_rollout
+
+    panel = _panel({3: 6, 5: 7}, n_never=10).rename(
+        columns={
+            "unit": "area_code",
+            "time": "quarter_index",
+            "cohort": "cohort_quarter",
+            "y": "cse_concerns",
+        }
+    )
+    record = fit_rollout(panel).record()
+    assert record["fitted"]
+    assert set(record["pretest"]) == {"statistic", "df", "p_value", "note"}
+    assert record["pretest"]["df"] == 4  # pre-treatment cells: (3, 2), (5, 2), (5, 3), (5, 4)
+    assert 0 <= record["pretest"]["p_value"] <= 1
