@@ -248,8 +248,8 @@ def test_pretest_without_pre_periods_says_why(mpdta: pd.DataFrame) -> None:
 
 
 def test_balance_e_gives_the_published_overall_effect(fits: dict) -> None:
-    """Callaway & Sant'Anna's did vignette: aggte(type="dynamic", balance_e=1) on mpdta,
-    overall -0.0288 (never-treated comparison, no covariates)."""
+    """aggte(type="dynamic", balance_e=1) on mpdta: the published overall -0.0288
+    (never-treated comparison, no covariates)."""
     agg = aggregate_att(fits["mpdta_nev_dr"], how="dynamic", balance_e=1)
     assert agg.overall_att == pytest.approx(-0.0288, abs=5e-5)
     assert agg.table["egt"].tolist() == [-2, -1, 0, 1]
