@@ -324,6 +324,13 @@ def test_band_over_group_time_cells(fits: dict) -> None:
         simultaneous_band(aggregate_att(fits["mpdta_nev_dr"], "simple"))
 
 
+def test_band_without_variation_falls_back_to_pointwise() -> None:
+    flat = _panel({3: 6, 5: 6}).assign(y=1.0)
+    band = simultaneous_band(aggregate_att(staggered_att(flat, **COLS), "dynamic"), seed=1)
+    assert band.critical_value == pytest.approx(1.959964, abs=1e-6)
+    assert band.table["se"].isna().all() and band.notes
+
+
 # ------------------------------------------------------------------ small cohorts
 
 

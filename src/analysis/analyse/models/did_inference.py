@@ -187,12 +187,12 @@ def simultaneous_band(
     )
     iqr = np.where(usable & (iqr > _SE_FLOOR), iqr, np.nan)
     se = iqr * math.sqrt(n_c) / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t_max = np.nanmax(np.abs(bres[:, np.isfinite(iqr)] / iqr[np.isfinite(iqr)]), axis=1)
-    if not np.isfinite(iqr).any():
+    finite = np.isfinite(iqr)
+    if not finite.any():
         crit = pointwise
         notes.append("no estimate has a usable bootstrap standard error: pointwise critical value")
     else:
+        t_max = np.max(np.abs(bres[:, finite] / iqr[finite]), axis=1)
         crit = _order_stat(t_max, level)
         if aggregate and crit < pointwise:
             notes.append("the simultaneous critical value fell below the pointwise one; raised")
