@@ -75,12 +75,12 @@ class ModelOutcome:
         if self.family:
             out["family"] = self.family
         if self.pretest is not None:
-            out["pretest"] = {
-                "statistic": _finite(self.pretest["statistic"]),
-                "df": int(self.pretest["df"]),
-                "p_value": _finite(self.pretest["p_value"]),
-                "note": str(self.pretest["note"]),
-            }
+            # statistic and p_value only when computable (never NaN); the note says why not
+            test = {"df": int(self.pretest["df"]), "note": str(self.pretest["note"])}
+            for key in ("statistic", "p_value"):
+                if (value := _finite(self.pretest[key])) is not None:
+                    test[key] = value
+            out["pretest"] = test
         if not self.fitted:
             out["reason"] = self.reason
         return out

@@ -448,3 +448,13 @@ def test_the_year_analysis_records_the_pretest() -> None:
     assert set(record["pretest"]) == {"statistic", "df", "p_value", "note"}
     assert record["pretest"]["df"] == 4  # pre-treatment cells: (3, 2), (5, 2), (5, 3), (5, 4)
     assert 0 <= record["pretest"]["p_value"] <= 1
+    # single-unit cohorts make the pre-treatment covariance singular: no NaN, a note
+    single = panel.assign(
+        cohort_quarter=panel["cohort_quarter"].where(~panel["area_code"].isin(["u000"]), 4)
+    )
+    single = single[~single["area_code"].isin(["u001", "u002", "u003", "u004", "u005"])]
+    single = pd.concat(
+        [single, panel[panel["area_code"] == "u001"].assign(area_code="x1", cohort_quarter=6)]
+    )
+    test = fit_rollout(single).record()["pretest"]
+    assert "singular" in test["note"] and "statistic" not in test and "p_value" not in test
