@@ -83,8 +83,7 @@ def aggregate_att(
 
     Weights use the cohort shares pg = P(G = g) over all units; standard errors add the
     influence of estimating those weights (did's ``wif``), reproducing did's published
-    analytic results on ``mpdta`` (see ``tests/unit/analyse/test_models.py`` and
-    ``test_did.py``). Cells with a missing ATT are dropped with a warning (did's
+    analytic results on ``mpdta`` (see ``tests/unit/analyse/test_did.py``). Cells with a missing ATT are dropped with a warning (did's
     ``na.rm=TRUE``).
     """
     what = "aggregate_att"
