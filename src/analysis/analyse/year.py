@@ -63,6 +63,7 @@ class ModelOutcome:
     """Why the model could not be fitted (a plain sentence); empty when it was. The words
     describing a fitted model belong to the report (``report/sections/change.py``), not
     to the analysis."""
+    pretest: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         """JSON-ready summary (no row-level data).
@@ -82,6 +83,13 @@ class ModelOutcome:
         }
         if self.family:
             out["family"] = self.family
+        if self.pretest is not None:
+            # statistic and p_value only when computable (never NaN); the note says why not
+            test = {"df": int(self.pretest["df"]), "note": str(self.pretest["note"])}
+            for key in ("statistic", "p_value"):
+                if (value := _finite(self.pretest[key])) is not None:
+                    test[key] = value
+            out["pretest"] = test
         if not self.fitted:
             out["reason"] = self.reason
         return out
@@ -298,7 +306,10 @@ def rollout_panel(area_panel: pd.DataFrame, areas: pd.DataFrame, year: str) -> p
 
 
 def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
-    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna)."""
+    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna), with
+    R did's Wald pre-test of parallel trends (``pretest`` in the model's record; not
+    computable, with the reason in its note, when single-area cohorts make the
+    pre-treatment cells collinear)."""
     areas = panel.drop_duplicates("area_code")
     treated = int((areas["cohort_quarter"] > 0).sum())
     controls = int((areas["cohort_quarter"] == 0).sum())
@@ -330,6 +341,7 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
             n_units_eligible=int(len(areas)),
         )
     outcome = _from_result("rollout", simple)
+    outcome.pretest = models.pretest_parallel_trends(att)
     outcome.extra = {
         "att_gt": att.table.reset_index(drop=True),
         "att_dynamic": dynamic.table.reset_index(drop=True),

@@ -11,8 +11,12 @@ and observations used and eligible, and any warnings in plain English:
 * :func:`interrupted_time_series` -- segmented count regression with a level change (and
   optionally a slope change and Fourier seasonal terms) at an intervention.
 * :func:`staggered_att` and :func:`aggregate_att` -- Callaway & Sant'Anna (2021) group-time
-  average treatment effects for a staggered rollout, with analytic influence-function standard
-  errors, reproducing the R ``did`` package (``att_gt(..., bstrap=FALSE)`` and ``aggte``).
+  average treatment effects for a staggered rollout (covariates with the doubly robust,
+  regression or IPW estimators, anticipation, balanced event windows), with analytic
+  influence-function standard errors, reproducing the R ``did`` package (``att_gt(...,
+  bstrap=FALSE)`` and ``aggte``); :func:`pretest_parallel_trends` (did's Wald pre-test),
+  :func:`simultaneous_band` (uniform bands by multiplier bootstrap) and
+  :func:`pool_small_cohorts` (the small-cohort rule, :data:`MIN_COHORT_UNITS`).
 
 Method notes and validation evidence are in ``docs/models.md``."""
 
@@ -24,9 +28,20 @@ from analysis.analyse.models.counts import (
     interrupted_time_series,
     rate_model,
 )
-from analysis.analyse.models.did import (
-    aggregate_att,
-    staggered_att,
+from analysis.analyse.models.did import staggered_att
+from analysis.analyse.models.did_aggregate import aggregate_att
+from analysis.analyse.models.did_cohorts import (
+    MIN_COHORT_UNITS,
+    PooledCohorts,
+    pool_small_cohorts,
+)
+from analysis.analyse.models.did_drdid import EST_METHODS, EstMethod
+from analysis.analyse.models.did_inference import (
+    BAND_DRAWS,
+    BAND_SEED,
+    SimultaneousBand,
+    pretest_parallel_trends,
+    simultaneous_band,
 )
 from analysis.analyse.models.results import (
     ESTIMATE_COLUMNS,
@@ -48,15 +63,22 @@ from analysis.analyse.models.trajectory import (
 )
 
 __all__ = [
+    "BAND_DRAWS",
+    "BAND_SEED",
+    "EST_METHODS",
+    "MIN_COHORT_UNITS",
     "AggregateATTResult",
     "CountFamily",
+    "EstMethod",
     "ESTIMATE_COLUMNS",
     "ITSResult",
     "MIN_NB_ALPHA",
     "MIXEDLM_OPTIMIZERS",
     "ModelNotFitted",
     "ModelResult",
+    "PooledCohorts",
     "RateResult",
+    "SimultaneousBand",
     "SIGNIFICANT_DIGITS",
     "StaggeredATTResult",
     "TrajectoryResult",
@@ -64,8 +86,11 @@ __all__ = [
     "aggregate_att",
     "all_finite",
     "interrupted_time_series",
+    "pool_small_cohorts",
+    "pretest_parallel_trends",
     "rate_model",
     "round_significant",
+    "simultaneous_band",
     "staggered_att",
     "trajectory_model",
 ]

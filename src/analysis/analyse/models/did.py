@@ -1,36 +1,66 @@
-"""Callaway & Sant'Anna (2021) group-time average treatment effects for a staggered rollout and their aggregations, with analytic influence-function standard errors, reproducing R ``did`` (``att_gt(..., bstrap=FALSE)`` and ``aggte``)."""
+"""Callaway & Sant'Anna (2021) group-time average treatment effects for a staggered rollout,
+with analytic influence-function standard errors, reproducing R ``did``
+(``att_gt(..., bstrap=FALSE)``): never-treated or not-yet-treated comparisons, time-invariant
+covariates with the doubly robust, outcome-regression or inverse-probability-weighting
+estimators of ``DRDID`` (:mod:`.did_drdid`), and anticipation. Aggregations are in
+:mod:`.did_aggregate`, the pre-test and the simultaneous bands in :mod:`.did_inference`, the
+small-cohort rule in :mod:`.did_cohorts`."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from analysis.analyse.models.did_cohorts import MIN_COHORT_UNITS, small_cohort_warning
+from analysis.analyse.models.did_drdid import (
+    EST_METHODS,
+    CellNotEstimable,
+    EstMethod,
+    difference_in_means,
+    two_by_two,
+)
 from analysis.analyse.models.results import (
     Z95,
-    AggregateATTResult,
     StaggeredATTResult,
     _require_columns,
     _tidy,
     round_significant,
 )
 
-# --------------------------------------------------------------------------------------------
-# Callaway & Sant'Anna (2021) staggered difference-in-differences
-# --------------------------------------------------------------------------------------------
-
 _SE_FLOOR: float = math.sqrt(np.finfo(float).eps) * 10.0
 """R did sets standard errors at or below sqrt(.Machine$double.eps)*10 to NA."""
 
+_TABLE_COLUMNS = [
+    "cohort",
+    "time",
+    "event_time",
+    "att",
+    "se",
+    "ci_lower",
+    "ci_upper",
+    "post",
+    "n_treated",
+    "n_control",
+]
+
 
 def _balanced_panel(
-    panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: str, what: str
+    panel: pd.DataFrame,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    what: str,
+    covariates: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Validate the panel and return it balanced (units observed in every period)."""
+    """Validate the panel and return it balanced (units observed in every period), with
+    columns ``unit, time, cohort, y`` and ``x0, x1...`` for the covariates."""
     notes: list[str] = []
-    _require_columns(panel, [unit, time, cohort, outcome], what)
+    _require_columns(panel, [unit, time, cohort, outcome, *covariates], what)
     df = pd.DataFrame(
         {
             "unit": panel[unit].to_numpy(),
@@ -39,6 +69,13 @@ def _balanced_panel(
             "y": pd.to_numeric(panel[outcome], errors="coerce").to_numpy(),
         }
     )
+    for k, name in enumerate(covariates):
+        values = panel[name]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            raise ValueError(
+                f"{what}: covariate {name!r} must be numeric (code categories as 0/1 columns)"
+            )
+        df[f"x{k}"] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     if df["unit"].isna().any() or df["time"].isna().any():
         rows = list(np.flatnonzero(df["unit"].isna() | df["time"].isna())[:5])
         raise ValueError(f"{what}: missing or non-numeric {unit!r}/{time!r} at rows {rows}")
@@ -53,10 +90,14 @@ def _balanced_panel(
             f"{what}: {cohort!r} must be constant within a unit; it varies for "
             f"{int(varies.sum())} units, e.g. {varies[varies].index[0]!r}"
         )
-    missing_y = df["y"].isna()
-    if missing_y.any():
-        notes.append(f"{int(missing_y.sum())} rows with a missing outcome were left out")
-        df = df[~missing_y]
+    xcols = [f"x{k}" for k in range(len(covariates))]
+    missing = df[["y", *xcols]].isna().any(axis=1) | ~np.isfinite(
+        df[["y", *xcols]].to_numpy(dtype=float)
+    ).all(axis=1)
+    if missing.any():
+        what_missing = "outcome or covariate" if covariates else "outcome"
+        notes.append(f"{int(missing.sum())} rows with a missing {what_missing} were left out")
+        df = df[~missing]
     n_periods = df["time"].nunique()
     per_unit = df.groupby("unit")["time"].transform("size")
     if (per_unit < n_periods).any():
@@ -69,6 +110,41 @@ def _balanced_panel(
     return df.sort_values(["unit", "time"]).reset_index(drop=True), notes
 
 
+def _rollout_sample(
+    df: pd.DataFrame, control: str, anticipation: int, notes: list[str], what: str
+) -> pd.DataFrame:
+    """R did's preprocessing of cohorts: late cohorts count as never treated, units treated
+    in (or, with anticipation, just after) the first period are dropped, and without
+    never-treated units the last cohort becomes the comparison."""
+    tlist = np.sort(df["time"].unique())
+    late = df["cohort"] > tlist.max() + anticipation
+    if late.any():
+        notes.append(
+            f"{df.loc[late, 'unit'].nunique()} units first treated after the last period "
+            "were treated as never treated"
+        )
+        df = df.assign(cohort=df["cohort"].where(~late, 0.0))
+    early = (df["cohort"] > 0) & (df["cohort"] <= tlist.min() + anticipation)
+    if early.any():
+        notes.append(
+            f"{df.loc[early, 'unit'].nunique()} units already treated in the first period "
+            f"{'(allowing for anticipation) ' if anticipation else ''}were left out"
+        )
+        df = df[~early]
+    if not (df["cohort"] == 0).any():
+        if control == "never_treated":
+            raise ValueError(f"{what}: there are no never-treated units to compare with")
+        last = df.loc[df["cohort"] > 0, "cohort"].max()
+        cutoff = last - anticipation
+        notes.append(
+            f"no never-treated units: periods from {cutoff:g} on were dropped and cohort "
+            f"{last:g} serves as the not-yet-treated comparison"
+        )
+        df = df[df["time"] < cutoff].copy()
+        df.loc[df["cohort"] == last, "cohort"] = 0.0
+    return df
+
+
 def staggered_att(
     panel: pd.DataFrame,
     *,
@@ -77,54 +153,50 @@ def staggered_att(
     cohort: str,
     outcome: str,
     control: Literal["never_treated", "not_yet_treated"] = "never_treated",
+    covariates: Sequence[str] = (),
+    est_method: EstMethod = "dr",
+    anticipation: int = 0,
+    min_cohort_units: int = MIN_COHORT_UNITS,
 ) -> StaggeredATTResult:
     """Callaway & Sant'Anna (2021) group-time average treatment effects ATT(g, t).
 
     Panel data, one row per unit and period; ``cohort`` is the first period a unit is treated
-    (0 or missing: never treated). Unconditional parallel trends, no anticipation, varying
-    base period (pre-treatment cells compare t with t-1; post-treatment cells compare t with
-    g-1), comparison units either never treated or not yet treated by period t. Standard
-    errors are analytic, from the influence functions. This reproduces R
-    ``did::att_gt(..., xformla=~1, base_period="varying", bstrap=FALSE)`` including its
-    preprocessing: unbalanced units are dropped; cohorts treated after the last period count
-    as never treated; units treated in or before the first period are dropped; with
-    ``not_yet_treated`` and no never-treated units, periods from the last cohort's start on
-    are dropped and that cohort serves as the comparison.
+    (0 or missing: never treated). Varying base period (pre-treatment cells compare t with
+    t-1; post-treatment cells compare t with g-1-``anticipation``), comparison units either
+    never treated or not yet treated by period t+``anticipation``. Parallel trends hold
+    conditional on the time-invariant ``covariates`` (values of each cell's base period are
+    used, as R did does), estimated by ``est_method``: ``"dr"`` doubly robust, ``"reg"``
+    outcome regression, ``"ipw"`` inverse probability weighting (the DRDID estimators);
+    without covariates all three are the difference of mean changes. Standard errors are
+    analytic, from the influence functions. This reproduces R ``did::att_gt(...,
+    xformla=~covariates, est_method=, anticipation=, base_period="varying", bstrap=FALSE)``
+    including its preprocessing: unbalanced units are dropped; cohorts treated after the last
+    period (+ anticipation) count as never treated; units treated in or before the first
+    period (+ anticipation) are dropped; with ``not_yet_treated`` and no never-treated units,
+    periods from the last cohort's start (- anticipation) on are dropped and that cohort
+    serves as the comparison. A cell R did would refuse (no overlap, singular covariates) has
+    a missing ATT and a warning.
+
+    Cohorts with fewer than ``min_cohort_units`` units are reported with a warning (with one
+    unit the treated part of the influence function is exactly zero, so the standard error
+    ignores the treated side's variability); see :func:`pool_small_cohorts` for pooling them.
     """
     what = "staggered_att"
     if control not in ("never_treated", "not_yet_treated"):
         raise ValueError(
             f"{what}: control must be 'never_treated' or 'not_yet_treated', got {control!r}"
         )
+    if est_method not in EST_METHODS:
+        raise ValueError(f"{what}: est_method must be one of {EST_METHODS}, got {est_method!r}")
+    if isinstance(anticipation, bool) or int(anticipation) != anticipation or anticipation < 0:
+        raise ValueError(f"{what}: anticipation must be a whole number >= 0, got {anticipation!r}")
+    anticipation = int(anticipation)
+    covariates = tuple(covariates)
     n_units_eligible = int(panel[unit].nunique()) if unit in panel.columns else 0
     n_obs_eligible = len(panel)
-    df, notes = _balanced_panel(panel, unit, time, cohort, outcome, what)
+    df, notes = _balanced_panel(panel, unit, time, cohort, outcome, what, covariates)
+    df = _rollout_sample(df, control, anticipation, notes, what)
     tlist = np.sort(df["time"].unique())
-    late = df["cohort"] > tlist.max()
-    if late.any():
-        notes.append(
-            f"{df.loc[late, 'unit'].nunique()} units first treated after the last period "
-            "were treated as never treated"
-        )
-        df.loc[late, "cohort"] = 0.0
-    early = (df["cohort"] > 0) & (df["cohort"] <= tlist.min())
-    if early.any():
-        notes.append(
-            f"{df.loc[early, 'unit'].nunique()} units already treated in the first period "
-            "were left out"
-        )
-        df = df[~early]
-    if not (df["cohort"] == 0).any():
-        if control == "never_treated":
-            raise ValueError(f"{what}: there are no never-treated units to compare with")
-        last = df.loc[df["cohort"] > 0, "cohort"].max()
-        notes.append(
-            f"no never-treated units: periods from {last:g} on were dropped and cohort "
-            f"{last:g} serves as the not-yet-treated comparison"
-        )
-        df = df[df["time"] < last].copy()
-        df.loc[df["cohort"] == last, "cohort"] = 0.0
-        tlist = np.sort(df["time"].unique())
     if len(tlist) < 2:
         raise ValueError(f"{what}: need at least two periods, got {len(tlist)}")
 
@@ -132,6 +204,10 @@ def staggered_att(
     units = wide.index.to_numpy()
     g_unit = df.groupby("unit")["cohort"].first().loc[units].to_numpy(dtype=float)
     y = wide.to_numpy(dtype=float)
+    xw = [
+        df.pivot(index="unit", columns="time", values=f"x{k}").loc[units, tlist].to_numpy(float)
+        for k in range(len(covariates))
+    ]
     n = len(units)
     glist = np.sort(np.unique(g_unit[g_unit > 0]))
     if len(glist) == 0:
@@ -139,12 +215,13 @@ def staggered_att(
 
     rows: list[dict[str, Any]] = []
     columns: list[np.ndarray] = []
+    refused: list[str] = []
     for g in glist:
         treated = g_unit == g
+        pre_idx = np.flatnonzero(tlist + anticipation < g)
         for ti in range(len(tlist) - 1):
             current = tlist[ti + 1]
             if g <= current:
-                pre_idx = np.flatnonzero(tlist < g)
                 if len(pre_idx) == 0:
                     notes.append(f"cohort {g:g} has no pre-treatment period and was dropped")
                     break
@@ -154,24 +231,26 @@ def staggered_att(
             if control == "never_treated":
                 comp = g_unit == 0
             else:
-                comp = (g_unit == 0) | ((g_unit > current) & (g_unit != g))
+                comp = (g_unit == 0) | ((g_unit > current + anticipation) & (g_unit != g))
             keep = treated | comp
             n1 = int(keep.sum())
-            dy = y[:, ti + 1] - y[:, base]
             n_t, n_c = int(treated.sum()), int(comp.sum())
             infl = np.zeros(n)
+            att = float("nan")
             if n_t == 0 or n_c == 0:
-                att = float("nan")
                 notes.append(f"ATT({g:g},{current:g}) has no treated or no comparison units")
             else:
-                p = n_t / n1
-                m1 = dy[treated].mean()
-                m0 = dy[comp].mean()
-                att = float(m1 - m0)
-                psi = np.where(treated, (dy - m1) / p, 0.0) - np.where(
-                    comp, (dy - m0) / (1.0 - p), 0.0
-                )
-                infl = np.where(keep, psi * (n / n1), 0.0)
+                dy = (y[:, ti + 1] - y[:, base])[keep]
+                d = treated[keep].astype(float)
+                try:
+                    if covariates:
+                        x = np.column_stack([np.ones(n1), *[xk[keep, base] for xk in xw]])
+                        att, psi = two_by_two(dy, d, x, est_method)
+                    else:
+                        att, psi = difference_in_means(dy, d)
+                    infl[keep] = psi * (n / n1)
+                except CellNotEstimable as exc:
+                    refused.append(f"ATT({g:g},{current:g}): {exc}")
             columns.append(infl)
             rows.append(
                 {
@@ -184,6 +263,15 @@ def staggered_att(
                     "n_control": n_c,
                 }
             )
+    if refused:
+        notes.append(
+            f"{len(refused)} group-time cells could not be estimated and are missing, as in R "
+            f"did ({'; '.join(refused[:3])}{'...' if len(refused) > 3 else ''})"
+        )
+    sizes = {float(g): int((g_unit == g).sum()) for g in glist}
+    small = {g: k for g, k in sizes.items() if k < min_cohort_units}
+    if small:
+        notes.append(small_cohort_warning(small, min_cohort_units))
     influence = np.column_stack(columns) if columns else np.zeros((n, 0))
     table = pd.DataFrame(rows)
     se = np.sqrt((influence**2).sum(axis=0)) / n
@@ -192,20 +280,7 @@ def staggered_att(
     table["se"] = round_significant(se)
     table["ci_lower"] = round_significant(table["att"] - Z95 * table["se"])
     table["ci_upper"] = round_significant(table["att"] + Z95 * table["se"])
-    table = table[
-        [
-            "cohort",
-            "time",
-            "event_time",
-            "att",
-            "se",
-            "ci_lower",
-            "ci_upper",
-            "post",
-            "n_treated",
-            "n_control",
-        ]
-    ]
+    table = table[_TABLE_COLUMNS]
     terms = [f"ATT({c:g},{t:g})" for c, t in zip(table["cohort"], table["time"], strict=True)]
     estimates = _tidy(terms, table["att"].to_numpy(), table["se"].to_numpy())
     return StaggeredATTResult(
@@ -223,161 +298,9 @@ def staggered_att(
         unit_cohorts=g_unit,
         control=control,
         outcome=outcome,
-    )
-
-
-def _weight_influence(
-    keepers: np.ndarray, pg: np.ndarray, g_unit: np.ndarray, group: np.ndarray
-) -> np.ndarray:
-    """R did ``wif``: influence of estimating the group-probability weights (n x k)."""
-    indicators = np.column_stack([(g_unit == group[k]).astype(float) for k in keepers])
-    pk = pg[keepers]
-    s = pk.sum()
-    if1 = (indicators - pk) / s
-    if2 = (indicators - pk).sum(axis=1, keepdims=True) * (pk / s**2)[None, :]
-    return if1 - if2
-
-
-def _agg(
-    att: np.ndarray,
-    infl: np.ndarray,
-    which: np.ndarray,
-    weights: np.ndarray,
-    wif: np.ndarray | None,
-) -> tuple[float, np.ndarray]:
-    """Weighted aggregate of ATT cells and its influence function (R did get_agg_inf_func)."""
-    est = float(np.sum(att[which] * weights))
-    inf = infl[:, which] @ weights
-    if wif is not None:
-        inf = inf + wif @ att[which]
-    return est, inf
-
-
-def _se(inf: np.ndarray) -> float:
-    """Standard error from an influence function (R did getSE without bootstrap)."""
-    n = len(inf)
-    se = math.sqrt(float(np.mean(inf**2)) / n) if n else float("nan")
-    return float("nan") if se <= _SE_FLOOR else se
-
-
-def aggregate_att(
-    att: StaggeredATTResult,
-    how: Literal["simple", "dynamic", "group", "calendar"] = "simple",
-) -> AggregateATTResult:
-    """Aggregate ATT(g, t) as R ``did::aggte(..., bstrap=FALSE)`` does.
-
-    * ``simple``: post-treatment cells weighted by cohort size.
-    * ``dynamic``: event-study effects by time since treatment e (all e, including
-      pre-treatment placebo e<0), each a cohort-size-weighted mean; overall = mean over e>=0.
-    * ``group``: per cohort, the mean of its post-treatment cells; overall = cohort-size
-      weighted mean of those.
-    * ``calendar``: per period from the first rollout on, cohort-size-weighted mean of the
-      treated cells; overall = mean over those periods.
-
-    Weights use the cohort shares pg = P(G = g) over all units; standard errors add the
-    influence of estimating those weights (did's ``wif``), reproducing did's published
-    analytic results on ``mpdta`` (see ``tests/test_models.py``). Cells with a missing ATT are dropped with a warning
-    (did's ``na.rm=TRUE``).
-    """
-    what = "aggregate_att"
-    if how not in ("simple", "dynamic", "group", "calendar"):
-        raise ValueError(
-            f"{what}: how must be 'simple', 'dynamic', 'group' or 'calendar', got {how!r}"
-        )
-    notes = list(att.warnings)
-    table = att.table
-    ok = table["att"].notna().to_numpy()
-    if not ok.all():
-        notes.append(f"{int((~ok).sum())} ATT(g,t) cells without an estimate were left out")
-    tab = table[ok].reset_index(drop=True)
-    infl = att.influence[:, ok]
-    a = tab["att"].to_numpy(dtype=float)
-    group = tab["cohort"].to_numpy(dtype=float)
-    tt = tab["time"].to_numpy(dtype=float)
-    g_unit = att.unit_cohorts
-    glist = np.sort(np.unique(group))
-    pgg = np.array([np.mean(g_unit == g) for g in glist])
-    pg = pgg[np.searchsorted(glist, group)]
-    keepers = np.flatnonzero(group <= tt)
-
-    egt: np.ndarray
-    egt_att: list[float] = []
-    egt_inf: list[np.ndarray] = []
-    if how == "simple":
-        w = pg[keepers] / pg[keepers].sum()
-        overall, inf = _agg(a, infl, keepers, w, _weight_influence(keepers, pg, g_unit, group))
-        egt = np.zeros(0)
-    elif how == "group":
-        for g in glist:
-            which = np.flatnonzero((group == g) & (g <= tt))
-            est, inf_g = _agg(a, infl, which, pg[which] / pg[which].sum(), None)
-            egt_att.append(est)
-            egt_inf.append(inf_g)
-        egt = glist
-        att_g = np.array(egt_att)
-        inf_mat = np.column_stack(egt_inf)
-        wif = _weight_influence(np.arange(len(glist)), pgg, g_unit, glist)
-        overall, inf = _agg(att_g, inf_mat, np.arange(len(glist)), pgg / pgg.sum(), wif)
-    elif how == "dynamic":
-        event = tt - group
-        egt = np.sort(np.unique(event))
-        for e in egt:
-            which = np.flatnonzero(event == e)
-            wif = _weight_influence(which, pg, g_unit, group)
-            est, inf_e = _agg(a, infl, which, pg[which] / pg[which].sum(), wif)
-            egt_att.append(est)
-            egt_inf.append(inf_e)
-        pos = np.flatnonzero(egt >= 0)
-        inf_mat = np.column_stack(egt_inf)
-        overall, inf = _agg(
-            np.array(egt_att), inf_mat, pos, np.full(len(pos), 1.0 / len(pos)), None
-        )
-    else:  # calendar
-        periods = np.sort(np.unique(tt))
-        egt = periods[periods >= group.min()]
-        for t1 in egt:
-            which = np.flatnonzero((tt == t1) & (group <= tt))
-            wif = _weight_influence(which, pg, g_unit, group)
-            est, inf_t = _agg(a, infl, which, pg[which] / pg[which].sum(), wif)
-            egt_att.append(est)
-            egt_inf.append(inf_t)
-        inf_mat = np.column_stack(egt_inf)
-        k = len(egt)
-        overall, inf = _agg(np.array(egt_att), inf_mat, np.arange(k), np.full(k, 1.0 / k), None)
-
-    overall = float(round_significant(overall))
-    overall_se = float(round_significant(_se(inf)))
-    egt_att = [float(v) for v in round_significant(np.array(egt_att, dtype=float))]
-    label = {"dynamic": "event_time", "group": "cohort", "calendar": "time"}.get(how, "egt")
-    if how == "simple":
-        out_table = pd.DataFrame(columns=["egt", "att", "se", "ci_lower", "ci_upper"])
-        inf_egt = np.zeros((len(inf), 0))
-        terms = ["ATT"]
-        est_vals, se_vals = [overall], [overall_se]
-    else:
-        inf_egt = np.column_stack(egt_inf)
-        se_egt = round_significant(np.array([_se(inf_egt[:, j]) for j in range(inf_egt.shape[1])]))
-        out_table = pd.DataFrame({"egt": egt, "att": egt_att, "se": se_egt})
-        out_table["ci_lower"] = round_significant(out_table["att"] - Z95 * out_table["se"])
-        out_table["ci_upper"] = round_significant(out_table["att"] + Z95 * out_table["se"])
-        terms = ["ATT", *[f"{label}={v:g}" for v in egt]]
-        est_vals = [overall, *egt_att]
-        se_vals = [overall_se, *se_egt]
-    estimates = _tidy(terms, np.array(est_vals), np.array(se_vals))
-    return AggregateATTResult(
-        model=f"aggregate_att[{how}]",
-        estimates=estimates,
-        n_units_used=att.n_units_used,
-        n_units_eligible=att.n_units_eligible,
-        n_obs_used=att.n_obs_used,
-        n_obs_eligible=att.n_obs_eligible,
-        warnings=notes,
-        results=None,
-        how=how,
-        overall_att=overall,
-        overall_se=overall_se,
-        table=out_table,
-        influence=inf,
-        influence_egt=inf_egt,
-        outcome=att.outcome,
+        est_method=est_method,
+        covariates=covariates,
+        anticipation=anticipation,
+        small_cohorts=small,
+        periods=tlist,
     )

@@ -139,6 +139,8 @@ class StaggeredATTResult(ModelResult):
     ci_lower, ci_upper, post, n_treated, n_control``. ``influence`` is the n_units x n_cells
     matrix of influence functions (column j belongs to ``table`` row j, row i to
     ``unit_ids[i]``), scaled as in R ``did`` so that ``se = sqrt(sum(IF**2)) / n``.
+    ``small_cohorts`` maps each cohort with fewer units than the minimum
+    (:data:`~analysis.analyse.models.did_cohorts.MIN_COHORT_UNITS`) to its number of units.
     """
 
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -147,6 +149,11 @@ class StaggeredATTResult(ModelResult):
     unit_cohorts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     control: str = "never_treated"
     outcome: str = ""
+    est_method: str = "dr"
+    covariates: tuple[str, ...] = ()
+    anticipation: int = 0
+    small_cohorts: dict[float, int] = field(default_factory=dict)
+    periods: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -166,6 +173,8 @@ class AggregateATTResult(ModelResult):
     influence: np.ndarray = field(default_factory=lambda: np.zeros(0))
     influence_egt: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     outcome: str = ""
+    unit_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    balance_e: int | None = None
 
 
 # --------------------------------------------------------------------------------------------
