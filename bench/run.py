@@ -51,8 +51,8 @@ YEARS = ("2013-14", "2014-15", "2015-16", "2016-17")
 SEED = 20140101
 README_START = "<!-- bench:results:start -->"
 README_END = "<!-- bench:results:end -->"
-COPY_ITEMS = ("dvc.yaml", "params.yaml", "pyproject.toml", "notebooks", "src", "docs",
-              "data/external")  # fmt: skip
+COPY_ITEMS = ("dvc.yaml", "params.yaml", "evaluation-framework.yaml", "pyproject.toml",
+              "notebooks", "src", "docs", "data/external")  # fmt: skip
 TARGETS = {
     "papermill_ratio": 1.3,
     "noop_share": 0.05,

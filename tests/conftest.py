@@ -31,6 +31,7 @@ PIPELINE_TEST_PARAMS = {"synthetic": {"seed": 20140101, "scale": 0.25}}
 COPY_ITEMS = (
     "dvc.yaml",
     "params.yaml",
+    "evaluation-framework.yaml",
     "pyproject.toml",
     "notebooks",
     "src",

@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse import outcomes
+from analysis.core.labels import label
 from analysis.core.rules import LATE_AFTER_DAYS, current_rows, expected_periods
-from analysis.report.wording import label
 
 
 def _restrict(tables: dict[str, pd.DataFrame], year: str) -> dict[str, pd.DataFrame]:
@@ -144,3 +144,24 @@ def returns_expected(tables: dict[str, pd.DataFrame], year: str) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows, columns=["service_id", "expected", "received", "late"])
+
+
+def revision_causes(
+    seen: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame], year: str
+) -> dict[str, int]:
+    """Why ``year``'s figures as known now (``seen``) may differ from its own report
+    (``previous``, the tables that report saw): returns for ``year`` that arrived after
+    that report's cut-off, and returns resubmitted since (a later version replacing one
+    that report used). Counts of returns, not of young people."""
+    now = seen["returns"].loc[seen["returns"]["evaluation_year"] == year]
+    then = previous["returns"].loc[previous["returns"]["evaluation_year"] == year]
+    then_periods = set(zip(then["service_id"], then["period"], strict=True))
+    then_ids = set(then.loc[~then["superseded"].astype(bool), "return_id"])
+    current = now.loc[~now["superseded"].astype(bool)]
+    late = resubmitted = 0
+    for row in current.itertuples():
+        if (row.service_id, row.period) not in then_periods:
+            late += 1
+        elif row.return_id not in then_ids:
+            resubmitted += 1
+    return {"late_returns": late, "resubmitted_returns": resubmitted}

@@ -28,6 +28,7 @@ from analysis.core.catalog import (
     INDICATORS,
     MODELS,
     PROGRAMME_INDICATORS,
+    REVISIONS,
     VERDICTS,
     model_file,
 )
@@ -492,6 +493,7 @@ def evaluate_year(
     }
     metrics = {k: v for k, v in metrics.items() if v is not None}
     write_json(headline, out_dir / HEADLINE)
+    write_json(outcomes.figures_as_known(programme, year), out_dir / REVISIONS)
     # What these results were computed on: a report refuses an analysis of other data.
     write_json(
         {"year": year, "data_hash": vintage.vintage_hash(seen)}, out_dir / ANALYSED_DATA_FILE

@@ -25,6 +25,7 @@ __all__ = [
     "PARAMS_CHECKED",
     "PROGRAMME_INDICATORS",
     "QUARANTINE",
+    "REVISIONS",
     "STAGES",
     "VERDICTS",
     "Stage",
@@ -53,6 +54,10 @@ MODELS = "models.json"
 
 VERDICTS = "verdicts.json"
 """``data/interim/<year>``: the six outcomes rated by the evaluation framework."""
+
+REVISIONS = "revisions.json"
+"""``data/interim/<year>``: earlier years' headline figures as known at this year's cut-off
+(the index's trend shows the latest, marked [r] where revised)."""
 
 HEADLINE = "headline.json"
 """``data/interim/<year>``: the year's headline figures."""
@@ -126,7 +131,14 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "index",
         "the index of reports and the headline trend",
-        (PARAMS_CHECKED, "metrics", "reports/{year}", "reports/aqa", "reports/national"),
+        (
+            PARAMS_CHECKED,
+            "metrics",
+            "data/interim/{year}",
+            "reports/{year}",
+            "reports/aqa",
+            "reports/national",
+        ),
         ("reports/index.html", "reports/headline_trend.csv"),
     ),
 )

@@ -7,6 +7,9 @@ processed codes. Header variant tables map normalised headers to canonical colum
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
 
 INSTRUMENTS: tuple[str, ...] = ("seraf", "star5", "star10", "risk3", "bespoke", "none")
 """Outcome instruments services use (``none``: the service records no outcome measure)."""
@@ -225,3 +228,54 @@ PARTICIPANT_ROLES = ("spoke_worker", "hub_manager", "host_agency", "partner_agen
 HOST_AGENCY = _variants(
     {"police": [], "childrens_social_care": [], "health": [], "multi_agency": []}
 )
+
+
+# --------------------------------------------------------------------------- display
+
+LABELS: dict[str, str] = {
+    "childrens_social_care": "Children's social care",
+    "police": "Police",
+    "education": "Education",
+    "health": "Health",
+    "voluntary_youth": "Other voluntary / youth",
+    "self_family": "Self / family",
+    "other": "Other",
+    "multi_agency": "Multi-agency team",
+    "new": "New",
+    "open": "Open",
+    "closed": "Closed",
+    "direct_work": "Direct work sessions",
+    "group_work": "Group work sessions",
+    "consultations": "Consultations",
+    "training_sessions": "Training sessions",
+    "professionals_trained": "Professionals trained",
+    "awareness_events": "Awareness events",
+    "multi_agency_meetings": "Multi-agency meetings",
+    "female": "Female",
+    "male": "Male",
+    "white_british": "White British",
+    "white_other": "White other",
+    "mixed": "Mixed",
+    "asian": "Asian",
+    "black": "Black",
+    "heterosexual": "Heterosexual",
+    "gay_lesbian": "Gay / lesbian",
+    "bisexual": "Bisexual",
+    "yes": "Yes",
+    "no": "No",
+    "seraf": "SERAF",
+    "star5": "Outcomes Star (1-5)",
+    "star10": "Outcomes Star (1-10)",
+    "risk3": "3-level risk rating",
+    "bespoke": "Bespoke form",
+    "none": "No repeated measure",
+}
+NOT_RECORDED = "Not recorded"
+"""How a missing code is shown to readers."""
+
+
+def label(code: Any) -> str:
+    """Plain-English label of a code (shown to readers; unknown codes are spelled out)."""
+    if code is None or (not isinstance(code, str) and pd.isna(code)):
+        return NOT_RECORDED
+    return LABELS.get(str(code), str(code).replace("_", " ").capitalize())

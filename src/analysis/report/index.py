@@ -13,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core import paths
+from analysis.core.catalog import REVISIONS
 from analysis.core.io import read_json
 from analysis.core.settings import load_settings
 from analysis.publish import disclosure, figures
 from analysis.publish.render import images_without_alt, page_html
+from analysis.report.wording import EXACT_FIGURES
 
 TREND_FIGURES: dict[str, str] = {
     "young_people_supported": "Young people supported",
@@ -26,7 +28,10 @@ TREND_FIGURES: dict[str, str] = {
     "services_active": "Services active",
     "spoke_areas_reached": "Spoke areas reached",
 }
-EXACT: tuple[str, ...] = ("Services active", "Spoke areas reached")
+
+
+NOT_PLOTTED: tuple[str, ...] = ("Services active", "Spoke areas reached")
+"""Figures left out of the trend chart (small counts on another scale; in the table)."""
 
 
 def trend_frame(metrics: dict[str, dict]) -> pd.DataFrame:
@@ -50,7 +55,7 @@ def disclosed_trend(
         values="value",
         threshold=threshold,
         total_rounding=total_rounding,
-        exact=EXACT,
+        exact=EXACT_FIGURES,
         title="Headline figures by evaluation year (programme)",
     )
 
@@ -62,10 +67,42 @@ def trend_csv(table: disclosure.DisclosedTable) -> pd.DataFrame:
     return numeric.rename_axis("evaluation_year").reset_index()
 
 
+def latest_figures(
+    metrics: dict[str, dict], revisions: dict[str, dict]
+) -> tuple[dict[str, dict], pd.DataFrame]:
+    """Each year's headline figures as known now (``revisions``: the latest analysis's
+    view of earlier years) over the first-published ``metrics``, and a frame (figure x
+    year) flagging the figures that differ from their first publication."""
+    latest = {year: {**values, **revisions.get(year, {})} for year, values in metrics.items()}
+    flags = pd.DataFrame(False, index=list(TREND_FIGURES.values()), columns=list(metrics))
+    for year, values in revisions.items():
+        for key, name in TREND_FIGURES.items():
+            first = metrics.get(year, {}).get(key)
+            if year in flags.columns and key in values and first is not None:
+                flags.loc[name, year] = values[key] != first
+    return latest, flags
+
+
+def _latest_revisions(analysis_dir: Path, years: list[str]) -> dict[str, dict]:
+    """The revisions file of the latest year that has one (empty if none has)."""
+    for year in reversed(years):
+        path = analysis_dir / year / REVISIONS
+        if path.exists():
+            return read_json(path)
+    return {}
+
+
 def build_index(
-    reports_dir: Path, *, metrics_dir: Path | None = None, params_file: Path | None = None
+    reports_dir: Path,
+    *,
+    metrics_dir: Path | None = None,
+    analysis_dir: Path | None = None,
+    params_file: Path | None = None,
 ) -> Path:
-    """Write ``reports_dir/index.html`` and ``headline_trend.csv``; return the page's path."""
+    """Write ``reports_dir/index.html`` and ``headline_trend.csv``; return the page's path.
+
+    The trend shows each year's figures as the latest report knows them, marked [r] where
+    late or resubmitted returns revised them since their first publication."""
     reports_dir = Path(reports_dir)
     settings = load_settings(params_file)
     years = list(settings.years)
@@ -74,11 +111,14 @@ def build_index(
     for year in years:
         path = metrics_dir / f"{year}.json"
         metrics[year] = read_json(path) if path.exists() else {}
+    revisions = _latest_revisions(Path(analysis_dir or paths.INTERIM_DIR), years)
+    latest, revised = latest_figures(metrics, revisions)
     table = disclosed_trend(
-        metrics,
+        latest,
         threshold=settings.report.suppression_threshold,
         total_rounding=settings.report.total_rounding,
     )
+    table = disclosure.mark_revised(table, revised.reindex_like(table.table).fillna(False))
     trend_csv(table).to_csv(reports_dir / "headline_trend.csv", index=False, lineterminator="\n")
 
     items = []
@@ -86,10 +126,10 @@ def build_index(
         exists = (reports_dir / year / "report.html").exists()
         link = f'<a href="{year}/report.html">Evaluation report {year}</a>'
         items.append(f"<li>{link}{'' if exists else ' (not yet produced)'}</li>")
-    plotted = table.select(rows=[r for r in table.table.index if r not in EXACT])
+    plotted = table.select(rows=[r for r in table.table.index if r not in NOT_PLOTTED])
     fig = figures.line_chart(
         plotted.transposed(),
-        value_label="Number (rounded)",
+        value_label="Number",
         x_label="Evaluation year",
         title="Headline figures by evaluation year",
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import pandas as pd
 from IPython.display import HTML as _HTML
 
 from analysis.core.framework import load_framework
+from analysis.core.labels import LABELS as LABELS  # re-exported: the report's labels
+from analysis.core.labels import NOT_RECORDED as NOT_RECORDED
+from analysis.core.labels import label as label
 from analysis.core.published import check_text
 
 
@@ -39,45 +40,6 @@ SECTIONS: tuple[str, ...] = (
 )
 """The report's sections, in order (the browser test checks each is present)."""
 
-LABELS: dict[str, str] = {
-    "childrens_social_care": "Children's social care",
-    "police": "Police",
-    "education": "Education",
-    "health": "Health",
-    "voluntary_youth": "Other voluntary / youth",
-    "self_family": "Self / family",
-    "other": "Other",
-    "multi_agency": "Multi-agency team",
-    "new": "New",
-    "open": "Open",
-    "closed": "Closed",
-    "direct_work": "Direct work sessions",
-    "group_work": "Group work sessions",
-    "consultations": "Consultations",
-    "training_sessions": "Training sessions",
-    "professionals_trained": "Professionals trained",
-    "awareness_events": "Awareness events",
-    "multi_agency_meetings": "Multi-agency meetings",
-    "female": "Female",
-    "male": "Male",
-    "white_british": "White British",
-    "white_other": "White other",
-    "mixed": "Mixed",
-    "asian": "Asian",
-    "black": "Black",
-    "heterosexual": "Heterosexual",
-    "gay_lesbian": "Gay / lesbian",
-    "bisexual": "Bisexual",
-    "yes": "Yes",
-    "no": "No",
-    "seraf": "SERAF",
-    "star5": "Outcomes Star (1-5)",
-    "star10": "Outcomes Star (1-10)",
-    "risk3": "3-level risk rating",
-    "bespoke": "Bespoke form",
-    "none": "No repeated measure",
-}
-NOT_RECORDED = "Not recorded"
 
 DISPLAY_NAMES: dict[str, str] = {
     "estimate": "Estimate",
@@ -98,13 +60,6 @@ DISPLAY_NAMES: dict[str, str] = {
 """Column headings shown to readers for the tables' internal column names."""
 
 
-def label(code: Any) -> str:
-    """Plain-English label of a code."""
-    if code is None or (not isinstance(code, str) and pd.isna(code)):
-        return NOT_RECORDED
-    return LABELS.get(str(code), str(code).replace("_", " ").capitalize())
-
-
 def slug(text: str) -> str:
     """A file-name-safe identifier for a table or figure title."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
@@ -119,6 +74,7 @@ PERSON_FREE_INDICATORS: frozenset[str] = frozenset(
         "training_sessions",
         "professionals_trained",
         "confidence_change_mean",
+        "training_feedback_response_share",
     }
 )
 """Indicators that count posts, meetings, sessions or professionals, not young people:
@@ -131,8 +87,15 @@ UNIT_NOTES: dict[str, str] = {
     "better); N is the number of young people with two or more assessments.",
 }
 
-EXACT_FIGURES: tuple[str, ...] = ("Services active", "Spoke areas reached", "Returns received")
-"""Key figures that are not about individuals: shown exactly, never suppressed."""
+EXACT_FIGURES: tuple[str, ...] = (
+    "Services active",
+    "Spoke areas reached",
+    "Returns received",
+    "Professionals trained",
+    "Training sessions",
+)
+"""Key figures that are not about young people: shown exactly, never suppressed or rounded,
+the same everywhere they appear (the key figures, outcome 5, the index's trend)."""
 
 
 def outcome_titles() -> dict[int, str]:

@@ -55,6 +55,7 @@ from analysis.analyse.outcomes.definitions import (
     R_NO_RETURN_OR_EXTRACT,
     R_NO_RETURN_OR_TRAINING,
     R_NO_SPOKE_AREAS,
+    R_NO_TRAINED_COUNT,
     R_NO_TRAINING,
     RATIO_UNITS,
     REQUIRED_COLUMNS,
@@ -65,6 +66,7 @@ from analysis.analyse.outcomes.definitions import (
 )
 from analysis.analyse.outcomes.indicators import (
     HEADLINE_INDICATORS,
+    figures_as_known,
     headline_figures,
     outcome_indicators,
     programme_indicators,
@@ -102,9 +104,11 @@ __all__ = [
     "R_NO_RETURN_OR_EXTRACT",
     "R_NO_RETURN_OR_TRAINING",
     "R_NO_SPOKE_AREAS",
+    "R_NO_TRAINED_COUNT",
     "R_NO_TRAINING",
     "SHARE",
     "expected_periods",
+    "figures_as_known",
     "headline_figures",
     "outcome_indicators",
     "prepare_tables",

@@ -55,6 +55,10 @@ R_NO_SPOKE_AREAS = "no spoke area registered for this service"
 R_NO_HOST_SOURCE = "no spoke's host agency type matches a single referral source"
 R_NO_REFERRALS = "no referrals recorded in this year's returns"
 R_NO_TRAINING = "no training feedback received for this year"
+R_FEEDBACK_ABOVE_TRAINED = (
+    "more feedback forms with both ratings than professionals trained in the returns"
+)
+R_NO_TRAINED_COUNT = "the returns do not report professionals trained: no base for a response rate"
 R_NO_CONFIDENCE_PAIRS = "no professional trained has both pre- and post-training confidence"
 
 
@@ -120,8 +124,15 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         5,
         "confidence_change_mean",
-        "Mean change in professionals' confidence from before to after training",
+        "Mean change in professionals' confidence from before to after training "
+        "(self-rated on the day, 1-5)",
         MEAN_CHANGE,
+    ),
+    Indicator(
+        5,
+        "training_feedback_response_share",
+        "Share of professionals trained who returned feedback with both confidence ratings",
+        SHARE,
     ),
     Indicator(
         6,

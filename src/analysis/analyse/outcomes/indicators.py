@@ -262,3 +262,20 @@ def headline_figures(
         figures[name] = _json_number(row["value"], row["unit"])
         figures[f"{name}_services"] = int(row["services_with_value"])
     return figures
+
+
+def figures_as_known(programme: pd.DataFrame, year: str) -> dict[str, dict[str, float | int]]:
+    """Each earlier year's headline indicator figures as known at ``year``'s cut-off (late
+    and resubmitted returns included), from ``year``'s programme indicator table: what the
+    index's trend shows, marking [r] where a figure differs from its first publication."""
+    out: dict[str, dict[str, float | int]] = {}
+    for earlier in sorted(set(programme["evaluation_year"].astype("str"))):
+        if earlier >= year:
+            continue
+        rows = programme.loc[programme["evaluation_year"] == earlier].set_index("indicator")
+        out[earlier] = {
+            name: _json_number(rows.loc[ind, "value"], rows.loc[ind, "unit"])
+            for name, ind in HEADLINE_INDICATORS.items()
+            if ind in rows.index and not pd.isna(rows.loc[ind, "value"])
+        }
+    return out

@@ -11,6 +11,7 @@ from analysis.analyse.outcomes.definitions import (
     HOST_TO_REFERRAL_SOURCE,
     NO_MEASURE_INSTRUMENTS,
     OPEN_MEASURE_MEANS,
+    R_FEEDBACK_ABOVE_TRAINED,
     R_FEWER_THAN_TWO,
     R_NO_ASSESSMENTS,
     R_NO_BANDS,
@@ -21,9 +22,11 @@ from analysis.analyse.outcomes.definitions import (
     R_NO_MEASURE,
     R_NO_REASON_RECORDED,
     R_NO_REFERRALS,
+    R_NO_RETURN,
     R_NO_RETURN_OR_EXTRACT,
     R_NO_RETURN_OR_TRAINING,
     R_NO_SPOKE_AREAS,
+    R_NO_TRAINED_COUNT,
     R_NO_TRAINING,
     RISK_ORDER,
     r_not_reported,
@@ -283,6 +286,29 @@ def _outcome5(ctx: _Context) -> list[dict[str, Any]]:
                 note=note,
             )
         )
+    # How many of the professionals trained the confidence figure rests on (outcome 5 is
+    # self-report from those who returned feedback: its response rate qualifies it).
+    ind = "training_feedback_response_share"
+    trained = next((r for r in rows if r["indicator"] == "professionals_trained"), None)
+    if trained is None or pd.isna(trained["value"]) or trained.get("source") != "outputs":
+        rows.append(_row(ind, reason=R_NO_RETURN if not ctx.received else R_NO_TRAINED_COUNT))
+    elif tr.empty:
+        rows.append(_row(ind, reason=R_NO_TRAINING))
+    else:
+        pairs = int((pd.to_numeric(tr["confidence_pre"], errors="coerce").notna()
+                     & pd.to_numeric(tr["confidence_post"], errors="coerce").notna()).sum())  # fmt: skip
+        if pairs > trained["value"]:
+            rows.append(_row(ind, reason=R_FEEDBACK_ABOVE_TRAINED))
+        else:
+            rows.append(
+                _ratio_row(
+                    ind,
+                    float(pairs),
+                    float(trained["value"]),
+                    reason_if_empty=R_NO_TRAINED_COUNT,
+                    source="training, outputs",
+                )
+            )
     return rows
 
 

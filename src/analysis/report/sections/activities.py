@@ -11,6 +11,12 @@ from analysis.report.wording import label
 from analysis.report.writer import figure_item, table_item
 
 
+def _total(values: Any) -> float:
+    """A sum that stays missing ([x], not collected) when no return reported the item:
+    never a 0 the services did not send."""
+    return values.sum(min_count=1)
+
+
 def activities(ctx: YearContext) -> list[Any]:
     """Section 5: direct work, training delivered, professionals trained, awareness events.
 
@@ -24,7 +30,9 @@ def activities(ctx: YearContext) -> list[Any]:
     outs = rules.current_rows(ctx.seen["outputs"])
     wide = (
         outs.assign(output=outs["output"].map(label))
-        .pivot_table(index="evaluation_year", columns="output", values="count", aggfunc="sum")
+        .pivot_table(
+            index="evaluation_year", columns="output", values="count", aggfunc=_total, dropna=False
+        )
         .reset_index()
         .rename(columns={"evaluation_year": "Evaluation year"})
     )
@@ -60,7 +68,9 @@ def activities(ctx: YearContext) -> list[Any]:
         frame = frame.loc[frame["evaluation_year"] == ctx.year]
         wide = (
             frame.assign(**{column: frame[column].map(label)})
-            .pivot_table(index="service_id", columns=column, values=value, aggfunc="sum")
+            .pivot_table(
+                index="service_id", columns=column, values=value, aggfunc=_total, dropna=False
+            )
             .reset_index()
             .rename(columns={"service_id": "Service"})
         )

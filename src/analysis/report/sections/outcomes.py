@@ -37,8 +37,10 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
     """
     ind = pd.read_parquet(ctx.analysis_dir / INDICATORS)
     ind = ind.loc[ind["evaluation_year"] == ctx.year]
-    prog = pd.read_parquet(ctx.analysis_dir / PROGRAMME_INDICATORS)
-    prog = prog.loc[prog["evaluation_year"] == ctx.year].set_index("indicator")
+    every_year = pd.read_parquet(ctx.analysis_dir / PROGRAMME_INDICATORS)
+    prog = every_year.loc[every_year["evaluation_year"] == ctx.year].set_index("indicator")
+    before = every_year.loc[every_year["evaluation_year"] == ctx.settings.previous_year]
+    prog_before = before.set_index("indicator")
     breakdown = service_breakdown_allowed(ctx)
     out: list[Any] = [
         HTML(
@@ -52,7 +54,7 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
     for number in range(1, 7):
         specs = [x for x in outcomes.INDICATORS if x.outcome == number]
         out.append(HTML(f"<h3>Outcome {number}: {html.escape(titles[number])}</h3>"))
-        out.append(HTML(_programme_findings(ctx, specs, prog)))
+        out.append(HTML(_programme_findings(ctx, specs, prog, prog_before)))
         if not breakdown:
             out += no_breakdown(ctx, f"Outcome {number} indicators")
             continue
@@ -67,13 +69,21 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
     return out
 
 
-def _programme_findings(ctx: YearContext, specs: list[Any], prog: pd.DataFrame) -> str:
-    """The programme's value of each indicator as a sentence list (disclosed)."""
+def _programme_findings(
+    ctx: YearContext, specs: list[Any], prog: pd.DataFrame, prog_before: pd.DataFrame
+) -> str:
+    """The programme's value of each indicator as a sentence list (disclosed). A change
+    against the year before is the difference of the two published figures (as known
+    now), so it always agrees with them."""
     items = []
     for spec in specs:
         if spec.indicator not in prog.index:
             continue
         row = prog.loc[spec.indicator]
+        if spec.unit == outcomes.CHANGE:
+            shown = _published_change(ctx, spec, prog, prog_before)
+            items.append(f"<li>{html.escape(spec.label)}: <strong>{shown}</strong></li>")
+            continue
         shown = _programme_value(ctx, spec, row)
         services = int(row["services_with_value"])
         items.append(
@@ -81,6 +91,31 @@ def _programme_findings(ctx: YearContext, specs: list[Any], prog: pd.DataFrame) 
             f"({_plural(services, 'service', 'services')} with a figure)</li>"
         )
     return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def _published_count(ctx: YearContext, indicator: str, table: pd.DataFrame) -> float | None:
+    """A programme count as the report publishes it (rounded when it counts young
+    people, exact otherwise), or None when it is missing or suppressed."""
+    if indicator not in table.index or pd.isna(table.loc[indicator, "value"]):
+        return None
+    value = float(table.loc[indicator, "value"])
+    if indicator in PERSON_FREE_INDICATORS:
+        return value
+    return None if 0 < value <= ctx.settings.threshold else rounded_n(ctx, value)
+
+
+def _published_change(
+    ctx: YearContext, spec: Any, prog: pd.DataFrame, prog_before: pd.DataFrame
+) -> str:
+    """The change in a count from the year before, from the two published figures."""
+    now = _published_count(ctx, spec.change_of, prog)
+    before = _published_count(ctx, spec.change_of, prog_before)
+    if now is None or before is None:
+        return "[x] (no published figure for both years)"
+    return (
+        f"{now - before:+,.0f} ({now:,.0f} against {before:,.0f} in "
+        f"{ctx.settings.previous_year}, as known now)"
+    )
 
 
 def _programme_value(ctx: YearContext, spec: Any, row: pd.Series) -> str:

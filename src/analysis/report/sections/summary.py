@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.analyse.report_facts import _restrict, key_figures
+from analysis.analyse.report_facts import _restrict, key_figures, revision_causes
 from analysis.core.catalog import HEADLINE
 from analysis.core.io import read_json
 from analysis.publish import disclosure
@@ -76,6 +76,21 @@ def summary(ctx: YearContext) -> list[Any]:
                 changes.append(f"{str(idx).lower()} {direction} from {_fmt(a)} to {_fmt(b)}")
         if changes:
             sentences.append(f"<p>Compared with {prev}: " + "; ".join(changes) + ".</p>")
+        causes = revision_causes(ctx.seen, ctx.previous, prev)
+        if any(causes.values()):
+            late, again = causes["late_returns"], causes["resubmitted_returns"]
+            parts = [
+                f"{late} return{'s' if late != 1 else ''} for {prev} arrived after its "
+                "report's cut-off"
+                if late
+                else "",
+                f"{again} {'were' if again != 1 else 'was'} resubmitted since" if again else "",
+            ]
+            sentences.append(
+                f"<p>Figures for {prev} marked [r] differ from its report because "
+                + " and ".join(p for p in parts if p)
+                + ".</p>"
+            )
     return [
         HTML("".join(lede)),
         *verdict_table(ctx),
