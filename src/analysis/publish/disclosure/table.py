@@ -308,8 +308,13 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
     # A wide table scrolls sideways inside its wrapper: keyboard users must reach it
     # (axe "scrollable-region-focusable"), and screen readers hear what it holds.
     label = html.escape(dt.title, quote=True)
+    # A table of words (ratings, reasons) stacks into one card per row on a narrow screen
+    # (report.css), each cell labelled with its column: it cannot be read by scrolling.
+    cells = [str(v) for row in table.itertuples(index=False) for v in row]
+    wordy = bool(cells) and sum(bool(_WORDS.search(c)) for c in cells) * 2 > len(cells)
+    kind = "disclosed-table text-table" if wordy else "disclosed-table"
     parts = [
-        f'<div class="disclosed-table" tabindex="0" role="region" aria-label="{label}">'
+        f'<div class="{kind}" tabindex="0" role="region" aria-label="{label}">'
         f"<table{id_attr}>"
     ]
     parts.append(f"<caption>{html.escape(dt.title)}</caption>")
@@ -331,9 +336,12 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
                 if k == 0
                 else f"<td>{_label_html(lab)}</td>"
             )
-        for value in row:
+        for column, value in zip(table.columns, row, strict=True):
             kind = "text" if _WORDS.search(str(value)) else "num"
-            parts.append(f'<td class="{kind}">{_cell_html(str(value))}</td>')
+            heading = html.escape(str(column), quote=True)
+            parts.append(
+                f'<td class="{kind}" data-label="{heading}">{_cell_html(str(value))}</td>'
+            )
         parts.append("</tr>")
     parts.append("</tbody></table>")
     if dt.notes:
