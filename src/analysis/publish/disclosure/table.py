@@ -314,8 +314,7 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
     wordy = bool(cells) and sum(bool(_WORDS.search(c)) for c in cells) * 2 > len(cells)
     kind = "disclosed-table text-table" if wordy else "disclosed-table"
     parts = [
-        f'<div class="{kind}" tabindex="0" role="region" aria-label="{label}">'
-        f"<table{id_attr}>"
+        f'<div class="{kind}" tabindex="0" role="region" aria-label="{label}"><table{id_attr}>'
     ]
     parts.append(f"<caption>{html.escape(dt.title)}</caption>")
     parts.append("<thead><tr>")
@@ -339,9 +338,7 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
         for column, value in zip(table.columns, row, strict=True):
             kind = "text" if _WORDS.search(str(value)) else "num"
             heading = html.escape(str(column), quote=True)
-            parts.append(
-                f'<td class="{kind}" data-label="{heading}">{_cell_html(str(value))}</td>'
-            )
+            parts.append(f'<td class="{kind}" data-label="{heading}">{_cell_html(str(value))}</td>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
     if dt.notes:
