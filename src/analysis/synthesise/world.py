@@ -418,11 +418,12 @@ def simulate_assessments(
 def simulate_training(
     seed: int, service: pd.Series, spokes: pd.DataFrame, cal: dict[str, Any]
 ) -> pd.DataFrame:
-    """Training sessions by the service's spokes: one row per professional trained."""
+    """Training and awareness-raising sessions for professionals run by the service's spoke
+    workers: one row per professional attending."""
     rng = stream(seed, "training", service["service_id"])
     rows = []
-    rate = cal["training_sessions_per_spoke_year"] / 12
     for sp in spokes.itertuples():
+        rate = cal["training_sessions_per_worker_year"] * sp.spoke_workers / 12
         m = 0
         while (first := add_months(sp.start_date.replace(day=1), m)) <= LAST_DAY:
             length = to_days(add_months(first, 1)) - to_days(first)
