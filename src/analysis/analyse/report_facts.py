@@ -34,6 +34,7 @@ def key_figures(
     wanted = {
         "Services active": "services_active",
         "Spoke areas reached": "spoke_areas_reached",
+        "Spoke posts filled": "spoke_posts_filled",
         "Referrals": "referrals",
         "Young people supported": "young_people_supported",
         "Training sessions": "training_sessions",

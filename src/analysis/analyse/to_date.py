@@ -49,7 +49,8 @@ TO_DATE: tuple[ToDateIndicator, ...] = (
     ToDateIndicator(
         "spoke_posts_filled",
         "Spoke workers in post at some time",
-        "spoke workers of the spoke areas whose first worker was in post on or before the date",
+        "spoke posts in the workforce roster first filled on or before the date (without a "
+        "roster: the spoke workers of the spoke areas started by then)",
         False,
     ),
     ToDateIndicator(
@@ -105,6 +106,9 @@ def _professionals(tables: Mapping[str, pd.DataFrame], as_of: date) -> float:
 
 
 def _posts(tables: Mapping[str, pd.DataFrame], as_of: date) -> float:
+    posts = tables.get("posts")
+    if posts is not None and len(posts):
+        return float(_by_month(posts, "start_month", as_of).sum())
     spokes = _spoke_areas(tables, as_of)
     return float(pd.to_numeric(spokes["spoke_workers"]).fillna(0).sum())
 

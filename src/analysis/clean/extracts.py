@@ -37,6 +37,7 @@ from analysis.clean.returns import (
     parse_category,
     parse_count,
 )
+from analysis.clean.workforce import check_post
 from analysis.core import labels as L
 from analysis.core.schemas import SCHEMAS, conform
 
@@ -53,7 +54,7 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
     if info is None:
         return []
     sid, period, _, received = info
-    known = set(L.EXTRACT_REQUIRED) | set(L.EXTRACT_DROPPED)
+    known = set(L.EXTRACT_REQUIRED) | set(L.EXTRACT_DROPPED) | set(L.EXTRACT_OPTIONAL)
     table = _read_csv(st, path, L.EXTRACT_COLUMNS, L.EXTRACT_REQUIRED, known)
     if table is None:
         return []
@@ -65,6 +66,7 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
         case_id = rr.text("case_id")
         if case_id is None and not any(p.column == "case_id" for p in rr.problems):
             rr.fail("case_id", "case ID missing: the row cannot be linked to a young person")
+        post = check_post(st, rr, sid)
         dob = rr.date("date_of_birth")
         ref = rr.date("referral_date", required=True)
         clo = rr.date("closure_date")
@@ -126,6 +128,7 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
                 "evaluation_year": period.evaluation_year,
                 "received_date": received,
                 "age_at_referral": age,
+                "post_id": post,
                 "referral_month": to_month(ref),
                 "closure_month": to_month(clo) if clo else None,
                 "_file": table.file,

@@ -186,6 +186,8 @@ class State:
     spokes: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[dict[str, str]] = field(default_factory=list)
     seen_people: set[tuple[str, str]] = field(default_factory=set)
+    posts: dict[str, dict[str, Any]] | None = None
+    """The spoke posts kept from ``register/posts.csv`` (``None`` when there is no roster)."""
 
     def rel(self, path: Path) -> str:
         """A path relative to the raw folder with ``/`` separators."""

@@ -38,6 +38,7 @@ from analysis.clean.registers import (
     _read_services,
     _read_spokes,
 )
+from analysis.clean.workforce import POSTS_FILE, read_posts
 from analysis.core.catalog import LEDGER, QUARANTINE
 from analysis.core.io import write_parquet
 from analysis.core.schemas import SCHEMAS, conform
@@ -151,11 +152,13 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
         raise_user("params: the clean section (min_age, max_age) is missing")
     st = State(raw_dir, Ledger(), key, settings.clean.min_age, settings.clean.max_age)
     described = {"manifest.csv", "register/services.csv", "register/spokes.csv",
-                 "register/funding.csv", "area_panel.csv", "fieldwork.csv"}  # fmt: skip
+                 "register/funding.csv", "area_panel.csv", "fieldwork.csv",
+                 POSTS_FILE}  # fmt: skip
 
     _read_manifest(st)
     tables: dict[str, pd.DataFrame] = {"services": _read_services(st)}
     spokes = _read_spokes(st)
+    tables["posts"] = read_posts(st)
     tables["funding"] = _read_funding(st)
     tables["area_panel"], panel_names = _read_area_panel(st)
     tables["areas"] = _areas(spokes, panel_names)

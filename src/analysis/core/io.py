@@ -14,6 +14,7 @@ from analysis.core.published import check_publishable
 PROCESSED_TABLES: tuple[str, ...] = (
     "services",
     "areas",
+    "posts",
     "funding",
     "area_panel",
     "periods",

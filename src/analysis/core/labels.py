@@ -153,6 +153,7 @@ RETURN_SHEETS = ("Cover", "Referrals", "Young people", "Activities", "Outputs")
 EXTRACT_COLUMNS = _variants(
     {
         "case_id": ["client_id", "client_ref", "record_number"],
+        "post_id": ["spoke_post", "worker_post", "key_worker_post"],
         "date_of_birth": ["dob", "d_o_b"],
         "gender": ["sex"],
         "ethnicity": ["ethnic_origin", "ethnic_group"],
@@ -178,6 +179,8 @@ EXTRACT_REQUIRED = (
     "going_missing", "looked_after", "substance_misuse", "closure_date", "closure_reason",
 )  # fmt: skip
 EXTRACT_DROPPED = ("name", "postcode", "notes")
+EXTRACT_OPTIONAL = ("post_id",)
+"""Extract columns the contract describes but older extracts may lack (missing when absent)."""
 
 ASSESSMENT_COLUMNS = _variants(
     {
@@ -225,6 +228,27 @@ AREA_PANEL_COLUMNS = ("area_code", "area_name", "quarter", "cse_concerns", "chil
 FIELDWORK_COLUMNS = ("evaluation_year", "phase", "participant_role", "interviews")
 PARTICIPANT_ROLES = ("spoke_worker", "hub_manager", "host_agency", "partner_agency",
                      "young_person", "strategic_lead")  # fmt: skip
+POSTS_COLUMNS = ("post_id", "service_id", "spoke_id", "area_code", "host_agency",
+                 "qualification", "funding", "co_funder", "recruitment_rounds",
+                 "advertised_date", "start_date", "end_date", "cse_time_share")  # fmt: skip
+"""Columns of ``register/posts.csv``, the spoke workforce roster."""
+QUALIFICATIONS = ("social_work", "youth_work", "health", "other")
+POST_FUNDING = ("programme_only", "part_funded")
+CO_FUNDERS = ("local_authority", "police_crime_commissioner", "health_commissioner")
+"""Statutory bodies that part-fund a spoke post."""
+HOST_CO_FUNDER: dict[str, str] = {
+    "police": "police_crime_commissioner",
+    "childrens_social_care": "local_authority",
+    "health": "health_commissioner",
+    "multi_agency": "local_authority",
+}
+"""The statutory body that part-funds (or would part-fund) a post, by its host agency type."""
+CO_FUNDER_SOURCE: dict[str, str] = {
+    "police_crime_commissioner": "police",
+    "local_authority": "childrens_social_care",
+    "health_commissioner": "health",
+}
+"""The referral source of the kind a co-funder asks a part-funded spoke post to take."""
 HOST_AGENCY = _variants(
     {"police": [], "childrens_social_care": [], "health": [], "multi_agency": []}
 )
@@ -269,6 +293,15 @@ LABELS: dict[str, str] = {
     "risk3": "3-level risk rating",
     "bespoke": "Bespoke form",
     "none": "No repeated measure",
+    "social_work": "Social work",
+    "youth_work": "Youth work",
+    "programme_only": "Programme only",
+    "part_funded": "Part-funded by a statutory body",
+    "local_authority": "Local authority",
+    "police_crime_commissioner": "Police and crime commissioner",
+    "health_commissioner": "Health commissioner",
+    "school": "School",
+    "youth_group": "Youth group",
 }
 NOT_RECORDED = "Not recorded"
 """How a missing code is shown to readers."""

@@ -26,6 +26,7 @@ CHANGING_ATTRIBUTES: tuple[str, ...] = (
 """Attributes a service may record later or correct: the latest recorded value wins."""
 
 REFERRAL_ATTRIBUTES: tuple[str, ...] = (
+    "post_id",
     "age_at_referral",
     "referral_month",
     "referral_source",

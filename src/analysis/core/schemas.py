@@ -17,7 +17,14 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.core.labels import BANDS, CLOSURE_REASONS, INSTRUMENTS
+from analysis.core.labels import (
+    BANDS,
+    CLOSURE_REASONS,
+    CO_FUNDERS,
+    INSTRUMENTS,
+    POST_FUNDING,
+    QUALIFICATIONS,
+)
 
 REFERRAL_SOURCES = (
     "childrens_social_care",
@@ -117,6 +124,7 @@ def _person_attributes() -> dict[str, pa.Column]:
         "ethnicity": _cat(ETHNICITIES),
         "sexuality": _cat(SEXUALITIES),
         "disability": _cat(DISABILITY),
+        "post_id": _s(True),
         "age_at_referral": _int(True, 8, 25),
         "referral_month": _month(False),
         "referral_source": _cat(REFERRAL_SOURCES),
@@ -183,6 +191,26 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "beyond_programme": pa.Column("bool"),
         },
         ["spoke_id", "evaluation_year", "funding_source"],
+    ),
+    "posts": _schema(
+        "posts",
+        {
+            "post_id": _s(False, pa.Check.str_matches(r"^S\d{2,}-\d+-P\d+$")),
+            "service_id": _s(),
+            "spoke_id": _s(),
+            "area_code": _s(),
+            "host_agency": _cat(HOST_AGENCIES, False),
+            "qualification": _cat(QUALIFICATIONS, False),
+            "funding": _cat(POST_FUNDING, False),
+            "co_funder": _cat(CO_FUNDERS),
+            "recruitment_rounds": _int(False, 1),
+            "advertised_month": _month(False),
+            "start_month": _month(),
+            "end_month": _month(),
+            "vacancy_months": _int(True, 0),
+            "cse_time_share": _float(False, **_share),
+        },
+        ["post_id"],
     ),
     "area_panel": _schema(
         "area_panel",

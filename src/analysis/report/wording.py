@@ -68,6 +68,9 @@ def slug(text: str) -> str:
 PERSON_FREE_INDICATORS: frozenset[str] = frozenset(
     {
         "funded_beyond_programme_share",
+        "posts_sustained_share",
+        "cse_focused_posts_share",
+        "spoke_posts_filled",
         "multi_agency_meetings",
         "spoke_areas_reached",
         "spoke_areas_reached_change",
@@ -90,6 +93,7 @@ UNIT_NOTES: dict[str, str] = {
 EXACT_FIGURES: tuple[str, ...] = (
     "Services active",
     "Spoke areas reached",
+    "Spoke posts filled",
     "Returns received",
     "Professionals trained",
     "Training sessions",

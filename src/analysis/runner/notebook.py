@@ -93,7 +93,7 @@ def code_version() -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    package = Path(__file__).parent
+    package = Path(__file__).parents[1]  # the whole analysis package, not runner/ alone
     for file in sorted(package.rglob("*.py")):
         digest.update(file.relative_to(package).as_posix().encode())
         digest.update(file.read_bytes())

@@ -34,6 +34,7 @@ from analysis.synthesise.design import (
     service_periods,
     year_of,
 )
+from analysis.synthesise.workforce import CO_FUNDER_SOURCE, build_posts, in_post_months
 
 EPOCH = date(1970, 1, 1)
 HOST_PROBS: tuple[float, ...] = (0.3, 0.35, 0.1, 0.25)
@@ -128,6 +129,8 @@ class World:
     training: pd.DataFrame
     funding: pd.DataFrame
     periods: dict[str, list[Period]] = field(default_factory=dict)
+    posts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The spoke posts (roster): one row per post, see :mod:`analysis.synthesise.workforce`."""
 
 
 # --------------------------------------------------------------------------- services
@@ -253,29 +256,19 @@ def _choice(rng: np.random.Generator, probs: dict[str, float], n: int) -> np.nda
     return np.asarray(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def simulate_people(seed: int, service: pd.Series, spokes: pd.DataFrame, cal: dict[str, Any]):
-    """Young people referred to one service's spokes, with their true attributes, closure and
-    latent outcome trajectory (one row per young person)."""
+def simulate_people(seed: int, service: pd.Series, posts: pd.DataFrame, cal: dict[str, Any]):
+    """Young people referred to one service's spoke workers, with the post that worked with
+    them, their true attributes, closure and latent outcome trajectory (one row per young
+    person). A post takes referrals only while it is filled, ramping up over its first year."""
     rng = stream(seed, "people", service["service_id"])
     last = to_days(LAST_DAY)
     frames = []
-    for sp in spokes.itertuples():
-        months = []
-        m = 0
-        while True:
-            first = add_months(sp.start_date.replace(day=1), m)
-            if first > LAST_DAY:
-                break
-            months.append(first)
-            m += 1
-        lam = (
-            sp.spoke_workers
-            * service["size_mult"]
-            * referral_rate(
-                np.arange(len(months)),
-                cal["referrals_per_worker_year"],
-                cal["referral_growth_per_month"],
-            )
+    for post in posts.itertuples():
+        months = in_post_months(post)
+        lam = service["size_mult"] * referral_rate(
+            np.arange(len(months)),
+            cal["referrals_per_worker_year"],
+            cal["referral_growth_per_month"],
         )
         n_month = rng.poisson(lam)
         day0 = np.repeat([to_days(d) for d in months], n_month)
@@ -284,9 +277,10 @@ def simulate_people(seed: int, service: pd.Series, spokes: pd.DataFrame, cal: di
         frames.append(
             pd.DataFrame(
                 {
-                    "spoke_id": sp.spoke_id,
-                    "host_agency": sp.host_agency,
-                    "spoke_start": to_days(sp.start_date),
+                    "spoke_id": post.spoke_id,
+                    "post_id": post.post_id,
+                    "host_agency": post.host_agency,
+                    "co_funder": post.co_funder,
                     "referral_day": ref,
                 }
             )
@@ -309,18 +303,19 @@ def simulate_people(seed: int, service: pd.Series, spokes: pd.DataFrame, cal: di
     people["disability"] = np.where(rng.random(n) < cal["disability_rate"], "yes", "no")
     for k, r in cal["vulnerability_rates"].items():
         people[k] = np.where(rng.random(n) < r, "yes", "no")
-    # referral source: the host agency's source gets a boost
+    # referral source: the host agency's source gets a boost, and a part-funded post's
+    # co-funder asks for referrals of its own kind
     src = cal["referral_source_probs"]
     keys = list(src)
     out = np.empty(n, dtype=object)
-    for host in HOST_AGENCIES:
-        mask = (people["host_agency"] == host).to_numpy()
-        if mask.any():
-            w = np.asarray([src[k] for k in keys], dtype=float)
-            w[keys.index(HOST_SOURCE[host])] *= cal["host_referral_boost"]
-            out[mask] = np.asarray(keys, dtype=object)[
-                rng.choice(len(keys), mask.sum(), p=w / w.sum())
-            ]
+    for (host, funder), idx in people.groupby(
+        ["host_agency", "co_funder"], sort=True
+    ).indices.items():
+        w = np.asarray([src[k] for k in keys], dtype=float)
+        w[keys.index(HOST_SOURCE[host])] *= cal["host_referral_boost"]
+        if funder:
+            w[keys.index(CO_FUNDER_SOURCE[funder])] *= cal["part_funded_referral_boost"]
+        out[idx] = np.asarray(keys, dtype=object)[rng.choice(len(keys), len(idx), p=w / w.sum())]
     people["referral_source"] = out
     people["referral_reason"] = _choice(rng, cal["referral_reason_probs"], n)
     # latent outcome: intercept gives the risk at referral
@@ -332,6 +327,8 @@ def simulate_people(seed: int, service: pd.Series, spokes: pd.DataFrame, cal: di
         slope_sd=cal["person_slope_sd"],
         corr=cal["intercept_slope_corr"],
     )
+    # statutory co-funders wanted spoke workers to take high-risk cases
+    a = a - np.where(people["co_funder"].to_numpy() != "", cal["part_funded_risk_shift"], 0.0)
     people["intercept"] = a
     people["slope"] = cal["mean_monthly_change"] + service["slope_dev"] + b
     seraf0 = np.maximum(0, np.rint(30 * (1 - a))).astype(int)
@@ -416,16 +413,15 @@ def simulate_assessments(
 
 
 def simulate_training(
-    seed: int, service: pd.Series, spokes: pd.DataFrame, cal: dict[str, Any]
+    seed: int, service: pd.Series, posts: pd.DataFrame, cal: dict[str, Any]
 ) -> pd.DataFrame:
     """Training and awareness-raising sessions for professionals run by the service's spoke
     workers: one row per professional attending."""
     rng = stream(seed, "training", service["service_id"])
     rows = []
-    for sp in spokes.itertuples():
-        rate = cal["training_sessions_per_worker_year"] * sp.spoke_workers / 12
-        m = 0
-        while (first := add_months(sp.start_date.replace(day=1), m)) <= LAST_DAY:
+    rate = cal["training_sessions_per_worker_year"] / 12
+    for post in posts.itertuples():
+        for m, first in enumerate(in_post_months(post)):
             length = to_days(add_months(first, 1)) - to_days(first)
             for _ in range(rng.poisson(rate * min(1.0, 0.5 + m / 6))):
                 n_att = int(
@@ -437,13 +433,12 @@ def simulate_training(
                 )
                 rows.append(
                     (
-                        sp.spoke_id,
-                        sp.host_agency,
+                        post.spoke_id,
+                        post.host_agency,
                         to_days(first) + int(rng.integers(0, length)),
                         n_att,
                     )
                 )
-            m += 1
     sessions = pd.DataFrame(rows, columns=["spoke_id", "host_agency", "session_day", "attendees"])
     sessions = sessions.sort_values(["session_day", "spoke_id"], kind="stable").reset_index(
         drop=True
@@ -492,9 +487,11 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
     )
     funding, sustained = build_funding(seed, services, spokes, cal)
     spokes["sustained"] = spokes["spoke_id"].map(sustained)
+    posts = build_posts(stream(seed, "posts"), services, spokes, sustained, cal)
+    posts = posts.merge(spokes[["spoke_id", "area_code"]], on="spoke_id", how="left")
     people, assess, training, periods = [], [], [], {}
     for _, svc in services.iterrows():
-        sp = spokes[spokes["service_id"] == svc["service_id"]]
+        sp = posts[posts["service_id"] == svc["service_id"]]
         p = simulate_people(seed, svc, sp, cal)
         p = pd.concat([p, recording_pattern(seed, svc, p, cal)], axis=1)
         people.append(p)
@@ -514,4 +511,5 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
         training=pd.concat(training, ignore_index=True),
         funding=funding,
         periods=periods,
+        posts=posts,
     )

@@ -204,6 +204,32 @@ def make_tables() -> dict[str, pd.DataFrame]:
         ],
         columns=case_cols,
     ).assign(received_date=pd.Timestamp("2016-10-01"))
+    # risk at referral: C1 and C4 high, C2 low, C3 not recorded (S02 2015-16: C1, C4 high)
+    cases["risk_at_referral"] = cases["person_key"].map(
+        {
+            "P1": "high",
+            "P2": "low",
+            "P6": "medium",
+            "C1": "high",
+            "C2": "low",
+            "C4": "high",
+            "D1": "medium",
+        }  # fmt: skip
+    )
+    posts = pd.DataFrame(
+        [
+            # post, service, start, end, share of time on CSE work
+            ("S01-1-P1", "S01", "2014-01", "2016-12", 0.9),  # left when the grant ended
+            ("S01-1-P2", "S01", "2014-06", None, 0.8),  # still filled: sustained
+            ("S01-2-P1", "S01", "2015-03", "2016-10", 0.6),  # left before the grant ended
+            ("S02-1-P1", "S02", "2015-01", None, 0.9),
+            ("S02-1-P2", "S02", None, None, 0.9),  # never filled
+            ("S03-1-P1", "S03", "2016-02", None, 0.7),
+        ],
+        columns=["post_id", "service_id", "start_month", "end_month", "cse_time_share"],
+    )
+    for col in ("start_month", "end_month"):
+        posts[col] = pd.to_datetime(posts[col].map(lambda m: f"{m}-01" if pd.notna(m) else None))
 
     ass_cols = ["person_key", "service_id", "period", "assessment_month", "score", "risk_band"]
     ass = pd.DataFrame(
@@ -252,6 +278,7 @@ def make_tables() -> dict[str, pd.DataFrame]:
         "services": services,
         "areas": areas,
         "funding": funding,
+        "posts": posts,
         **block,
         "case_periods": cases,
         "assessments": ass,
@@ -409,6 +436,31 @@ def test_cse_share(ind: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- outcome 4
 
 
+def test_workforce_indicators(tables: dict[str, pd.DataFrame], ind: pd.DataFrame) -> None:
+    def get(frame: pd.DataFrame, sid: str, indicator: str) -> pd.Series:
+        sel = frame.loc[(frame["service_id"] == sid) & (frame["indicator"] == indicator)]
+        return sel.loc[sel["evaluation_year"] == sel["evaluation_year"].max()].iloc[0]
+
+    # posts filled in 2015-16: S01 all three, S02 one (the other never filled), S03 one
+    assert get(ind, "S01", "spoke_posts_filled")["value"] == 3
+    assert get(ind, "S02", "spoke_posts_filled")["value"] == 1
+    assert get(ind, "S04", "spoke_posts_filled")["reason"] == oc.R_NO_POSTS
+    # at least three quarters of the time on CSE work: S01 two of three (0.9, 0.8; not 0.6)
+    row = get(ind, "S01", "cse_focused_posts_share")
+    assert (row["numerator"], row["denominator"]) == (2, 3)
+    assert get(ind, "S03", "cse_focused_posts_share")["value"] == 0
+    # high risk at referral on the caseload: S02 2015-16 is C1 and C4, both high
+    row = get(ind, "S02", "high_risk_caseload_share")
+    assert (row["numerator"], row["denominator"]) == (2, 2)
+    # no grant had ended by August 2016
+    assert get(ind, "S01", "posts_sustained_share")["reason"] == oc.R_GRANT_NOT_ENDED
+    # by August 2017 S01's grant (to December 2016) had ended: of its three posts filled by
+    # then, only S01-1-P2 was still filled after it
+    later = oc.outcome_indicators(tables, "2016-17")
+    row = get(later, "S01", "posts_sustained_share")
+    assert (row["numerator"], row["denominator"]) == (1, 3)
+
+
 def test_annual_counts(ind: pd.DataFrame) -> None:
     assert value(ind, "S01", "2013-14", "referrals") == 12
     # annual: `open` (open at any time in the year) is the number supported
@@ -527,6 +579,8 @@ def test_every_reason_path_exercised(ind: pd.DataFrame) -> None:
         oc.R_NO_REFERRALS,
         oc.R_NO_TRAINING,
         oc.R_NO_CONFIDENCE_PAIRS,
+        oc.R_NO_POSTS,
+        oc.R_GRANT_NOT_ENDED,
         oc.r_not_reported("multi-agency meetings"),
     }
     assert expected <= reasons
@@ -726,6 +780,15 @@ def random_tables(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
         "case_periods": pd.DataFrame(
             cases,
             columns=["person_key", "service_id", "period", "evaluation_year", "referral_reason"],
+        ).assign(risk_at_referral="high"),
+        "posts": pd.DataFrame(
+            {
+                "post_id": pd.Series([], dtype="str"),
+                "service_id": pd.Series([], dtype="str"),
+                "start_month": pd.Series([], dtype="datetime64[ns]"),
+                "end_month": pd.Series([], dtype="datetime64[ns]"),
+                "cse_time_share": pd.Series([], dtype="float64"),
+            }
         ),
         "assessments": pd.DataFrame(
             ass,

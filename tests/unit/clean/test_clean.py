@@ -356,6 +356,11 @@ def test_synthetic_every_row_accounted(synthetic: tuple[Path, Path]) -> None:
             assert (e["file"], str(e["row"])) in where or any(
                 f.startswith(service_folder) for f in conflict_files
             ), e
+    # A young person's record naming a post the roster does not list is quarantined there.
+    unknown_posts = [e for e in mess if e["kind"] == "unknown_post"]
+    by_row = {(r["file"], r["row"]): r["reason"] for r in q if r["column"] == "post_id"}
+    for e in unknown_posts:
+        assert by_row[(e["file"], str(e["row"]))].startswith("unknown spoke post"), e
     # A corrected characteristic is resolved by the dedupe rule, not quarantined.
     changes = [e for e in mess if e["kind"] == "attribute_change"]
     assert changes, "the generator should inject at least one attribute correction"

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.core.labels import CO_FUNDER_SOURCE, HOST_CO_FUNDER
 from analysis.core.paths import DOCS_DIR
 from analysis.synthesise import programme as synthesise
 from analysis.synthesise.design import (
@@ -231,7 +232,7 @@ def test_every_file_is_in_the_manifest_and_the_layout(raw, manifest):
     } - {"manifest.csv"}
     assert on_disk == set(manifest["file"])
     layout = [
-        r"register/(services|spokes|funding)\.csv",
+        r"register/(services|spokes|funding|posts)\.csv",
         r"returns/(S\d{2,})/\1_(\d{4}-\d{2}(Q[1-4])?)_v\d+\.xlsx",
         r"extracts/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_cases\.csv",
         r"assessments/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_assessments\.csv",
@@ -739,6 +740,29 @@ def test_programme_size_at_k1(world_k1):
         "service_id"
     )["start_date"].map(lambda d: (LAST_DAY - d).days / 365.25)
     assert per_year.between(7, 100).all()
+
+
+def test_spoke_workforce(world_k1):
+    """The roster: one post per spoke worker; most spoke areas needed more than one round of
+    recruitment; part-funded posts take more referrals of their co-funder's kind and more
+    high-risk cases (the year-two summary's practice findings)."""
+    w = world_k1
+    posts = w.posts
+    assert len(posts) == w.spokes["spoke_workers"].sum()
+    assert posts["post_id"].is_unique
+    first = posts.sort_values("post_id").groupby("spoke_id").head(1)
+    assert (first["recruitment_rounds"] > 1).mean() > 0.5
+    assert (posts["start_date"] >= posts["advertised_date"]).all()
+    ended = posts["end_date"].notna()
+    assert (posts.loc[ended, "end_date"] > posts.loc[ended, "start_date"]).all()
+    people = w.people.merge(posts[["post_id", "funding"]], on="post_id")
+    assert len(people) == len(w.people)  # every young person names a post of the roster
+    kind = people["referral_source"] == people["co_funder"].map(
+        {"": None, **CO_FUNDER_SOURCE}
+    ).fillna(people["host_agency"].map(HOST_CO_FUNDER).map(CO_FUNDER_SOURCE))
+    by = people.assign(kind=kind, high=people["seraf_category"] == 4).groupby("funding")
+    assert by["kind"].mean()["part_funded"] > by["kind"].mean()["programme_only"]
+    assert by["high"].mean()["part_funded"] > by["high"].mean()["programme_only"]
 
 
 def test_marginals_within_calibration(world_k1):

@@ -112,6 +112,7 @@ class _Context:
     service_id: str
     year: str
     first_year: bool
+    funded_until: Any
     instrument: str
     reporting: str
     expected: list[str]
@@ -123,6 +124,7 @@ class _Context:
     training: pd.DataFrame
     funding: pd.DataFrame
     spokes: pd.DataFrame
+    posts: pd.DataFrame
     assessments_to_date: pd.DataFrame
     return_notes: list[str] = field(default_factory=list)
 
@@ -208,6 +210,7 @@ def _context(slices: _Slices, svc: Any, year: str, first_year: bool) -> _Context
         service_id=sid,
         year=year,
         first_year=first_year,
+        funded_until=svc.funded_until_month,
         instrument=str(svc.instrument) if not pd.isna(svc.instrument) else "",
         reporting=str(svc.reporting),
         expected=expected,
@@ -219,6 +222,7 @@ def _context(slices: _Slices, svc: Any, year: str, first_year: bool) -> _Context
         training=this_year("training"),
         funding=this_year("funding"),
         spokes=spokes,
+        posts=slices.get("posts", sid),
         assessments_to_date=ass,
         return_notes=notes,
     )

@@ -60,6 +60,9 @@ R_FEEDBACK_ABOVE_TRAINED = (
 )
 R_NO_TRAINED_COUNT = "the returns do not report professionals trained: no base for a response rate"
 R_NO_CONFIDENCE_PAIRS = "no professional trained has both pre- and post-training confidence"
+R_NO_POSTS = "no spoke post filled in this year in the workforce roster"
+R_GRANT_NOT_ENDED = "the programme grant had not ended by the end of this year"
+R_NO_RISK_RECORDED = "risk at referral not recorded for any young person on this year's caseload"
 
 
 def r_not_reported(what: str) -> str:
@@ -86,6 +89,12 @@ INDICATORS: tuple[Indicator, ...] = (
         SHARE,
     ),
     Indicator(
+        1,
+        "posts_sustained_share",
+        "Share of spoke posts still filled after the programme grant ended",
+        SHARE,
+    ),
+    Indicator(
         2,
         "host_agency_referral_share",
         "Share of referrals that came from the spokes' host agency type",
@@ -96,6 +105,19 @@ INDICATORS: tuple[Indicator, ...] = (
         3,
         "cse_referral_share",
         "Share of young people on the caseload referred for CSE rather than other needs",
+        SHARE,
+    ),
+    Indicator(
+        3,
+        "cse_focused_posts_share",
+        "Share of spoke posts spending at least three quarters of their time on CSE work",
+        SHARE,
+    ),
+    Indicator(
+        3,
+        "high_risk_caseload_share",
+        "Share of young people on the caseload at high risk at referral (the rest is "
+        "preventative and early work)",
         SHARE,
     ),
     Indicator(4, "referrals", "Referrals received", COUNT),
@@ -119,6 +141,7 @@ INDICATORS: tuple[Indicator, ...] = (
         CHANGE,
         change_of="spoke_areas_reached",
     ),
+    Indicator(4, "spoke_posts_filled", "Spoke posts filled at some time in the year", COUNT),
     Indicator(5, "training_sessions", "Training sessions delivered to professionals", COUNT),
     Indicator(5, "professionals_trained", "Professionals trained", COUNT),
     Indicator(
@@ -218,11 +241,19 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "spoke_start_month",
     ),
     "funding": ("service_id", "spoke_id", "evaluation_year", "beyond_programme"),
+    "posts": ("post_id", "service_id", "start_month", "end_month", "cse_time_share"),
     "returns": _RETURN_COLUMNS,
     "referrals": (*_RETURN_COLUMNS, "referral_source", "referrals"),
     "young_people_counts": (*_RETURN_COLUMNS, "measure", "young_people"),
     "outputs": (*_RETURN_COLUMNS, "output", "count"),
-    "case_periods": ("person_key", "service_id", "period", "evaluation_year", "referral_reason"),
+    "case_periods": (
+        "person_key",
+        "service_id",
+        "period",
+        "evaluation_year",
+        "referral_reason",
+        "risk_at_referral",
+    ),
     "assessments": (
         "person_key",
         "service_id",

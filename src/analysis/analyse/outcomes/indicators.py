@@ -194,12 +194,16 @@ def programme_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
 
 HEADLINE_INDICATORS: dict[str, str] = {
     "spoke_areas_reached": "spoke_areas_reached",
+    "spoke_posts_filled": "spoke_posts_filled",
     "referrals": "referrals",
     "young_people_supported": "young_people_supported",
     "multi_agency_meetings": "multi_agency_meetings",
     "training_sessions": "training_sessions",
     "professionals_trained": "professionals_trained",
     "share_posts_funded_beyond_programme": "funded_beyond_programme_share",
+    "share_posts_sustained": "posts_sustained_share",
+    "share_posts_cse_focused": "cse_focused_posts_share",
+    "high_risk_caseload_share": "high_risk_caseload_share",
     "host_agency_referral_share": "host_agency_referral_share",
     "cse_referral_share": "cse_referral_share",
     "mean_confidence_change": "confidence_change_mean",

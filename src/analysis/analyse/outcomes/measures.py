@@ -13,6 +13,7 @@ from analysis.analyse.outcomes.definitions import (
     OPEN_MEASURE_MEANS,
     R_FEEDBACK_ABOVE_TRAINED,
     R_FEWER_THAN_TWO,
+    R_GRANT_NOT_ENDED,
     R_NO_ASSESSMENTS,
     R_NO_BANDS,
     R_NO_CONFIDENCE_PAIRS,
@@ -20,17 +21,20 @@ from analysis.analyse.outcomes.definitions import (
     R_NO_FUNDING,
     R_NO_HOST_SOURCE,
     R_NO_MEASURE,
+    R_NO_POSTS,
     R_NO_REASON_RECORDED,
     R_NO_REFERRALS,
     R_NO_RETURN,
     R_NO_RETURN_OR_EXTRACT,
     R_NO_RETURN_OR_TRAINING,
+    R_NO_RISK_RECORDED,
     R_NO_SPOKE_AREAS,
     R_NO_TRAINED_COUNT,
     R_NO_TRAINING,
     RISK_ORDER,
     r_not_reported,
 )
+from analysis.analyse.workforce import CSE_FOCUSED_SHARE, posts_in_year
 
 if TYPE_CHECKING:
     from analysis.analyse.outcomes.context import _Context
@@ -46,7 +50,7 @@ def _outcome1(ctx: _Context) -> list[dict[str, Any]]:
     in_post = _spokes_in_post(ctx)
     in_post_ids = set(in_post["spoke_id"].dropna().astype("str"))
     if fund.empty:
-        return [_row(ind, reason=R_NO_FUNDING)]
+        return [_row(ind, reason=R_NO_FUNDING), _posts_sustained(ctx)]
     flag = fund["beyond_programme"].astype("boolean")
     known = fund.loc[flag.notna()]
     spokes_known = set(known["spoke_id"].dropna().astype("str"))
@@ -66,8 +70,33 @@ def _outcome1(ctx: _Context) -> list[dict[str, Any]]:
             reason_if_empty=R_NO_FUNDING,
             source="funding",
             note=notes,
-        )
+        ),
+        _posts_sustained(ctx),
     ]
+
+
+def _posts_sustained(ctx: _Context) -> dict[str, Any]:
+    """Of the posts filled before the programme grant ended, the share still filled after it
+    (only once the grant has ended, by the end of the year)."""
+    ind = "posts_sustained_share"
+    until = ctx.funded_until
+    if pd.isna(until) or pd.Timestamp(until) > _year_end(ctx.year):
+        return _row(ind, reason=R_GRANT_NOT_ENDED)
+    grant_end = pd.Timestamp(until).replace(day=1)
+    start = pd.to_datetime(ctx.posts["start_month"])
+    end = pd.to_datetime(ctx.posts["end_month"])
+    filled = start.notna() & (start <= grant_end)
+    # an end month after the year's end is not yet known to this year's report
+    known_end = end.where(end <= _year_end(ctx.year))
+    sustained = filled & (known_end.isna() | (known_end > grant_end))
+    return _ratio_row(
+        ind,
+        float(sustained.sum()),
+        float(filled.sum()),
+        reason_if_empty=R_NO_POSTS,
+        source="posts",
+        note="posts filled by the grant's last month; still filled after it",
+    )
 
 
 def _spokes_in_post(ctx: _Context) -> pd.DataFrame:
@@ -138,7 +167,11 @@ def _outcome3(ctx: _Context) -> list[dict[str, Any]]:
     ind = "cse_referral_share"
     cases = ctx.cases
     if cases.empty:
-        return [_row(ind, reason=R_NO_EXTRACT)]
+        return [
+            _row(ind, reason=R_NO_EXTRACT),
+            _cse_focused_posts(ctx),
+            _row("high_risk_caseload_share", reason=R_NO_EXTRACT),
+        ]
     # One reason per young person: the one in their latest extract of the year.
     latest = cases.sort_values(["person_key", "period"]).drop_duplicates("person_key", keep="last")
     known = latest.loc[latest["referral_reason"].notna()]
@@ -154,8 +187,39 @@ def _outcome3(ctx: _Context) -> list[dict[str, Any]]:
             reason_if_empty=R_NO_REASON_RECORDED,
             source="case_periods",
             note=notes,
-        )
+        ),
+        _cse_focused_posts(ctx),
+        _high_risk_caseload(latest),
     ]
+
+
+def _cse_focused_posts(ctx: _Context) -> dict[str, Any]:
+    """Share of the posts filled in the year spending most of their time on CSE work."""
+    filled = posts_in_year(ctx.posts, ctx.year)
+    focused = float((filled["cse_time_share"] >= CSE_FOCUSED_SHARE).sum())
+    return _ratio_row(
+        "cse_focused_posts_share",
+        focused,
+        float(len(filled)),
+        reason_if_empty=R_NO_POSTS,
+        source="posts",
+    )
+
+
+def _high_risk_caseload(latest: pd.DataFrame) -> dict[str, Any]:
+    """Share of the year's caseload at high risk at referral (risk recorded)."""
+    known = latest.loc[latest["risk_at_referral"].notna()]
+    notes = []
+    if len(known) < len(latest):
+        notes.append(f"risk at referral not recorded for {len(latest) - len(known)} young people")
+    return _ratio_row(
+        "high_risk_caseload_share",
+        float((known["risk_at_referral"].astype("str") == "high").sum()),
+        float(len(known)),
+        reason_if_empty=R_NO_RISK_RECORDED,
+        source="case_periods",
+        note=notes,
+    )
 
 
 # --------------------------------------------------------------------------- outcome 4
@@ -234,6 +298,11 @@ def _outcome4(ctx: _Context) -> list[dict[str, Any]]:
                 note=note,
             )
         )
+    filled = posts_in_year(ctx.posts, ctx.year)
+    if ctx.posts.empty:
+        rows.append(_row("spoke_posts_filled", reason=R_NO_POSTS))
+    else:
+        rows.append(_row("spoke_posts_filled", value=float(len(filled)), source="posts"))
     return rows
 
 

@@ -11,6 +11,7 @@ from analysis.analyse import outcomes
 from analysis.core.catalog import INDICATORS, PROGRAMME_INDICATORS
 from analysis.publish import disclosure
 from analysis.report.context import YearContext
+from analysis.report.sections import workforce
 from analysis.report.sections.common import (
     estimates_table,
     no_breakdown,
@@ -55,6 +56,8 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
         specs = [x for x in outcomes.INDICATORS if x.outcome == number]
         out.append(HTML(f"<h3>Outcome {number}: {html.escape(titles[number])}</h3>"))
         out.append(HTML(_programme_findings(ctx, specs, prog, prog_before)))
+        if number in workforce.OUTCOME_TABLES:
+            out += workforce.OUTCOME_TABLES[number](ctx)
         if not breakdown:
             out += no_breakdown(ctx, f"Outcome {number} indicators")
             continue

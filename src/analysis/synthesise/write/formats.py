@@ -28,7 +28,7 @@ DATE_FORMATS: tuple[str, ...] = ("dmy_slash", "iso", "dmy_mon")
 MISSING_MARKERS: tuple[str, ...] = ("", "Not recorded", "Not known", "n/a")
 
 EXTRACT_COLUMNS: tuple[str, ...] = (
-    "case_id", "date_of_birth", "gender", "ethnicity", "sexuality", "disability",
+    "case_id", "post_id", "date_of_birth", "gender", "ethnicity", "sexuality", "disability",
     "referral_date", "referral_source", "referral_reason", "risk_at_referral", "going_missing",
     "looked_after", "substance_misuse", "closure_date", "closure_reason",
 )  # fmt: skip
@@ -45,6 +45,7 @@ TRAINING_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
     "case_id": ("case_id", "Case ID", "Client ID", "Client Ref", "Record number"),
+    "post_id": ("post_id", "Spoke post", "Worker post", "Post ID", "Key worker post"),
     "date_of_birth": ("date_of_birth", "Date of birth", "DOB", "D.O.B."),
     "gender": ("gender", "Gender", "Sex"),
     "ethnicity": ("ethnicity", "Ethnicity", "Ethnic origin", "Ethnic group"),

@@ -83,6 +83,40 @@ def write_registers(sink: Sink, world: World) -> None:
               ["service_id", "spoke_id", "evaluation_year", "funding_source", "funded_until"],
               rows, encoding="utf-8", newline="\n")  # fmt: skip
     sink.add("register/funding.csv", "register")
+    write_posts(sink, world)
+
+
+POSTS_COLUMNS: tuple[str, ...] = (
+    "post_id", "service_id", "spoke_id", "area_code", "host_agency", "qualification",
+    "funding", "co_funder", "recruitment_rounds", "advertised_date", "start_date", "end_date",
+    "cse_time_share",
+)  # fmt: skip
+"""Columns of ``register/posts.csv``, the spoke workforce roster (data contract)."""
+
+
+def write_posts(sink: Sink, world: World) -> None:
+    """``register/posts.csv``: the roster of spoke posts, one row per post."""
+    rows = [
+        [
+            r.post_id,
+            r.service_id,
+            r.spoke_id,
+            r.area_code,
+            r.host_agency,
+            r.qualification,
+            r.funding,
+            r.co_funder,
+            str(r.recruitment_rounds),
+            _dmy(r.advertised_date),
+            _dmy(r.start_date),
+            _dmy(r.end_date) if r.end_date is not None else "",
+            str(int(round(r.cse_time_share * 100))),
+        ]
+        for r in world.posts.itertuples()
+    ]
+    write_csv(sink.out_dir / "register/posts.csv", list(POSTS_COLUMNS), rows, encoding="utf-8",
+              newline="\n")  # fmt: skip
+    sink.add("register/posts.csv", "register")
 
 
 def write_area_panel(sink: Sink, world: World, mess: dict[str, Any]) -> None:
