@@ -37,6 +37,7 @@ def key_figures(
         "Spoke posts filled": "spoke_posts_filled",
         "Referrals": "referrals",
         "Young people supported": "young_people_supported",
+        "Children and young people at group sessions": "group_attendees",
         "Training sessions": "training_sessions",
         "Professionals trained": "professionals_trained",
         "Returns received": "returns_received",

@@ -40,6 +40,13 @@ TO_DATE: tuple[ToDateIndicator, ...] = (
         True,
     ),
     ToDateIndicator(
+        "group_reach",
+        "Children and young people at group work, talks and sessions",
+        "attendance of the group sessions with children and young people held on or before "
+        "the date (a child at two sessions counts twice, as in the published figure)",
+        True,
+    ),
+    ToDateIndicator(
         "professionals_reached",
         "Professionals trained or at awareness-raising sessions",
         "rows of the training feedback files (one per professional at a session) for "
@@ -100,6 +107,14 @@ def _individual_support(tables: Mapping[str, pd.DataFrame], as_of: date) -> floa
     return float(len(seen.drop_duplicates(["service_id", "person_key"])))
 
 
+def _group_reach(tables: Mapping[str, pd.DataFrame], as_of: date) -> float:
+    groups = tables.get("group_sessions")
+    if groups is None or groups.empty:
+        return 0.0
+    upto = _by_month(groups, "session_month", as_of)
+    return float(pd.to_numeric(groups.loc[upto, "attendees"]).sum())
+
+
 def _professionals(tables: Mapping[str, pd.DataFrame], as_of: date) -> float:
     training = tables["training"]
     return float(_by_month(training, "session_month", as_of).sum())
@@ -130,6 +145,7 @@ def _interviews(tables: Mapping[str, pd.DataFrame], as_of: date) -> float:
 
 _COUNTERS: dict[str, Callable[[Mapping[str, pd.DataFrame], date], float]] = {
     "individual_support": _individual_support,
+    "group_reach": _group_reach,
     "professionals_reached": _professionals,
     "spoke_posts_filled": _posts,
     "spoke_areas": _areas,

@@ -34,7 +34,7 @@ RETURN_TABLES: tuple[str, ...] = (
     "activities",
     "outputs",
 )
-RECEIVED_TABLES: tuple[str, ...] = ("case_periods", "assessments", "training")
+RECEIVED_TABLES: tuple[str, ...] = ("case_periods", "assessments", "training", "group_sessions")
 YEAR_TABLES: tuple[str, ...] = ("periods", "area_panel", "fieldwork", "funding")
 
 

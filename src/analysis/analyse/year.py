@@ -374,6 +374,7 @@ def _finite(value: Any) -> float | None:
 
 METRIC_FIGURES: tuple[str, ...] = (
     "young_people_supported",
+    "group_attendees",
     "referrals",
     "professionals_trained",
     "training_sessions",

@@ -66,7 +66,7 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
         case_id = rr.text("case_id")
         if case_id is None and not any(p.column == "case_id" for p in rr.problems):
             rr.fail("case_id", "case ID missing: the row cannot be linked to a young person")
-        post = check_post(st, rr, sid)
+        post = check_post(st, rr, sid, table.file)
         dob = rr.date("date_of_birth")
         ref = rr.date("referral_date", required=True)
         clo = rr.date("closure_date")

@@ -188,6 +188,8 @@ class State:
     seen_people: set[tuple[str, str]] = field(default_factory=set)
     posts: dict[str, dict[str, Any]] | None = None
     """The spoke posts kept from ``register/posts.csv`` (``None`` when there is no roster)."""
+    posts_set_aside: set[str] = field(default_factory=set)
+    """Post IDs listed in the roster but quarantined there (rows naming them lose the link)."""
 
     def rel(self, path: Path) -> str:
         """A path relative to the raw folder with ``/`` separators."""
@@ -276,12 +278,14 @@ _FILE_RE = {
         r"^(S\d{2,})_(\d{4}-\d{2}(?:Q[1-4])?)_assessments\.csv$", re.IGNORECASE
     ),
     "training": re.compile(r"^(S\d{2,})_(\d{4}-\d{2}(?:Q[1-4])?)_training\.csv$", re.IGNORECASE),
+    "groupwork": re.compile(r"^(S\d{2,})_(\d{4}-\d{2}(?:Q[1-4])?)_groups\.csv$", re.IGNORECASE),
 }
 _PATTERN_TEXT = {
     "return": "<service>_<period>_v<n>.xlsx",
     "extract": "<service>_<period>_cases.csv",
     "assessments": "<service>_<period>_assessments.csv",
     "training": "<service>_<period>_training.csv",
+    "groupwork": "<service>_<period>_groups.csv",
 }
 
 

@@ -38,6 +38,7 @@ from analysis.clean.registers import (
     _read_services,
     _read_spokes,
 )
+from analysis.clean.sessions import GROUPWORK_FOLDER, read_group_sessions
 from analysis.clean.workforce import POSTS_FILE, read_posts
 from analysis.core.catalog import LEDGER, QUARANTINE
 from analysis.core.io import write_parquet
@@ -202,6 +203,11 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
         described.add(st.rel(path))
         training.extend(_read_training(st, path))
     tables["training"] = _frame(training, "training")
+    groups: list[dict[str, Any]] = []
+    for path in _files(raw_dir, GROUPWORK_FOLDER, "*"):
+        described.add(st.rel(path))
+        groups.extend(read_group_sessions(st, path))
+    tables["group_sessions"] = _frame(groups, "group_sessions")
     _stray_files(st, described)
 
     tables["completeness"] = completeness_table(tables["case_periods"], tables["assessments"])

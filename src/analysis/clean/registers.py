@@ -66,7 +66,7 @@ def _read_manifest(st: State) -> None:
             except ValueError as exc:
                 rr.fail("period", str(exc))
         if (
-            kind in ("return", "extract", "assessments", "training")
+            kind in L.SERVICE_FILE_KINDS
             and received is None
             and not any(p.column == "received_date" for p in rr.problems)
         ):

@@ -127,6 +127,9 @@ def read_posts(st: State) -> pd.DataFrame:
         by_id[post_id].append((row, rec))  # type: ignore[index]
         st.ledger.keep(table.file, "", row)
     st.posts = {}
+    st.posts_set_aside = {
+        str(v).strip() for r, v in ((r, vals.get("post_id")) for r, vals in table.rows) if v
+    } - {p for p in by_id if len(by_id[p]) == 1}
     for post_id, items in sorted(by_id.items()):
         if len(items) > 1:
             rows = ", ".join(str(r) for r, _ in items)
@@ -140,11 +143,13 @@ def read_posts(st: State) -> pd.DataFrame:
     return _frame(list(st.posts.values()), "posts")
 
 
-def check_post(st: State, rr: RowReader, service_id: str) -> str | None:
+def check_post(st: State, rr: RowReader, service_id: str, file: str) -> str | None:
     """The ``post_id`` of a case-extract row, checked against the roster.
 
-    Missing when the row has none or there is no roster (noted once); a post the roster does
-    not list, or one of another service, is a problem on the row (never guessed).
+    Missing when the row has none or there is no roster (noted once); a post the roster
+    lists but quarantined is left out with a note for ``file`` (the young person or session
+    is kept); a post the roster does not list, or one of another service, is a problem on
+    the row (never guessed).
     """
     post = rr.text("post_id")
     if post is None:
@@ -160,6 +165,14 @@ def check_post(st: State, rr: RowReader, service_id: str) -> str | None:
             )
         return None
     known = st.posts.get(post)
+    if known is None and post in st.posts_set_aside:
+        note = (
+            f"post {post} is quarantined in {POSTS_FILE} (see its reason): rows naming it "
+            "are kept without the link to the post"
+        )
+        if {"file": file, "note": note} not in st.notes:
+            st.notes.append({"file": file, "note": note})
+        return None
     if known is None:
         rr.fail("post_id", f"unknown spoke post {post} (not kept from {POSTS_FILE})")
         return None

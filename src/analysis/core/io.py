@@ -27,6 +27,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
     "young_people",
     "assessments",
     "training",
+    "group_sessions",
     "fieldwork",
     "completeness",
     "reconciliation",

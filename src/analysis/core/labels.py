@@ -214,9 +214,32 @@ TRAINING_COLUMNS = _variants(
 TRAINING_REQUIRED = ("session_id", "session_date", "attendee_agency", "confidence_pre",
                      "confidence_post")  # fmt: skip
 
+GROUP_COLUMNS = _variants(
+    {
+        "session_id": ["session_ref", "group_session"],
+        "session_date": ["date", "date_of_session"],
+        "post_id": ["spoke_post", "worker_post"],
+        "setting": ["venue_type", "where_held"],
+        "attendees": ["young_people_attending", "number_attending"],
+    }
+)
+GROUP_SETTINGS: tuple[str, ...] = ("school", "youth_group", "other")
+"""Where a group session with children and young people took place (codes)."""
+GROUP_REQUIRED = ("session_id", "session_date", "post_id", "setting", "attendees")
+GROUP_SETTING = _variants(
+    {
+        "school": ["school_or_college"],
+        "youth_group": ["youth_club"],
+        "other": ["community_venue"],
+    }
+)
+"""Setting labels of the group-session files -> :data:`GROUP_SETTINGS` codes."""
+
 MANIFEST_COLUMNS = ("file", "kind", "service_id", "period", "version", "received_date")
-MANIFEST_KINDS = ("register", "return", "extract", "assessments", "training", "area_panel",
-                  "fieldwork")  # fmt: skip
+MANIFEST_KINDS = ("register", "return", "extract", "assessments", "training", "groupwork",
+                  "area_panel", "fieldwork")  # fmt: skip
+SERVICE_FILE_KINDS = ("return", "extract", "assessments", "training", "groupwork")
+"""Manifest kinds of the files each service sends (they carry a received date)."""
 SERVICES_COLUMNS = ("service_id", "hub_organisation", "phase", "start_date", "funded_until",
                     "reporting", "instrument")  # fmt: skip
 SPOKES_COLUMNS = ("spoke_id", "service_id", "area_code", "area_name", "host_agency",

@@ -22,6 +22,7 @@ from analysis.report.wording import EXACT_FIGURES
 
 TREND_FIGURES: dict[str, str] = {
     "young_people_supported": "Young people supported",
+    "group_attendees": "Children and young people at group sessions",
     "referrals": "Referrals",
     "professionals_trained": "Professionals trained",
     "training_sessions": "Training sessions",

@@ -71,6 +71,7 @@ PERSON_FREE_INDICATORS: frozenset[str] = frozenset(
         "posts_sustained_share",
         "cse_focused_posts_share",
         "spoke_posts_filled",
+        "group_sessions",
         "multi_agency_meetings",
         "spoke_areas_reached",
         "spoke_areas_reached_change",

@@ -35,6 +35,7 @@ from analysis.synthesise.design import (
     simulate_trajectories,
     trajectory_estimands,
 )
+from analysis.synthesise.sessions import group_estimands
 from analysis.synthesise.world import World, build_world, training_estimands
 from analysis.synthesise.write import (
     Sink,
@@ -60,7 +61,7 @@ __all__ = [
 
 GENERATOR_VERSION = "1.0"
 _OWNED = ("manifest.csv", "register", "returns", "extracts", "assessments", "training",
-          "area_panel.csv", "fieldwork.csv", "_truth")  # fmt: skip
+          "groupwork", "area_panel.csv", "fieldwork.csv", "_truth")  # fmt: skip
 
 
 def true_estimands(
@@ -119,6 +120,9 @@ def programme_truth(world: World) -> dict[str, Any]:
             "young_people": len(people),
             "assessments": len(a),
             "professionals_trained": len(world.training),
+            "spoke_posts": len(world.posts),
+            "group_sessions": len(world.groups),
+            "group_attendees": int(world.groups["attendees"].sum()) if len(world.groups) else 0,
         },
         "outcome": {
             "harmonised_score": {
@@ -157,6 +161,7 @@ def programme_truth(world: World) -> dict[str, Any]:
         "rollout": rollout,
         "referral_growth": referral_estimands(cal),
         "training": training_estimands(cal),
+        "group_sessions": group_estimands(cal),
         "funding": {
             "share_spokes_funded_beyond_programme": float(world.spokes["sustained"].mean()),
         },
@@ -340,7 +345,8 @@ def synthesise_programme(
         f"areas, {c['young_people']:,} young people; {n_expected} returns expected, "
         f"{n_expected - missing} received ({late} late, {missing} missing, {resub} resubmitted), "
         f"{totals.get('extracts', 0)} case extracts, {totals.get('assessment_rows', 0):,} "
-        f"assessment rows and {totals.get('training_rows', 0):,} professionals trained. "
+        f"assessment rows, {totals.get('training_rows', 0):,} professionals trained and "
+        f"{totals.get('group_sessions', 0):,} group sessions with children and young people. "
         f"{len(sink.events):,} injected discrepancies are listed in _truth/mess.json; the true "
         f"parameters are in _truth/truth.json (true average monthly change "
         f"{truth['outcome']['mean_monthly_change']:.4f} on the harmonised 0-1 score; true simple "

@@ -34,6 +34,7 @@ from analysis.synthesise.design import (
     service_periods,
     year_of,
 )
+from analysis.synthesise.sessions import simulate_group_sessions
 from analysis.synthesise.workforce import CO_FUNDER_SOURCE, build_posts, in_post_months
 
 EPOCH = date(1970, 1, 1)
@@ -131,6 +132,8 @@ class World:
     periods: dict[str, list[Period]] = field(default_factory=dict)
     posts: pd.DataFrame = field(default_factory=pd.DataFrame)
     """The spoke posts (roster): one row per post, see :mod:`analysis.synthesise.workforce`."""
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Group sessions with children and young people, see :mod:`analysis.synthesise.sessions`."""
 
 
 # --------------------------------------------------------------------------- services
@@ -489,7 +492,7 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
     spokes["sustained"] = spokes["spoke_id"].map(sustained)
     posts = build_posts(stream(seed, "posts"), services, spokes, sustained, cal)
     posts = posts.merge(spokes[["spoke_id", "area_code"]], on="spoke_id", how="left")
-    people, assess, training, periods = [], [], [], {}
+    people, assess, training, groups, periods = [], [], [], [], {}
     for _, svc in services.iterrows():
         sp = posts[posts["service_id"] == svc["service_id"]]
         p = simulate_people(seed, svc, sp, cal)
@@ -497,6 +500,11 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
         people.append(p)
         assess.append(simulate_assessments(seed, svc, p, cal))
         training.append(simulate_training(seed, svc, sp, cal))
+        groups.append(
+            simulate_group_sessions(
+                stream(seed, "groups", svc["service_id"]), svc["service_id"], sp, cal
+            )
+        )
         periods[svc["service_id"]] = service_periods(svc["start_date"], svc["reporting"])
     return World(
         seed=seed,
@@ -512,4 +520,5 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
         funding=funding,
         periods=periods,
         posts=posts,
+        groups=pd.concat(groups, ignore_index=True),
     )

@@ -274,11 +274,22 @@ def make_tables() -> dict[str, pd.DataFrame]:
         confidence_post=training["confidence_post"].astype("Int64"),
         attendee_agency="police",
     )
+    # group sessions: S02 two sessions in 2015-16 Q1 (12 + 30 attending) and one in Q2 (8);
+    # S03 none recorded although its returns arrived
+    groups = pd.DataFrame(
+        [
+            ("S02", "2015-16 Q1", "GW1", 12),
+            ("S02", "2015-16 Q1", "GW2", 30),
+            ("S02", "2015-16 Q2", "GW1", 8),
+        ],
+        columns=["service_id", "period", "session_id", "attendees"],
+    ).assign(evaluation_year="2015-16", received_date=pd.Timestamp("2016-10-01"))
     return {
         "services": services,
         "areas": areas,
         "funding": funding,
         "posts": posts,
+        "group_sessions": groups,
         **block,
         "case_periods": cases,
         "assessments": ass,
@@ -461,6 +472,16 @@ def test_workforce_indicators(tables: dict[str, pd.DataFrame], ind: pd.DataFrame
     assert (row["numerator"], row["denominator"]) == (1, 3)
 
 
+def test_group_reach(ind: pd.DataFrame) -> None:
+    this = ind.loc[ind["evaluation_year"] == "2015-16"].set_index(["service_id", "indicator"])
+    assert this.loc[("S02", "group_sessions"), "value"] == 3  # GW1 twice: two periods
+    assert this.loc[("S02", "group_attendees"), "value"] == 12 + 30 + 8
+    assert "2 of the 3 periods" in this.loc[("S02", "group_attendees"), "note"]
+    # returns arrived but no session record: a reason, never an assumed zero
+    assert this.loc[("S03", "group_attendees"), "reason"] == oc.R_NO_GROUP_RECORDS
+    assert this.loc[("S04", "group_attendees"), "reason"] == oc.R_NO_RETURN
+
+
 def test_annual_counts(ind: pd.DataFrame) -> None:
     assert value(ind, "S01", "2013-14", "referrals") == 12
     # annual: `open` (open at any time in the year) is the number supported
@@ -581,6 +602,7 @@ def test_every_reason_path_exercised(ind: pd.DataFrame) -> None:
         oc.R_NO_CONFIDENCE_PAIRS,
         oc.R_NO_POSTS,
         oc.R_GRANT_NOT_ENDED,
+        oc.R_NO_GROUP_RECORDS,
         oc.r_not_reported("multi-agency meetings"),
     }
     assert expected <= reasons
@@ -781,6 +803,9 @@ def random_tables(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
             cases,
             columns=["person_key", "service_id", "period", "evaluation_year", "referral_reason"],
         ).assign(risk_at_referral="high"),
+        "group_sessions": pd.DataFrame(
+            columns=["service_id", "period", "evaluation_year", "session_id", "attendees"]
+        ),
         "posts": pd.DataFrame(
             {
                 "post_id": pd.Series([], dtype="str"),

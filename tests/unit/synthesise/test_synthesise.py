@@ -188,6 +188,7 @@ def plain_columns(name: str) -> list[str]:
 EXTRACT = "Case extract"
 ASSESS = "Outcome assessments"
 TRAIN = "Training feedback"
+GROUPS = "Group sessions"
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -237,6 +238,7 @@ def test_every_file_is_in_the_manifest_and_the_layout(raw, manifest):
         r"extracts/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_cases\.csv",
         r"assessments/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_assessments\.csv",
         r"training/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_training\.csv",
+        r"groupwork/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_groups\.csv",
         r"area_panel\.csv",
         r"fieldwork\.csv",
     ]
@@ -259,14 +261,16 @@ def test_manifest_received_dates_and_versions(manifest):
             assert v["2"] > v["1"]
 
 
-@pytest.mark.parametrize("name", ["services.csv", "spokes.csv", "funding.csv"])
+@pytest.mark.parametrize("name", ["services.csv", "spokes.csv", "funding.csv", "posts.csv"])
 def test_registers_match_contract(raw, name):
     df = pd.read_csv(raw / "register" / name, dtype="str", keep_default_na=False)
     assert list(df.columns) == plain_columns(f"register/{name}")
-    assert (df != "").all().all()
+    optional = {"co_funder", "start_date", "end_date"} if name == "posts.csv" else set()
+    assert (df.drop(columns=list(optional)) != "").all().all()
     for col in df.columns:
         if col.endswith("date") or col == "funded_until":
-            assert df[col].str.fullmatch(r"\d{2}/\d{2}/\d{4}").all(), col
+            filled = df[col].loc[df[col] != ""]
+            assert filled.str.fullmatch(r"\d{2}/\d{2}/\d{4}").all(), col
 
 
 def test_register_codes(raw, services):
@@ -298,7 +302,12 @@ def test_area_panel_and_fieldwork_match_contract(raw):
 
 
 def test_service_csv_headers_are_documented(raw, manifest):
-    for kind, name in (("extract", EXTRACT), ("assessments", ASSESS), ("training", TRAIN)):
+    for kind, name in (
+        ("extract", EXTRACT),
+        ("assessments", ASSESS),
+        ("training", TRAIN),
+        ("groupwork", GROUPS),
+    ):
         variants = csv_variants(name)
         accepted = {v for vs in variants.values() for v in vs}
         required = [c for c in variants if c not in ("name", "postcode", "notes")]
@@ -533,6 +542,36 @@ def test_training_outputs_agree_with_training_files(raw, manifest, mess):
                 assert r.file in unreadable
             else:
                 assert value == expected, (r.file, label)
+
+
+def test_group_work_sessions_in_returns_agree_with_group_files(raw, manifest, mess):
+    """The return's Group work sessions are the sessions recorded in the period's group
+    file, which names a roster post of the service and a documented setting."""
+    unreadable = {
+        e["file"] for e in mess["events"] if e["kind"] == "text_number" and not e["readable"]
+    }
+    variants = csv_variants(GROUPS)
+    groups, files = {}, {}
+    for r in manifest[manifest["kind"] == "groupwork"].itertuples():
+        groups[(r.service_id, r.period)] = rename_canonical(read_table(raw / r.file), variants)
+        files[(r.service_id, r.period)] = r.file
+    assert groups, "the programme should record group sessions"
+    posts = pd.read_csv(raw / "register" / "posts.csv", dtype="str")
+    bad_posts = [e["file"] for e in mess["events"] if e["kind"] == "unknown_post"]
+    settings = {norm_label(x) for r in section(GROUPS) for x in _ticks(r[2])}
+    for (sid, period), g in groups.items():
+        assert g["session_id"].is_unique
+        known = g["post_id"].isin(posts.loc[posts["service_id"] == sid, "post_id"])
+        assert (~known).sum() == bad_posts.count(files[(sid, period)])
+        assert g["setting"].map(norm_label).isin(settings).all()
+    for r in manifest[(manifest["kind"] == "return")].itertuples():
+        acts = dict(read_workbook(raw / r.file)["Activities"][1:])
+        value = parse_count(acts["Group work sessions"])
+        g = groups.get((r.service_id, r.period))
+        if value is None:
+            assert r.file in unreadable
+        else:
+            assert value == (0 if g is None else len(g)), r.file
 
 
 def test_assessments_are_consistent(raw, manifest, services, extracts):

@@ -122,6 +122,7 @@ class _Context:
     outputs: pd.DataFrame
     cases: pd.DataFrame
     training: pd.DataFrame
+    groups: pd.DataFrame
     funding: pd.DataFrame
     spokes: pd.DataFrame
     posts: pd.DataFrame
@@ -220,6 +221,7 @@ def _context(slices: _Slices, svc: Any, year: str, first_year: bool) -> _Context
         outputs=from_returns("outputs"),
         cases=this_year("case_periods"),
         training=this_year("training"),
+        groups=this_year("group_sessions"),
         funding=this_year("funding"),
         spokes=spokes,
         posts=slices.get("posts", sid),

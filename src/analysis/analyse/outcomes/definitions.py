@@ -60,6 +60,7 @@ R_FEEDBACK_ABOVE_TRAINED = (
 )
 R_NO_TRAINED_COUNT = "the returns do not report professionals trained: no base for a response rate"
 R_NO_CONFIDENCE_PAIRS = "no professional trained has both pre- and post-training confidence"
+R_NO_GROUP_RECORDS = "no group-session records received for this year"
 R_NO_POSTS = "no spoke post filled in this year in the workforce roster"
 R_GRANT_NOT_ENDED = "the programme grant had not ended by the end of this year"
 R_NO_RISK_RECORDED = "risk at referral not recorded for any young person on this year's caseload"
@@ -142,6 +143,15 @@ INDICATORS: tuple[Indicator, ...] = (
         change_of="spoke_areas_reached",
     ),
     Indicator(4, "spoke_posts_filled", "Spoke posts filled at some time in the year", COUNT),
+    Indicator(
+        4, "group_sessions", "Group work sessions and talks with children and young people", COUNT
+    ),
+    Indicator(
+        4,
+        "group_attendees",
+        "Children and young people at group work sessions and talks (attendances)",
+        COUNT,
+    ),
     Indicator(5, "training_sessions", "Training sessions delivered to professionals", COUNT),
     Indicator(5, "professionals_trained", "Professionals trained", COUNT),
     Indicator(
@@ -264,5 +274,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "risk_band",
     ),
     "training": ("service_id", "period", "evaluation_year", "confidence_pre", "confidence_post"),
+    "group_sessions": ("service_id", "period", "evaluation_year", "session_id", "attendees"),
 }
 """The processed tables (and their columns) the indicators read."""

@@ -197,6 +197,8 @@ HEADLINE_INDICATORS: dict[str, str] = {
     "spoke_posts_filled": "spoke_posts_filled",
     "referrals": "referrals",
     "young_people_supported": "young_people_supported",
+    "group_sessions": "group_sessions",
+    "group_attendees": "group_attendees",
     "multi_agency_meetings": "multi_agency_meetings",
     "training_sessions": "training_sessions",
     "professionals_trained": "professionals_trained",

@@ -19,6 +19,7 @@ from analysis.analyse.outcomes.definitions import (
     R_NO_CONFIDENCE_PAIRS,
     R_NO_EXTRACT,
     R_NO_FUNDING,
+    R_NO_GROUP_RECORDS,
     R_NO_HOST_SOURCE,
     R_NO_MEASURE,
     R_NO_POSTS,
@@ -303,7 +304,25 @@ def _outcome4(ctx: _Context) -> list[dict[str, Any]]:
         rows.append(_row("spoke_posts_filled", reason=R_NO_POSTS))
     else:
         rows.append(_row("spoke_posts_filled", value=float(len(filled)), source="posts"))
-    return rows
+    return rows + _group_reach(ctx)
+
+
+def _group_reach(ctx: _Context) -> list[dict[str, Any]]:
+    """Group sessions with children and young people, and their attendance, in the year."""
+    groups = ctx.groups
+    if groups.empty:
+        reason = R_NO_GROUP_RECORDS if ctx.received else R_NO_RETURN
+        return [_row("group_sessions", reason=reason), _row("group_attendees", reason=reason)]
+    note = None
+    periods = groups["period"].nunique()
+    if ctx.received and periods < len(ctx.received):
+        note = f"group-session records for {periods} of the {len(ctx.received)} periods received"
+    sessions = float(len(groups.drop_duplicates(["period", "session_id"])))
+    attendees = float(pd.to_numeric(groups["attendees"]).sum())
+    return [
+        _row("group_sessions", value=sessions, source="group_sessions", note=note),
+        _row("group_attendees", value=attendees, source="group_sessions", note=note),
+    ]
 
 
 # --------------------------------------------------------------------------- outcome 5

@@ -7,6 +7,7 @@ from typing import Any
 from analysis.core import rules
 from analysis.publish import disclosure, figures
 from analysis.report.context import YearContext
+from analysis.report.sections import groupwork
 from analysis.report.wording import label
 from analysis.report.writer import figure_item, table_item
 
@@ -86,4 +87,4 @@ def activities(ctx: YearContext) -> list[Any]:
                 notes=note,
             )
         )
-    return out
+    return out + groupwork.group_sessions(ctx)

@@ -22,6 +22,7 @@ from analysis.synthesise.write.formats import (
     programme_styles,
     write_csv,
 )
+from analysis.synthesise.write.groupwork import write_group_sessions
 from analysis.synthesise.write.returns import (
     _identifying,
     _inject_error,
@@ -52,6 +53,7 @@ def write_service_files(
         else pd.DataFrame()
     )
     training = world.training[world.training["service_id"] == sid]
+    groups = world.groups[world.groups["service_id"] == sid] if len(world.groups) else world.groups
     spokes = world.spokes[world.spokes["service_id"] == sid]
     rng = stream(world.seed, "mess", sid)
     ids = np.asarray(case_ids(style, people), dtype=object)
@@ -72,7 +74,8 @@ def write_service_files(
         if seen_count.get(i, 0) >= 2:
             change_at[i] = int(rng.integers(1, seen_count[i]))
             wrong_gender[i] = "male" if people.at[i, "gender"] == "female" else "female"
-    stats = {"returns": 0, "extracts": 0, "assessment_rows": 0, "training_rows": 0}
+    stats = {"returns": 0, "extracts": 0, "assessment_rows": 0, "training_rows": 0,
+             "group_sessions": 0}  # fmt: skip
     sink.event(
         "service_style",
         service_id=sid,
@@ -95,7 +98,7 @@ def write_service_files(
                 received_date=from_days(d.received).isoformat(),
                 days_after_period_end=d.received - e,
             )  # fmt: skip
-        values = period_values(world, svc, people, training, spokes, p)
+        values = period_values(world, svc, people, training, spokes, p, groups)
         text_rate, blank_rate = mess["text_number_rate"], mess["blank_row_rate"]
         if d.error == "resubmission":
             wrong, detail = _inject_error(rng, values)
@@ -136,6 +139,11 @@ def write_service_files(
         t = training[(training["session_day"] >= s) & (training["session_day"] <= e)]
         if len(t):
             stats["training_rows"] += _write_training(sink, style, svc, d, t, rng, mess)
+        # ---- group sessions with children and young people
+        if len(groups):
+            g = groups[(groups["session_day"] >= s) & (groups["session_day"] <= e)]
+            if len(g):
+                stats["group_sessions"] += write_group_sessions(sink, style, svc, d, g, rng, mess)
     return stats
 
 

@@ -281,8 +281,10 @@ def period_values(
     training: pd.DataFrame,
     spokes: pd.DataFrame,
     p: Period,
+    groups: pd.DataFrame | None = None,
 ) -> dict[str, dict[str, int]]:
-    """The true figures a return for period ``p`` reports."""
+    """The true figures a return for period ``p`` reports (group work sessions: the sessions
+    in ``groups``, the service's group sessions with children and young people)."""
     s, e = to_days(p.start), to_days(p.end)
     cal = world.cal
     rng = stream(world.seed, "activities", svc["service_id"], p.label)
@@ -295,6 +297,9 @@ def period_values(
     open_days = np.clip(np.minimum(close, e) - np.maximum(ref, s) + 1, 0, None)[openp].sum()
     spoke_days = sum(max(0, e - max(s, to_days(d)) + 1) for d in spokes["start_date"])
     tr = training[(training["session_day"] >= s) & (training["session_day"] <= e)]
+    n_groups = 0
+    if groups is not None and len(groups):
+        n_groups = int(((groups["session_day"] >= s) & (groups["session_day"] <= e)).sum())
     return {
         "referrals": {k: int(src.get(k, 0)) for k in SOURCE_LABELS},
         "young_people": {
@@ -306,9 +311,7 @@ def period_values(
             "direct_work": int(
                 rng.poisson(cal["direct_sessions_per_open_case_month"] * open_days / 30.44)
             ),
-            "group_work": int(
-                rng.poisson(cal["group_sessions_per_spoke_month"] * spoke_days / 30.44)
-            ),
+            "group_work": n_groups,
             "consultations": int(
                 rng.poisson(cal["consultations_per_spoke_month"] * spoke_days / 30.44)
             ),
