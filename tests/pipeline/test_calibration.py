@@ -9,12 +9,14 @@ date the published counts run to (31 December 2016).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis.analyse import vintage
+from analysis.analyse.adjust import ADJUSTED, adjusted_totals
 from analysis.analyse.to_date import TO_DATE_BY_KEY, programme_to_date
 from analysis.core import calendar
 from analysis.core.io import load_tables
@@ -25,15 +27,27 @@ FINAL_YEAR = "2016-17"
 
 
 @pytest.fixture(scope="module")
-def to_date(default_processed: Path) -> pd.Series:
-    """The programme-to-date indicators of the default data, as the 2016-17 report sees them."""
+def seen(default_processed: Path) -> dict[str, pd.DataFrame]:
+    """The default data as the 2016-17 report sees them."""
     settings = load_settings()
-    seen = vintage.tables_as_of(
+    return vintage.tables_as_of(
         load_tables(default_processed),
         FINAL_YEAR,
         calendar.cutoff_date(FINAL_YEAR, settings.report.cutoff_days_after_year_end),
     )
+
+
+@pytest.fixture(scope="module")
+def to_date(seen: dict[str, pd.DataFrame]) -> pd.Series:
+    """The programme-to-date indicators of the default data, as the 2016-17 report sees them."""
     return programme_to_date(seen, published_reference_date()).set_index("indicator")["value"]
+
+
+@pytest.fixture(scope="module")
+def truth(default_processed: Path) -> dict:
+    """What the generator recorded: the true and delivered totals, the returns missing."""
+    path = default_processed.parent / "raw" / "_truth" / "truth.json"
+    return json.loads(path.read_text("utf-8"))["reporting"]
 
 
 CALIBRATED = [key for key in load_published_figures() if key in TO_DATE_BY_KEY]
@@ -59,3 +73,36 @@ def test_published_figures_cite_their_sources():
     for figure in load_published_figures().values():
         assert figure.source.citation and figure.label and figure.value > 0
     assert published_reference_date().isoformat() == "2016-12-31"
+
+
+def test_the_truth_exceeds_what_is_reported_by_about_the_share_of_returns_missing(
+    to_date: pd.Series, truth: dict
+):
+    """The evaluators warned their 783 was an underestimate because returns were missing: on
+    the default data the true number of young people exceeds the reported one, and the
+    shortfall is within 5 percentage points of the share of expected returns missing."""
+    true, reported = truth["true"]["individual_support"], float(to_date["individual_support"])
+    assert true > reported
+    shortfall = (true - reported) / true
+    missing = truth["returns"]["share_not_received"]
+    assert missing > 0, "the default data should miss some returns"
+    assert abs(shortfall - missing) <= 0.05, (shortfall, missing)
+    # the cleaned data hold no more than the files delivered, which hold no more than truth
+    for key in ADJUSTED:
+        assert float(to_date[key]) <= truth["delivered"][key] <= truth["true"][key], key
+
+
+def test_adjusted_totals_count_the_missing_returns_and_cover_the_truth(
+    seen: dict[str, pd.DataFrame], to_date: pd.Series, truth: dict
+):
+    adj = adjusted_totals(
+        seen, published_reference_date(), {k: float(to_date[k]) for k in ADJUSTED}
+    ).set_index("indicator")
+    # the analysis finds the same missing returns as the generator left out
+    assert (adj["returns_expected"] == truth["returns"]["expected"]).all()
+    assert (adj["returns_missing"] == truth["returns"]["not_received_by_cutoff"]).all()
+    for key in ADJUSTED:
+        row, true = adj.loc[key], truth["true"][key]
+        assert row["adjusted_low"] <= row["adjusted"] <= row["adjusted_high"]
+        assert row["reported"] <= row["adjusted"]
+        assert row["adjusted_low"] <= true <= row["adjusted_high"], (key, true, row.to_dict())

@@ -17,7 +17,9 @@ from datetime import date
 
 import pandas as pd
 
+from analysis.analyse.adjust import ADJUSTED, adjusted_totals
 from analysis.core import calendar
+from analysis.core.published_figures import published_reference_date
 
 
 @dataclass(frozen=True)
@@ -173,4 +175,55 @@ def programme_to_date(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.Dat
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.astype(
         {"indicator": "str", "label": "str", "value": "float64", "definition": "str"}
+    )
+
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "indicator",
+    "label",
+    "as_of",
+    "value",
+    "adjusted",
+    "adjusted_low",
+    "adjusted_high",
+    "returns_expected",
+    "returns_missing",
+    "definition",
+)
+"""Columns of :func:`to_date_table` (``programme_to_date.parquet``)."""
+
+
+def as_of_dates(year: str) -> list[date]:
+    """The dates a year's programme-to-date indicators are counted to: the year's last day,
+    and before it the date the published figures run to when it falls in the year."""
+    dates = [calendar.year_end(year)]
+    ref = published_reference_date()
+    if calendar.year_start(year) <= ref < calendar.year_end(year):
+        dates.insert(0, ref)
+    return dates
+
+
+def to_date_table(tables: Mapping[str, pd.DataFrame], year: str) -> pd.DataFrame:
+    """The programme-to-date indicators a year's report shows, for each of
+    :func:`as_of_dates`, with the totals that missing returns undercount adjusted for them
+    (:func:`analysis.analyse.adjust.adjusted_totals`; missing for the other indicators).
+    ``tables`` are what the year's report may see."""
+    frames = []
+    for as_of in as_of_dates(year):
+        counts = programme_to_date(tables, as_of)
+        reported = counts.set_index("indicator")["value"]
+        adj = adjusted_totals(tables, as_of, {k: float(reported[k]) for k in ADJUSTED})
+        frames.append(
+            counts.merge(adj.drop(columns=["as_of", "reported"]), on="indicator", how="left")
+        )
+    out = pd.concat(frames, ignore_index=True).reindex(columns=list(TABLE_COLUMNS))
+    return out.astype(
+        {
+            "value": "float64",
+            "adjusted": "float64",
+            "adjusted_low": "float64",
+            "adjusted_high": "float64",
+            "returns_expected": "Int64",
+            "returns_missing": "Int64",
+        }
     )

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.analyse import models, outcomes, vintage
+from analysis.analyse import models, outcomes, to_date, vintage
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record
 from analysis.core import calendar as periods
 from analysis.core import rules
@@ -28,6 +28,7 @@ from analysis.core.catalog import (
     INDICATORS,
     MODELS,
     PROGRAMME_INDICATORS,
+    PROGRAMME_TO_DATE,
     REVISIONS,
     VERDICTS,
     model_file,
@@ -465,6 +466,7 @@ def evaluate_year(
         verdicts_record(outcome_verdicts(programme, year, framework), framework, year),
         out_dir / VERDICTS,
     )
+    write_parquet(to_date.to_date_table(seen, year), out_dir / PROGRAMME_TO_DATE)
 
     year_assessments = seen["assessments"]
     fitted = {

@@ -24,6 +24,7 @@ __all__ = [
     "MODELS",
     "PARAMS_CHECKED",
     "PROGRAMME_INDICATORS",
+    "PROGRAMME_TO_DATE",
     "QUARANTINE",
     "REVISIONS",
     "STAGES",
@@ -48,6 +49,11 @@ INDICATORS = "indicators.parquet"
 
 PROGRAMME_INDICATORS = "programme_indicators.parquet"
 """``data/interim/<year>``: the programme's outcome indicators."""
+
+PROGRAMME_TO_DATE = "programme_to_date.parquet"
+"""``data/interim/<year>``: programme-to-date indicators (to the year's end, and to the date
+the published figures run to when it falls in the year), with totals adjusted for missing
+returns."""
 
 MODELS = "models.json"
 """``data/interim/<year>``: each model fitted or not, with counts, warnings and reason."""

@@ -80,6 +80,7 @@ SOURCE_LABELS: dict[str, str] = {
     "extracts": "Case extracts",
     "assessments": "Outcome assessments",
     "training": "Training feedback",
+    "groupwork": "Group sessions",
     "register": "Service register",
     "area_panel": "Area panel",
     "fieldwork": "Fieldwork log",

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.core.settings import default_jobs
+from analysis.core.published_figures import published_reference_date
+from analysis.core.settings import default_jobs, load_settings
 from analysis.synthesise.design import (
     area_panel_estimands,
     load_synthetic_params,
@@ -36,6 +37,7 @@ from analysis.synthesise.design import (
     trajectory_estimands,
 )
 from analysis.synthesise.sessions import group_estimands
+from analysis.synthesise.truth import reporting_truth
 from analysis.synthesise.world import World, build_world, training_estimands
 from analysis.synthesise.write import (
     Sink,
@@ -324,6 +326,15 @@ def synthesise_programme(
         )
     write_manifest(sink)
     truth = programme_truth(world)
+    settings = load_settings(params_file)
+    if settings.report is not None and settings.years:
+        truth["reporting"] = reporting_truth(
+            world,
+            deliveries,
+            as_of=published_reference_date(),
+            final_year=settings.years[-1],
+            cutoff_days=settings.report.cutoff_days_after_year_end,
+        )
     write_json(out_dir / "_truth" / "truth.json", truth)
     summary_counts: dict[str, int] = {}
     for e in sink.events:

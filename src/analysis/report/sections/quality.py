@@ -10,6 +10,7 @@ from analysis.core.rules import LATE_AFTER_DAYS
 from analysis.publish import disclosure, figures
 from analysis.publish.quality import delivered_files, ledger_totals, quarantine_by_reason
 from analysis.report.context import YearContext, version_hashes
+from analysis.report.sections import to_date
 from analysis.report.sections.common import counts_table
 from analysis.report.wording import HTML, disclosure_sentence, label
 from analysis.report.writer import figure_item, table_item
@@ -158,7 +159,7 @@ def data_quality(ctx: YearContext) -> list[Any]:
                 ),
             )
         )
-    return out
+    return out + to_date.adjusted_totals(ctx)
 
 
 def methods(ctx: YearContext) -> list[Any]:

@@ -1,0 +1,209 @@
+"""Totals adjusted for missing returns: beside each reported programme-to-date total, an
+estimate of the true total with a range (``docs/outcomes.md``, "Totals adjusted for missing
+returns").
+
+A return that never arrived (by the report's cut-off) takes its period's files with it: the
+young people referred and closed within it, the professionals at its training sessions, the
+children at its group sessions. For every such service period up to the date, the events it
+would have held are imputed from the same service's neighbouring periods that did arrive
+(the nearest before and the nearest after, as a rate per month), for the months of the
+period up to the date. Young people referred in the missing period who are still open later
+appear in a later extract and are already counted: they are subtracted from the imputation.
+
+The range treats the neighbours' events ``E`` over ``M`` months as Poisson counts with an
+unknown rate (a gamma–Poisson predictive for ``m`` missing months: mean ``E·m/M``, variance
+``mean·(1 + m/M)``), inflated for events that come in clusters (people at one session: by
+``D = Σn²/Σn`` over the sessions, or for training, whose records carry no session, over the
+service-months of sessions), summed over the missing periods with a normal approximation
+(a 95% range, floored at the reported total). A service with no period received at all is imputed
+at the programme's rate per service-month. Quarantined rows are not imputed: the adjustment
+is for returns that did not arrive, not for rows set aside.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from analysis.core import calendar
+from analysis.core.rules import current_rows, expected_periods
+
+ADJUSTED: tuple[str, ...] = ("individual_support", "group_reach", "professionals_reached")
+"""The programme-to-date totals that missing returns undercount (the others come from the
+registers and the fieldwork log, which every report sees whole)."""
+
+COLUMNS: tuple[str, ...] = (
+    "indicator",
+    "as_of",
+    "reported",
+    "adjusted",
+    "adjusted_low",
+    "adjusted_high",
+    "returns_expected",
+    "returns_missing",
+    "imputed_periods",
+)
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class _Period:
+    service_id: str
+    period: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    months: float
+    """Months of the period from the service's start up to the date."""
+    full_months: float
+    """Months of the whole period from the service's start."""
+
+
+def _months(start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """Whole calendar months from ``start``'s month to ``end``'s month, inclusive."""
+    if end < start:
+        return 0.0
+    return float((end.year - start.year) * 12 + end.month - start.month + 1)
+
+
+def expected_to(tables: Mapping[str, pd.DataFrame], as_of: date) -> list[_Period]:
+    """Every service period a return was expected for, covering months up to ``as_of``."""
+    periods = tables["periods"].set_index("period")
+    limit = pd.Timestamp(as_of)
+    out = []
+    for svc in tables["services"].itertuples():
+        start = pd.Timestamp(svc.start_month)
+        if pd.isna(start) or start > limit:
+            continue
+        first = calendar.parse_year(calendar.year_of(start.date()))
+        last = calendar.parse_year(calendar.year_of(as_of))
+        for y in range(first, last + 1):
+            year = calendar.year_label(y)
+            for p in expected_periods(svc.reporting, start, svc.funded_until_month, year):
+                p_start = max(pd.Timestamp(periods.loc[p, "period_start"]), start)
+                p_end = pd.Timestamp(periods.loc[p, "period_end"])
+                if p_start > limit:
+                    continue
+                months = _months(p_start, min(p_end, limit))
+                full = _months(p_start, p_end)
+                out.append(_Period(str(svc.service_id), p, p_start, p_end, months, full))
+    return out
+
+
+def _events(tables: Mapping[str, pd.DataFrame], indicator: str) -> pd.DataFrame:
+    """Events with their service and month: (service_id, period, n, month) rows, one per
+    young person (month of referral), professional or session (month held)."""
+    if indicator == "individual_support":
+        cp = tables["case_periods"]
+        first = cp.sort_values("period").drop_duplicates(["service_id", "person_key"])
+        return pd.DataFrame(
+            {
+                "service_id": first["service_id"].astype("str"),
+                "period": first["period"].astype("str"),
+                "n": 1.0,
+                "month": pd.to_datetime(first["referral_month"]),
+                "person_key": first["person_key"],
+            }
+        )
+    if indicator == "professionals_reached":
+        tr = tables["training"]
+        return pd.DataFrame(
+            {
+                "service_id": tr["service_id"].astype("str"),
+                "period": tr["period"].astype("str"),
+                "n": 1.0,
+                "month": pd.to_datetime(tr["session_month"]),
+            }
+        )
+    groups = tables["group_sessions"]
+    return pd.DataFrame(
+        {
+            "service_id": groups["service_id"].astype("str"),
+            "period": groups["period"].astype("str"),
+            "n": pd.to_numeric(groups["attendees"]).astype("float64"),
+            "month": pd.to_datetime(groups["session_month"]),
+        }
+    )
+
+
+def _dispersion(tables: Mapping[str, pd.DataFrame], indicator: str) -> float:
+    """``Σn² / Σn`` over the clusters events come in (1 for young people, who come alone)."""
+    if indicator == "individual_support":
+        return 1.0
+    if indicator == "group_reach":
+        sizes = pd.to_numeric(tables["group_sessions"]["attendees"]).astype("float64")
+    else:
+        tr = tables["training"]
+        sizes = tr.groupby(["service_id", "period", "session_month"]).size().astype("float64")
+    total = float(sizes.sum())
+    return float((sizes**2).sum() / total) if total > 0 else 1.0
+
+
+def _in_period(events: pd.DataFrame, p: _Period) -> float:
+    """Events of ``p``'s service dated within period ``p`` (whichever file they came in)."""
+    sel = events.loc[
+        (events["service_id"] == p.service_id) & (events["month"] >= p.start.replace(day=1))
+        & (events["month"] <= p.end)
+    ]  # fmt: skip
+    return float(sel["n"].sum())
+
+
+def adjusted_totals(
+    tables: Mapping[str, pd.DataFrame], as_of: date, reported: Mapping[str, float]
+) -> pd.DataFrame:
+    """Reported programme-to-date totals and their adjustment for missing returns.
+
+    ``tables`` are what a report may see; ``reported`` the programme-to-date values of
+    :data:`ADJUSTED` (from :func:`analysis.analyse.to_date.programme_to_date`). One row per
+    indicator with the columns of :data:`COLUMNS`.
+    """
+    expected = expected_to(tables, as_of)
+    returns = current_rows(tables["returns"])
+    received = set(zip(returns["service_id"].astype("str"), returns["period"].astype("str"),
+                       strict=True))  # fmt: skip
+    missing = [p for p in expected if (p.service_id, p.period) not in received]
+    rows = []
+    for indicator in ADJUSTED:
+        events = _events(tables, indicator)
+        dispersion = _dispersion(tables, indicator)
+        mean = var = recovered = 0.0
+        got = [p for p in expected if (p.service_id, p.period) in received]
+        counts = {(q.service_id, q.period): _in_period(events, q) for q in got}
+        # the programme's rate per service-month, for a service with nothing received
+        all_months = sum(q.full_months for q in got) or 1.0
+        all_events = float(sum(counts.values()))
+        for p in missing:
+            mine = sorted((q for q in got if q.service_id == p.service_id), key=lambda q: q.start)
+            before = [q for q in mine if q.start < p.start][-1:]
+            after = [q for q in mine if q.start > p.start][:1]
+            near = before + after
+            if near:
+                e = float(sum(counts[(q.service_id, q.period)] for q in near))
+                m = float(sum(q.full_months for q in near))
+            else:
+                e, m = all_events, all_months
+            mu = (e + 0.5) * p.months / m
+            mean += mu
+            var += mu * dispersion * (1 + p.months / m)
+            if indicator == "individual_support":
+                # referred in the missing period but open later: already counted
+                recovered += _in_period(events, p)
+        base = float(reported[indicator])
+        sd = math.sqrt(var)
+        rows.append(
+            {
+                "indicator": indicator,
+                "as_of": pd.Timestamp(as_of),
+                "reported": base,
+                "adjusted": base + max(0.0, mean - recovered),
+                "adjusted_low": base + max(0.0, mean - Z95 * sd - recovered),
+                "adjusted_high": base + max(0.0, mean + Z95 * sd - recovered),
+                "returns_expected": len(expected),
+                "returns_missing": len(missing),
+                "imputed_periods": len(missing),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -1,0 +1,160 @@
+"""Programme-to-date totals in a year's report: in the data-quality appendix, the totals that
+missing returns undercount beside their adjusted estimates; in the methods annex of the
+report whose year holds the date the published figures run to, the programme-to-date
+indicators beside the real programme's published figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.analyse.adjust import ADJUSTED
+from analysis.core.catalog import PROGRAMME_TO_DATE
+from analysis.publish import disclosure
+from analysis.report.context import YearContext
+from analysis.report.wording import HTML
+from analysis.report.writer import table_item
+
+
+def _table(ctx: YearContext) -> pd.DataFrame:
+    frame = pd.read_parquet(ctx.analysis_dir / PROGRAMME_TO_DATE)
+    return frame.assign(as_of=pd.to_datetime(frame["as_of"]))
+
+
+def adjusted_totals(ctx: YearContext) -> list[Any]:
+    """Data-quality appendix: reported totals to date and their adjustment for missing returns."""
+    frame = _table(ctx)
+    out: list[Any] = []
+    for as_of, part in frame.groupby("as_of", sort=True):
+        rows = part.loc[part["indicator"].isin(ADJUSTED)].set_index("indicator")
+        if rows.empty:
+            continue
+        expected = int(rows["returns_expected"].iloc[0])
+        missing = int(rows["returns_missing"].iloc[0])
+        share = missing / expected if expected else 0.0
+        when = f"{as_of:%d %B %Y}".lstrip("0")
+        text = (
+            f"<h3>Totals to {when} and missing returns</h3><p>Of the {expected} returns "
+            f"expected for periods up to {when}, {missing} ({share:.0%}) had not arrived by "
+            f"the cut-off. A missing return takes its period's files with it, so the totals "
+            "undercount: young people referred in that period and closed before the next "
+            "return are in no extract, and the professionals and children at its sessions "
+            "are not recorded. The adjusted estimate imputes each missing period from the "
+            "same service's neighbouring periods, less the young people a later extract "
+            "already shows; the range is an approximate 95% range (method in the project's "
+            "outcomes document). Rows the cleaner quarantined are not imputed.</p>"
+        )
+        if ctx.settings.synthetic:
+            text += (
+                "<p>On the synthetic programme, whose true totals are known, the reported "
+                "number of young people falls short of the true number by about the share "
+                "of returns missing (the project's calibration test checks it is within 5 "
+                "percentage points), and the adjusted range is meant to cover the true "
+                "number.</p>"
+            )
+        long = []
+        for key, row in rows.iterrows():
+            for column, name in (
+                ("value", "Reported"),
+                ("adjusted", "Adjusted estimate"),
+                ("adjusted_low", "Lower end of range"),
+                ("adjusted_high", "Upper end of range"),
+            ):
+                value = row[column]
+                long.append(
+                    {
+                        "Figure": str(row["label"]),
+                        "column": name,
+                        "value": float(np.rint(value)) if pd.notna(value) else np.nan,
+                    }
+                )
+            del key
+        table = disclosure.disclose_programme_totals(
+            pd.DataFrame(long),
+            index="Figure",
+            columns="column",
+            values="value",
+            threshold=ctx.settings.threshold,
+            total_rounding=ctx.settings.total_rounding,
+            title=f"Totals to {when}, reported and adjusted for missing returns",
+            notes=(
+                "Group attendances count a child at two sessions twice. Estimates are "
+                "rounded like the totals.",
+            ),
+        )
+        out += [HTML(text), *table_item(table)]
+    return out
+
+
+def published_comparison(ctx: YearContext) -> list[Any]:
+    """Methods annex: the programme-to-date indicators beside the published figures (only
+    in the report whose year holds the date the published figures run to)."""
+    from analysis.core.published_figures import load_published_figures, published_reference_date
+
+    ref = published_reference_date()
+    frame = _table(ctx)
+    part = frame.loc[frame["as_of"] == pd.Timestamp(ref)]
+    if part.empty:
+        return []
+    figures = load_published_figures()
+    rows = []
+    for r in part.itertuples():
+        fig = figures.get(r.indicator)
+        if fig is None:
+            continue
+        rows.append((r, fig))
+    if not rows:
+        return []
+    when = f"{ref:%d %B %Y}".lstrip("0")
+    source = "synthetic programme" if ctx.settings.synthetic else "programme"
+    ours_col, adj_col = f"This {source} (reported)", "Adjusted for missing returns"
+    base = ctx.settings.total_rounding
+    records = []
+    for r, fig in rows:
+        person = r.indicator in ADJUSTED
+        records.append(
+            {
+                "Figure": fig.label,
+                # totals of people are rounded like every programme total; posts, areas,
+                # services and interviews are not about individuals and are exact
+                ours_col: f"{disclosure.round_to_base(float(r.value), base) if person else r.value:,.0f}",
+                adj_col: (
+                    f"{disclosure.round_to_base(float(r.adjusted), base):,.0f}"
+                    if person and pd.notna(r.adjusted)
+                    else "[z]"
+                ),
+                "Published": f"{fig.value:,.0f}",
+                "Source": fig.source.citation,
+            }
+        )
+    table = disclosure.disclose_table(
+        pd.DataFrame(records),
+        index="Figure",
+        count_columns=[],
+        text_columns=[ours_col, adj_col, "Published", "Source"],
+        threshold=ctx.settings.threshold,
+        total_row=False,
+        total_rounding=base,
+        title=f"Programme to {when}: this {source} beside the published figures",
+        notes=(
+            "Published figures are shown as published; [z]: no adjustment applies (the "
+            "figure comes from the registers or the fieldwork log, which are received whole).",
+        ),
+    )
+    text = (
+        f"<h3>The programme to {when} and the published figures</h3><p>The real "
+        "programme's published figures run to this date. The programme-to-date indicators "
+        "are counted as the published evaluation counted them: young people by referral "
+        "date, professionals and children by the date of the session, spoke workers and "
+        "areas by the date the first worker was in post. Totals of people are rounded to "
+        f"the nearest {ctx.settings.total_rounding}.</p>"
+    )
+    if ctx.settings.synthetic:
+        text += (
+            "<p>The synthetic programme is calibrated to the published figures, so the two "
+            "columns should be close; they describe different programmes and are not a "
+            "check on the real one.</p>"
+        )
+    return [HTML(text), *table_item(table)]

@@ -1,0 +1,92 @@
+"""What the published figures would have been on the synthetic programme: the true totals up
+to the date the published counts run to (31 December 2016), and what the services' files
+delivered by the final report's cut-off hold (``_truth/truth.json``, ``reporting``).
+
+The true totals are larger where returns go missing, as the evaluators warned of their 783
+young people; the cleaned data (what the reports count) may be smaller still by the rows the
+cleaner quarantines. ``tests/pipeline/test_calibration.py`` compares the three.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from analysis.core import calendar
+from analysis.synthesise.world import World, to_days
+
+
+def reporting_truth(
+    world: World, deliveries: list[Any], *, as_of: date, final_year: str, cutoff_days: int
+) -> dict[str, Any]:
+    """True and delivered totals to ``as_of``, and the returns expected and missing.
+
+    A return counts as received when its first version arrived by the cut-off of
+    ``final_year``'s report; the files of a period arrive with it. ``expected`` are the
+    periods of every service that start on or before ``as_of``.
+    """
+    cutoff = to_days(calendar.cutoff_date(final_year, cutoff_days))
+    day = to_days(as_of)
+    expected = [d for d in deliveries if to_days(d.period.start) <= day]
+    arrived = {
+        (d.service_id, d.period.label)
+        for d in expected
+        if d.status != "missing" and d.received <= cutoff
+    }
+    people = world.people
+    referred = people.loc[people["referral_day"] <= day]
+    seen = np.zeros(len(referred), dtype=bool)
+    close = referred["closure_day"].fillna(10**9).to_numpy(dtype="int64")
+    ref = referred["referral_day"].to_numpy()
+    sid = referred["service_id"].to_numpy()
+    for d in deliveries:
+        if d.status == "missing" or d.received > cutoff:
+            continue
+        s, e = to_days(d.period.start), to_days(d.period.end)
+        seen |= (sid == d.service_id) & (ref <= e) & (close >= s)
+
+    def in_delivered(frame: Any, when: str) -> Any:
+        ok = np.zeros(len(frame), dtype=bool)
+        days = frame[when].to_numpy()
+        services = frame["service_id"].to_numpy()
+        for d in deliveries:
+            if d.status == "missing" or d.received > cutoff:
+                continue
+            s, e = to_days(d.period.start), to_days(d.period.end)
+            ok |= (services == d.service_id) & (days >= s) & (days <= e)
+        return ok
+
+    training = world.training.loc[world.training["session_day"] <= day]
+    groups = world.groups.loc[world.groups["session_day"] <= day]
+    n_missing = len(expected) - len(arrived)
+    return {
+        "as_of": as_of.isoformat(),
+        "final_report": final_year,
+        "cutoff": calendar.cutoff_date(final_year, cutoff_days).isoformat(),
+        "true": {
+            "individual_support": int(len(referred)),
+            "group_reach": int(groups["attendees"].sum()),
+            "professionals_reached": int(len(training)),
+            "spoke_posts_filled": int((world.posts["start_date"] <= as_of).sum()),
+        },
+        "delivered": {
+            "individual_support": int(seen.sum()),
+            "group_reach": int(groups.loc[in_delivered(groups, "session_day"), "attendees"].sum()),
+            "professionals_reached": int(in_delivered(training, "session_day").sum()),
+        },
+        "returns": {
+            "expected": len(expected),
+            "not_received_by_cutoff": n_missing,
+            "share_not_received": n_missing / len(expected) if expected else 0.0,
+        },
+        "definition": (
+            "'true': young people referred, professionals at training and awareness sessions "
+            "and attendances at group sessions on or before as_of, in the simulated programme; "
+            "'delivered': those in the files of returns whose first version arrived by the "
+            "final report's cut-off (before cleaning: the cleaned data also lose the rows the "
+            "cleaner quarantines); 'returns': the service periods starting on or before as_of "
+            "and how many had no return by the cut-off."
+        ),
+    }
