@@ -35,7 +35,7 @@ RETURN_TABLES: tuple[str, ...] = (
     "outputs",
 )
 RECEIVED_TABLES: tuple[str, ...] = ("case_periods", "assessments", "training", "group_sessions")
-YEAR_TABLES: tuple[str, ...] = ("periods", "area_panel", "fieldwork", "funding")
+YEAR_TABLES: tuple[str, ...] = ("periods", "area_panel", "fieldwork", "funding", "grants")
 
 
 def _upto(frame: pd.DataFrame, year: str) -> pd.Series:

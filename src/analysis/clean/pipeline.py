@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.clean.costs import GRANTS_FILE, read_grants
 from analysis.clean.extracts import (
     _case_frames,
     _conflicts,
@@ -154,12 +155,13 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     st = State(raw_dir, Ledger(), key, settings.clean.min_age, settings.clean.max_age)
     described = {"manifest.csv", "register/services.csv", "register/spokes.csv",
                  "register/funding.csv", "area_panel.csv", "fieldwork.csv",
-                 POSTS_FILE}  # fmt: skip
+                 POSTS_FILE, GRANTS_FILE}  # fmt: skip
 
     _read_manifest(st)
     tables: dict[str, pd.DataFrame] = {"services": _read_services(st)}
     spokes = _read_spokes(st)
     tables["posts"] = read_posts(st)
+    tables["grants"] = read_grants(st)
     tables["funding"] = _read_funding(st)
     tables["area_panel"], panel_names = _read_area_panel(st)
     tables["areas"] = _areas(spokes, panel_names)

@@ -15,6 +15,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
     "services",
     "areas",
     "posts",
+    "grants",
     "funding",
     "area_panel",
     "periods",

@@ -248,6 +248,12 @@ FUNDING_COLUMNS = ("service_id", "spoke_id", "evaluation_year", "funding_source"
 FUNDING_SOURCES = ("programme", "local_authority", "police_crime_commissioner",
                    "health_commissioner", "charitable_trust", "other")  # fmt: skip
 AREA_PANEL_COLUMNS = ("area_code", "area_name", "quarter", "cse_concerns", "child_population")
+GRANTS_COLUMNS = ("grant_holder", "evaluation_year", "amount_gbp")
+"""Columns of ``register/grants.csv``: the programme's grants by holder and year."""
+EVALUATION_GRANT = "evaluation"
+"""The grant holder code of the evaluation's own grant."""
+GRANT_YEARS = ("2013-14", "2014-15", "2015-16", "2016-17", "2017-18", "2018-19")
+"""Evaluation years a grant may fall in (phase 3 grants run to December 2018)."""
 FIELDWORK_COLUMNS = ("evaluation_year", "phase", "participant_role", "interviews")
 PARTICIPANT_ROLES = ("spoke_worker", "hub_manager", "host_agency", "partner_agency",
                      "young_person", "strategic_lead")  # fmt: skip

@@ -213,6 +213,15 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         ["post_id"],
     ),
+    "grants": _schema(
+        "grants",
+        {
+            "grant_holder": _s(),
+            "evaluation_year": _year(),
+            "amount_gbp": _int(False, 0),
+        },
+        ["grant_holder", "evaluation_year"],
+    ),
     "area_panel": _schema(
         "area_panel",
         {

@@ -125,6 +125,7 @@ def programme_truth(world: World) -> dict[str, Any]:
             "spoke_posts": len(world.posts),
             "group_sessions": len(world.groups),
             "group_attendees": int(world.groups["attendees"].sum()) if len(world.groups) else 0,
+            "programme_cost_gbp": int(world.grants["amount_gbp"].sum()),
         },
         "outcome": {
             "harmonised_score": {

@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.core import calendar
 from analysis.core.calendar import quarter_index_of
 from analysis.core.schemas import HOST_AGENCIES
+from analysis.synthesise.costs import build_grants
 from analysis.synthesise.design import (
     DAYS_PER_MONTH,
     LAST_DAY,
@@ -132,6 +133,8 @@ class World:
     periods: dict[str, list[Period]] = field(default_factory=dict)
     posts: pd.DataFrame = field(default_factory=pd.DataFrame)
     """The spoke posts (roster): one row per post, see :mod:`analysis.synthesise.workforce`."""
+    grants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Grants by holder and evaluation year, see :mod:`analysis.synthesise.costs`."""
     groups: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Group sessions with children and young people, see :mod:`analysis.synthesise.sessions`."""
 
@@ -520,5 +523,6 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
         funding=funding,
         periods=periods,
         posts=posts,
+        grants=build_grants(services, posts, scale, cal),
         groups=pd.concat(groups, ignore_index=True),
     )

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.analyse.adjust import adjusted_totals, expected_to
+from analysis.analyse.costs import programme_costs
 from analysis.analyse.to_date import as_of_dates, programme_to_date, to_date_table
 from analysis.clean.pipeline import _periods
 
@@ -131,3 +132,35 @@ def test_a_year_counts_to_its_end_and_to_the_published_date_within_it() -> None:
     assert set(table["as_of"]) == {pd.Timestamp("2016-08-31")}
     adjusted = table.loc[table["adjusted"].notna(), "indicator"]
     assert set(adjusted) == {"individual_support", "group_reach", "professionals_reached"}
+
+
+def test_programme_costs_divide_the_grants_by_each_output() -> None:
+    tables = make_tables()
+    tables["case_periods"] = tables["case_periods"].assign(
+        evaluation_year=tables["case_periods"]["period"].str[:7]
+    )
+    tables["training"] = tables["training"].assign(
+        evaluation_year=tables["training"]["period"].str[:7]
+    )
+    tables["group_sessions"] = tables["group_sessions"].assign(
+        evaluation_year=tables["group_sessions"]["period"].str[:7]
+    )
+    tables["posts"] = tables["posts"].assign(end_month=pd.NaT, cse_time_share=0.9)
+    tables["grants"] = pd.DataFrame(
+        {
+            "grant_holder": ["S01", "S01", "evaluation", "evaluation"],
+            "evaluation_year": ["2014-15", "2015-16", "2014-15", "2015-16"],
+            "amount_gbp": [60000, 120000, 10000, 10000],
+        }
+    )
+    costs = programme_costs(tables, "2015-16").set_index(["scope", "measure"])
+    year, to_date = costs.xs("year"), costs.xs("to_date")
+    assert (year["grants_gbp"] == 120000).all() and (to_date["grants_gbp"] == 180000).all()
+    assert (to_date["evaluation_gbp"] == 20000).all()  # shown beside, never in the grants
+    # 2015-16 caseload: Y4, Y5, Y6 (in the 2015-16 Q1 extract); to date: all six
+    assert year.loc["young_people", "count"] == 3 and to_date.loc["young_people", "count"] == 6
+    assert year.loc["group_attendances", "count"] == 60
+    assert to_date.loc["professionals", "count"] == 18
+    # post-years: 2014-15 P1 from February (7 months); 2015-16 P1 all 12, P2 from September 12
+    assert year.loc["post_years", "count"] == 2
+    assert to_date.loc["post_years", "count"] == pytest.approx((7 + 24) / 12)

@@ -26,6 +26,14 @@ from analysis.core.paths import TESTS_DIR
 MINIMAL = TESTS_DIR / "data" / "minimal"
 POSTS = "register/posts.csv"
 GROUPS = "groupwork/S02/S02_2015-16Q2_groups.csv"
+GRANTS = "register/grants.csv"
+GRANTS_ROWS = [
+    ["grant_holder", "evaluation_year", "amount_gbp"],
+    ["S01", "2013-14", "80000"],
+    ["S01", "2014-15", "120000"],
+    ["S02", "2015-16", "150000"],
+    ["evaluation", "2014-15", "40000"],
+]
 EXTRACT = "extracts/S02/S02_2015-16Q2_cases.csv"
 
 POSTS_ROWS = [
@@ -114,10 +122,12 @@ def make_raw(dest: Path) -> Path:
     shutil.copytree(MINIMAL, dest)
     _write(dest / POSTS, POSTS_ROWS)
     _write(dest / GROUPS, GROUP_ROWS)
+    _write(dest / GRANTS, GRANTS_ROWS)
     rows = _read(dest / EXTRACT)
     _write(dest / EXTRACT, [[*rows[0], "Spoke post"], *[[*r, "S02-1-P1"] for r in rows[1:]]])
     with open(dest / "manifest.csv", "a", encoding="utf-8", newline="") as fh:
-        fh.write(f"{POSTS},register,,,,\n{GROUPS},groupwork,S02,2015-16 Q2,,2016-03-15\n")
+        fh.write(f"{POSTS},register,,,,\n{GRANTS},register,,,,\n")
+        fh.write(f"{GROUPS},groupwork,S02,2015-16 Q2,,2016-03-15\n")
     return dest
 
 
@@ -140,7 +150,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[set, Path]:
 
 def test_every_row_of_the_new_inputs_is_kept(baseline: tuple[set, Path]) -> None:
     lines, out = baseline
-    assert not {line for line in lines if line[0] in (POSTS, GROUPS)}
+    assert not {line for line in lines if line[0] in (POSTS, GROUPS, GRANTS)}
     ledger = json.loads((out / "ledger.json").read_text("utf-8"))
     by_file = {f["file"]: f for f in ledger["files"]}
     assert by_file[POSTS]["read"] == by_file[POSTS]["kept"] == 3
@@ -153,6 +163,8 @@ def test_every_row_of_the_new_inputs_is_kept(baseline: tuple[set, Path]) -> None
     assert groups["attendees"].tolist() == [25, 8]  # "eight" is read as a count
     assert groups["setting"].tolist() == ["school", "youth_group"]
     assert set(groups["post_id"]) == {"S02-1-P1"}
+    grants = pd.read_parquet(out / "grants.parquet")
+    assert grants["amount_gbp"].sum() == 390000 and by_file[GRANTS]["kept"] == 4
     people = pd.read_parquet(out / "young_people.parquet")
     assert set(people.loc[people["service_id"] == "S02", "post_id"]) == {"S02-1-P1"}
     assert people.loc[people["service_id"] == "S01", "post_id"].isna().all()  # no column
@@ -388,6 +400,50 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
                 "file rejected: not listed in manifest.csv with a received date: add it to the "
                 "delivery log",
             )
+        ],
+    ),
+    "grant_unknown_holder": (
+        _edit(GRANTS, 3, 0, "S07"),
+        [
+            (
+                GRANTS,
+                "",
+                "3",
+                "grant_holder",
+                "unknown grant holder S07 (a service in register/services.csv or evaluation)",
+            )
+        ],
+    ),
+    "grant_year_outside_the_grants": (
+        _edit(GRANTS, 4, 1, "2019-20"),
+        [
+            (
+                GRANTS,
+                "",
+                "4",
+                "evaluation_year",
+                "evaluation_year: '2019-20' is not one of 2013-14, 2014-15, 2015-16, "
+                "2016-17, 2017-18, 2018-19",
+            )
+        ],
+    ),
+    "grant_negative_amount": (
+        _edit(GRANTS, 2, 2, "-5"),
+        [
+            (
+                GRANTS,
+                "",
+                "2",
+                "amount_gbp",
+                "amount_gbp: negative count (-5); counts are whole numbers ≥ 0",
+            )
+        ],
+    ),
+    "grant_listed_twice": (
+        _append(GRANTS, GRANTS_ROWS[2]),
+        [
+            (GRANTS, "", r, "grant_holder", "grant to S01 for 2014-15 appears in more than one row")
+            for r in ("3", "6")
         ],
     ),
     "extract_unknown_post": (

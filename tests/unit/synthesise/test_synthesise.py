@@ -233,7 +233,7 @@ def test_every_file_is_in_the_manifest_and_the_layout(raw, manifest):
     } - {"manifest.csv"}
     assert on_disk == set(manifest["file"])
     layout = [
-        r"register/(services|spokes|funding|posts)\.csv",
+        r"register/(services|spokes|funding|posts|grants)\.csv",
         r"returns/(S\d{2,})/\1_(\d{4}-\d{2}(Q[1-4])?)_v\d+\.xlsx",
         r"extracts/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_cases\.csv",
         r"assessments/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_assessments\.csv",
@@ -261,7 +261,9 @@ def test_manifest_received_dates_and_versions(manifest):
             assert v["2"] > v["1"]
 
 
-@pytest.mark.parametrize("name", ["services.csv", "spokes.csv", "funding.csv", "posts.csv"])
+@pytest.mark.parametrize(
+    "name", ["services.csv", "spokes.csv", "funding.csv", "posts.csv", "grants.csv"]
+)
 def test_registers_match_contract(raw, name):
     df = pd.read_csv(raw / "register" / name, dtype="str", keep_default_na=False)
     assert list(df.columns) == plain_columns(f"register/{name}")
@@ -802,6 +804,18 @@ def test_spoke_workforce(world_k1):
     by = people.assign(kind=kind, high=people["seraf_category"] == 4).groupby("funding")
     assert by["kind"].mean()["part_funded"] > by["kind"].mean()["programme_only"]
     assert by["high"].mean()["part_funded"] > by["high"].mean()["programme_only"]
+
+
+def test_grants_add_up_to_the_programme_cost(world_k1, cal):
+    """Grants by service and year add up to the published £8m with the evaluation's share,
+    and each service's grant spans its three years."""
+    g = world_k1.grants
+    assert g["amount_gbp"].sum() == cal["programme_cost_gbp"]
+    evaluation = g.loc[g["grant_holder"] == "evaluation", "amount_gbp"].sum()
+    assert evaluation == round(cal["programme_cost_gbp"] * cal["evaluation_cost_share"])
+    services = g.loc[g["grant_holder"] != "evaluation"]
+    assert set(services["grant_holder"]) == set(world_k1.services["service_id"])
+    assert services.groupby("grant_holder")["evaluation_year"].nunique().between(3, 4).all()
 
 
 def test_marginals_within_calibration(world_k1):

@@ -10,7 +10,7 @@ from analysis.analyse import outcomes
 from analysis.core import calendar as periods
 from analysis.publish import figures
 from analysis.report.context import YearContext
-from analysis.report.sections import workforce
+from analysis.report.sections import costs, workforce
 from analysis.report.sections.common import counts_table
 from analysis.report.wording import HTML, _plural, label
 from analysis.report.writer import figure_item, table_item
@@ -60,4 +60,4 @@ def programme_status(ctx: YearContext) -> list[Any]:
             ),
             "spoke-areas-by-host",
         )
-    return out + workforce.workforce_status(ctx)
+    return out + workforce.workforce_status(ctx) + costs.programme_cost(ctx)

@@ -84,6 +84,12 @@ def write_registers(sink: Sink, world: World) -> None:
               rows, encoding="utf-8", newline="\n")  # fmt: skip
     sink.add("register/funding.csv", "register")
     write_posts(sink, world)
+    rows = [
+        [r.grant_holder, r.evaluation_year, str(r.amount_gbp)] for r in world.grants.itertuples()
+    ]
+    write_csv(sink.out_dir / "register/grants.csv", ["grant_holder", "evaluation_year", "amount_gbp"],
+              rows, encoding="utf-8", newline="\n")  # fmt: skip
+    sink.add("register/grants.csv", "register")
 
 
 POSTS_COLUMNS: tuple[str, ...] = (
