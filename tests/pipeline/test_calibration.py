@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import PipelineRun
 
 from analysis.analyse import vintage
 from analysis.analyse.adjust import ADJUSTED, adjusted_totals
@@ -106,3 +107,23 @@ def test_adjusted_totals_count_the_missing_returns_and_cover_the_truth(
         assert row["adjusted_low"] <= row["adjusted"] <= row["adjusted_high"]
         assert row["reported"] <= row["adjusted"]
         assert row["adjusted_low"] <= true <= row["adjusted_high"], (key, true, row.to_dict())
+
+
+@pytest.mark.pipeline
+def test_reports_show_totals_to_date_and_the_published_figures(pipeline_run: PipelineRun):
+    """Every report's data-quality appendix shows its totals adjusted for missing returns;
+    the 2016-17 report's methods annex sets the programme to 31 December 2016 beside the
+    published figures (as published), and no other year's report does."""
+    figures = load_published_figures()
+    for year in ("2013-14", "2014-15", "2015-16", "2016-17"):
+        tables = pipeline_run.reports / year / "tables"
+        assert list(tables.glob("totals-to-31-august-*-reported-and-adjusted-*.csv")), year
+        beside = list(tables.glob("programme-to-31-december-2016-*published*.csv"))
+        assert bool(beside) == (year == FINAL_YEAR), year
+    table = pd.read_csv(beside[0], dtype="str")
+    published = dict(zip(table["Figure"], table["Published"].str.replace(",", ""), strict=True))
+    for figure in figures.values():
+        if figure.key in TO_DATE_BY_KEY:
+            assert published[figure.label] == f"{figure.value:.0f}", figure.label
+    html = (pipeline_run.reports / FINAL_YEAR / "report.html").read_text("utf-8")
+    assert "beside the published figures" in html and "ISBN 9781911168447" in html
