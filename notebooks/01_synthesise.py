@@ -19,9 +19,12 @@
 # Real case records of sexually exploited children never enter this repository, so the
 # pipeline's default input is a synthetic programme that looks, to the cleaning code,
 # exactly like what services send: monitoring-return workbooks, case-level extracts,
-# outcome assessments, training feedback, an area panel and the fieldwork log, with the
-# mess real returns carry. Its true parameters are written to `_truth/truth.json`, which
-# the cleaner never reads, so the models can be checked against known values.
+# outcome assessments, training feedback, records of group sessions with children and
+# young people, the spoke workforce roster, the programme's grants, an area panel and the
+# fieldwork log, with the mess real returns carry. At the default size it is calibrated to
+# the real programme's published figures (`src/analysis/core/published_figures.yaml`).
+# Its true parameters are written to `_truth/truth.json`, which the cleaner never reads, so
+# the models can be checked against known values.
 #
 # The pipeline passes the values from `params.yaml`; the defaults below make a small
 # programme in a scratch folder for tests and for trying things out in JupyterLab.

@@ -381,6 +381,7 @@ METRIC_FIGURES: tuple[str, ...] = (
     "training_sessions",
     "services_active",
     "spoke_areas_reached",
+    "spoke_posts_filled",
 )
 """The headline figures kept in ``metrics/<year>.json`` (the index's trend reads them).
 

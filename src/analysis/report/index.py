@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.core import paths
+from analysis.core import calendar, paths
 from analysis.core.catalog import REVISIONS
 from analysis.core.io import read_json
+from analysis.core.labels import COUNT_WORDS
 from analysis.core.settings import load_settings
 from analysis.publish import disclosure, figures
 from analysis.publish.render import images_without_alt, page_html
@@ -28,10 +29,11 @@ TREND_FIGURES: dict[str, str] = {
     "training_sessions": "Training sessions",
     "services_active": "Services active",
     "spoke_areas_reached": "Spoke areas reached",
+    "spoke_posts_filled": "Spoke posts filled",
 }
 
 
-NOT_PLOTTED: tuple[str, ...] = ("Services active", "Spoke areas reached")
+NOT_PLOTTED: tuple[str, ...] = ("Services active", "Spoke areas reached", "Spoke posts filled")
 """Figures left out of the trend chart (small counts on another scale; in the table)."""
 
 
@@ -93,6 +95,34 @@ def _latest_revisions(analysis_dir: Path, years: list[str]) -> dict[str, dict]:
     return {}
 
 
+def _most(metrics: dict[str, dict], key: str) -> int | None:
+    values = [v[key] for v in metrics.values() if isinstance(v.get(key), int | float)]
+    return int(max(values)) if values else None
+
+
+def programme_sentence(metrics: dict[str, dict]) -> str:
+    """What the programme is, with its services, areas and spoke posts counted from the
+    years' metrics (never restated as fixed numbers, so every scale reads correctly)."""
+    services = _most(metrics, "services_active")
+    areas = _most(metrics, "spoke_areas_reached")
+    posts = _most(metrics, "spoke_posts_filled")
+    phases = COUNT_WORDS[len(calendar.PHASE_STARTS)]
+    first, last = calendar.PHASE_STARTS[0].year, calendar.PHASE_STARTS[-1].year
+    who = (
+        f"{services:,} voluntary-sector child sexual exploitation services"
+        if services
+        else "voluntary-sector child sexual exploitation services"
+    )
+    where = f"{areas:,} new local authority areas" if areas else "new areas"
+    text = (
+        f"{who} that placed specialist spoke workers in {where} of England in {phases} "
+        f"phases ({first}–{last})"
+    )
+    if posts:
+        text += f", with up to {posts:,} spoke posts filled in a year"
+    return text + "."
+
+
 def build_index(
     reports_dir: Path,
     *,
@@ -149,10 +179,9 @@ def build_index(
         else ""
     )
     body = f"""
-<p>Year-by-year evaluation reports of the CSE Hub and Spoke programme: 16 voluntary-sector
-child sexual exploitation services that placed specialist spoke workers in new areas of
-England in three phases (2014–2016). Each report uses the data received by its cut-off;
-figures that a later report revises are marked [r] there.</p>
+<p>Year-by-year evaluation reports of the CSE Hub and Spoke programme: {programme_sentence(latest)}
+Each report uses the data received by its cut-off; figures that a later report revises are
+marked [r] there.</p>
 {synthetic_note}
 <h2>Reports</h2>
 <ul>{"".join(items)}</ul>
