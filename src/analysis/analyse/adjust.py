@@ -6,17 +6,18 @@ A return that never arrived (by the report's cut-off) takes its period's files w
 young people referred and closed within it, the professionals at its training sessions, the
 children at its group sessions. For every such service period up to the date, the events it
 would have held are imputed from the same service's neighbouring periods that did arrive
-(the nearest before and the nearest after, as a rate per month), for the months of the
-period up to the date. Young people referred in the missing period who are still open later
+(the nearest before and the nearest after), as a rate per month a spoke post was filled
+(from the roster; per calendar month for a service the roster does not list), times the
+post-months filled in the missing period up to the date. Young people referred in the missing period who are still open later
 appear in a later extract and are already counted: they are subtracted from the imputation.
 
-The range treats the neighbours' events ``E`` over ``M`` months as Poisson counts with an
-unknown rate (a gamma–Poisson predictive for ``m`` missing months: mean ``E·m/M``, variance
-``mean·(1 + m/M)``), inflated for events that come in clusters (people at one session: by
+The range treats the neighbours' events ``E`` over ``M`` post-months as Poisson counts with
+an unknown rate (a gamma–Poisson predictive for ``m`` missing post-months: mean
+``(E + 0.5)·m/M``, variance ``mean·(1 + m/M)``), inflated for events that come in clusters (people at one session: by
 ``D = Σn²/Σn`` over the sessions, or for training, whose records carry no session, over the
 service-months of sessions), summed over the missing periods with a normal approximation
 (a 95% range, floored at the reported total). A service with no period received at all is imputed
-at the programme's rate per service-month. Quarantined rows are not imputed: the adjustment
+at the programme's rate per post-month. Quarantined rows are not imputed: the adjustment
 is for returns that did not arrive, not for rows set aside.
 """
 
@@ -58,8 +59,6 @@ class _Period:
     end: pd.Timestamp
     months: float
     """Months of the period from the service's start up to the date."""
-    full_months: float
-    """Months of the whole period from the service's start."""
 
 
 def _months(start: pd.Timestamp, end: pd.Timestamp) -> float:
@@ -88,8 +87,7 @@ def expected_to(tables: Mapping[str, pd.DataFrame], as_of: date) -> list[_Period
                 if p_start > limit:
                     continue
                 months = _months(p_start, min(p_end, limit))
-                full = _months(p_start, p_end)
-                out.append(_Period(str(svc.service_id), p, p_start, p_end, months, full))
+                out.append(_Period(str(svc.service_id), p, p_start, p_end, months))
     return out
 
 
@@ -142,6 +140,30 @@ def _dispersion(tables: Mapping[str, pd.DataFrame], indicator: str) -> float:
     return float((sizes**2).sum() / total) if total > 0 else 1.0
 
 
+def _post_months(posts: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> float:
+    """Months spoke posts were filled between the months of ``first`` and ``last``."""
+    if posts.empty:
+        return 0.0
+    lo, hi = first.replace(day=1), last.replace(day=1)
+    start = pd.to_datetime(posts["start_month"])
+    end = pd.to_datetime(posts["end_month"]).fillna(hi)
+    s = start.where(start > lo, lo)
+    e = end.where(end < hi, hi)
+    months = (e.dt.year - s.dt.year) * 12 + (e.dt.month - s.dt.month) + 1
+    return float(months.where(start.notna() & (months > 0), 0).sum())
+
+
+def _exposure(posts: pd.DataFrame, p: _Period, limit: pd.Timestamp | None = None) -> float:
+    """What a period's events are in proportion to: the months its service's spoke posts
+    were filled (calendar months when the roster lists no post for the service), up to
+    ``limit`` when given."""
+    end = p.end if limit is None else min(p.end, limit)
+    mine = posts.loc[posts["service_id"].astype("str") == p.service_id] if len(posts) else posts
+    if mine.empty:
+        return _months(p.start, end)
+    return _post_months(mine, p.start, end)
+
+
 def _in_period(events: pd.DataFrame, p: _Period) -> float:
     """Events of ``p``'s service dated within period ``p`` (whichever file they came in)."""
     sel = events.loc[
@@ -161,6 +183,8 @@ def adjusted_totals(
     indicator with the columns of :data:`COLUMNS`.
     """
     expected = expected_to(tables, as_of)
+    limit = pd.Timestamp(as_of)
+    posts = tables["posts"] if "posts" in tables else pd.DataFrame()
     returns = current_rows(tables["returns"])
     received = set(zip(returns["service_id"].astype("str"), returns["period"].astype("str"),
                        strict=True))  # fmt: skip
@@ -172,8 +196,9 @@ def adjusted_totals(
         mean = var = recovered = 0.0
         got = [p for p in expected if (p.service_id, p.period) in received]
         counts = {(q.service_id, q.period): _in_period(events, q) for q in got}
-        # the programme's rate per service-month, for a service with nothing received
-        all_months = sum(q.full_months for q in got) or 1.0
+        exposure = {(q.service_id, q.period): _exposure(posts, q) for q in got}
+        # the programme's rate per post-month, for a service with nothing received
+        all_months = sum(exposure.values()) or 1.0
         all_events = float(sum(counts.values()))
         for p in missing:
             mine = sorted((q for q in got if q.service_id == p.service_id), key=lambda q: q.start)
@@ -182,12 +207,15 @@ def adjusted_totals(
             near = before + after
             if near:
                 e = float(sum(counts[(q.service_id, q.period)] for q in near))
-                m = float(sum(q.full_months for q in near))
+                m = float(sum(exposure[(q.service_id, q.period)] for q in near))
             else:
                 e, m = all_events, all_months
-            mu = (e + 0.5) * p.months / m
+            gap = _exposure(posts, p, limit)
+            if m <= 0 or gap <= 0:
+                continue
+            mu = (e + 0.5) * gap / m
             mean += mu
-            var += mu * dispersion * (1 + p.months / m)
+            var += mu * dispersion * (1 + gap / m)
             if indicator == "individual_support":
                 # referred in the missing period but open later: already counted
                 recovered += _in_period(events, p)

@@ -37,6 +37,7 @@ from analysis.clean.returns import (
     parse_category,
     parse_count,
 )
+from analysis.clean.sessions import check_session_date
 from analysis.clean.workforce import check_post
 from analysis.core import labels as L
 from analysis.core.schemas import SCHEMAS, conform
@@ -381,11 +382,7 @@ def _read_training(st: State, path: Path) -> list[dict[str, Any]]:
         agency = rr.cat("attendee_agency", L.ATTENDEE_AGENCY)
         pre = rr.count("confidence_pre", lo=1, hi=5)
         post = rr.count("confidence_post", lo=1, hi=5)
-        if when:
-            if when > received:
-                rr.fail("session_date", "session date is after the file was received (future)")
-            elif not period.start <= when <= period.end:
-                rr.fail("session_date", f"session date is outside {period.period}")
+        check_session_date(rr, when, received, period)
         problems = rr.problems + _extra_cells(values)
         if problems:
             _quarantine(st, table, row, problems)

@@ -5,6 +5,7 @@ kept or quarantined in the ledger like every other source row."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,19 @@ from analysis.core import labels as L
 
 if TYPE_CHECKING:
     from analysis.clean.intake import State
+    from analysis.core.calendar import Period
 
 GROUPWORK_FOLDER = "groupwork"
+
+
+def check_session_date(rr: RowReader, when: date | None, received: date, period: Period) -> None:
+    """A session (training or group work) is held within its file's period, and not after
+    the file was received."""
+    if when:
+        if when > received:
+            rr.fail("session_date", "session date is after the file was received (future)")
+        elif not period.start <= when <= period.end:
+            rr.fail("session_date", f"session date is outside {period.period}")
 
 
 def read_group_sessions(st: State, path: Path) -> list[dict[str, Any]]:
@@ -46,11 +58,7 @@ def read_group_sessions(st: State, path: Path) -> list[dict[str, Any]]:
         post = check_post(st, rr, sid, table.file)
         setting = rr.cat("setting", L.GROUP_SETTING)
         attendees = rr.count("attendees", required=True, lo=1)
-        if when:
-            if when > received:
-                rr.fail("session_date", "session date is after the file was received (future)")
-            elif not period.start <= when <= period.end:
-                rr.fail("session_date", f"session date is outside {period.period}")
+        check_session_date(rr, when, received, period)
         problems = rr.problems + _extra_cells(values)
         if problems:
             _quarantine(st, table, row, problems)

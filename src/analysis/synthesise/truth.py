@@ -35,28 +35,42 @@ def reporting_truth(
         for d in expected
         if d.status != "missing" and d.received <= cutoff
     }
-    people = world.people
-    referred = people.loc[people["referral_day"] <= day]
-    seen = np.zeros(len(referred), dtype=bool)
-    close = referred["closure_day"].fillna(10**9).to_numpy(dtype="int64")
-    ref = referred["referral_day"].to_numpy()
-    sid = referred["service_id"].to_numpy()
+    # each service's delivered periods as sorted, non-overlapping day intervals
+    spans: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for d in deliveries:
         if d.status == "missing" or d.received > cutoff:
             continue
-        s, e = to_days(d.period.start), to_days(d.period.end)
-        seen |= (sid == d.service_id) & (ref <= e) & (close >= s)
+        spans.setdefault(d.service_id, ([], []))
+        spans[d.service_id][0].append(to_days(d.period.start))
+        spans[d.service_id][1].append(to_days(d.period.end))
+    spans = {k: (np.asarray(s), np.asarray(e)) for k, (s, e) in spans.items()}
+
+    def covered(services: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Rows whose day range [first, last] meets a delivered period of their service."""
+        ok = np.zeros(len(services), dtype=bool)
+        for sid in np.unique(services):
+            if sid not in spans:
+                continue
+            starts, ends = spans[sid]
+            order = np.argsort(starts)
+            starts, ends = starts[order], ends[order]
+            rows = np.nonzero(services == sid)[0]
+            # the last delivered period starting on or before a row's last day
+            k = np.searchsorted(starts, last[rows], side="right") - 1
+            hit = k >= 0
+            # periods do not overlap, so a range meets one iff it meets that one or a later
+            # one starting by its last day: the last such period ends on or after its first
+            ok[rows[hit]] = ends[k[hit]] >= first[rows][hit]
+        return ok
+
+    people = world.people
+    referred = people.loc[people["referral_day"] <= day]
+    close = referred["closure_day"].fillna(10**9).to_numpy(dtype="int64")
+    seen = covered(referred["service_id"].to_numpy(), referred["referral_day"].to_numpy(), close)
 
     def in_delivered(frame: Any, when: str) -> Any:
-        ok = np.zeros(len(frame), dtype=bool)
         days = frame[when].to_numpy()
-        services = frame["service_id"].to_numpy()
-        for d in deliveries:
-            if d.status == "missing" or d.received > cutoff:
-                continue
-            s, e = to_days(d.period.start), to_days(d.period.end)
-            ok |= (services == d.service_id) & (days >= s) & (days <= e)
-        return ok
+        return covered(frame["service_id"].to_numpy(), days, days)
 
     training = world.training.loc[world.training["session_day"] <= day]
     groups = world.groups.loc[world.groups["session_day"] <= day]

@@ -35,7 +35,7 @@ from analysis.synthesise.design import (
     service_periods,
     year_of,
 )
-from analysis.synthesise.sessions import simulate_group_sessions
+from analysis.synthesise.sessions import session_days, simulate_group_sessions
 from analysis.synthesise.workforce import CO_FUNDER_SOURCE, build_posts, in_post_months
 
 EPOCH = date(1970, 1, 1)
@@ -265,11 +265,14 @@ def _choice(rng: np.random.Generator, probs: dict[str, float], n: int) -> np.nda
 def simulate_people(seed: int, service: pd.Series, posts: pd.DataFrame, cal: dict[str, Any]):
     """Young people referred to one service's spoke workers, with the post that worked with
     them, their true attributes, closure and latent outcome trajectory (one row per young
-    person). A post takes referrals only while it is filled, ramping up over its first year."""
+    person). A post takes referrals only while it is filled, ramping up over its first year.
+
+    The columns are built as arrays and framed once (framing each post's referrals, or
+    adding columns one by one, costs more than the draws at scale)."""
     rng = stream(seed, "people", service["service_id"])
     last = to_days(LAST_DAY)
-    frames = []
-    for post in posts.itertuples():
+    refs, which = [], []
+    for k, post in enumerate(posts.itertuples()):
         months = in_post_months(post)
         lam = service["size_mult"] * referral_rate(
             np.arange(len(months)),
@@ -279,21 +282,18 @@ def simulate_people(seed: int, service: pd.Series, posts: pd.DataFrame, cal: dic
         n_month = rng.poisson(lam)
         day0 = np.repeat([to_days(d) for d in months], n_month)
         length = np.repeat([to_days(add_months(d, 1)) - to_days(d) for d in months], n_month)
-        ref = day0 + np.floor(rng.random(len(day0)) * length).astype(int)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "spoke_id": post.spoke_id,
-                    "post_id": post.post_id,
-                    "host_agency": post.host_agency,
-                    "co_funder": post.co_funder,
-                    "referral_day": ref,
-                }
-            )
-        )
-    people = pd.concat(frames, ignore_index=True).sort_values("referral_day", kind="stable")
-    people = people.reset_index(drop=True)
-    n = len(people)
+        refs.append(day0 + np.floor(rng.random(len(day0)) * length).astype(int))
+        which.append(np.full(len(day0), k))
+    ref_all, post_all = np.concatenate(refs), np.concatenate(which)
+    order = np.argsort(ref_all, kind="stable")
+    post_of = post_all[order]
+    referral_day = ref_all[order]
+    n = len(referral_day)
+    cols: dict[str, Any] = {
+        name: posts[name].to_numpy(dtype=object)[post_of]
+        for name in ("spoke_id", "post_id", "host_agency", "co_funder")
+    }
+    cols["referral_day"] = referral_day
     # demographics
     lo, hi = cal["age_range"]
     age = rng.normal(cal["age_mean"], cal["age_sd"], n * 3)
@@ -301,29 +301,29 @@ def simulate_people(seed: int, service: pd.Series, posts: pd.DataFrame, cal: dic
     while len(age) < n:  # pragma: no cover - practically never
         age = np.concatenate([age, np.clip(rng.normal(cal["age_mean"], cal["age_sd"], n), lo, hi)])
     age = age[:n]
-    people["age"] = age
-    people["dob_day"] = people["referral_day"] - np.rint(age * 365.25).astype(int)
-    people["gender"] = _choice(rng, cal["gender_probs"], n)
-    people["ethnicity"] = _choice(rng, cal["ethnicity_probs"], n)
-    people["sexuality"] = _choice(rng, cal["sexuality_probs"], n)
-    people["disability"] = np.where(rng.random(n) < cal["disability_rate"], "yes", "no")
+    cols["age"] = age
+    cols["dob_day"] = referral_day - np.rint(age * 365.25).astype(int)
+    cols["gender"] = _choice(rng, cal["gender_probs"], n)
+    cols["ethnicity"] = _choice(rng, cal["ethnicity_probs"], n)
+    cols["sexuality"] = _choice(rng, cal["sexuality_probs"], n)
+    cols["disability"] = np.where(rng.random(n) < cal["disability_rate"], "yes", "no")
     for k, r in cal["vulnerability_rates"].items():
-        people[k] = np.where(rng.random(n) < r, "yes", "no")
+        cols[k] = np.where(rng.random(n) < r, "yes", "no")
     # referral source: the host agency's source gets a boost, and a part-funded post's
     # co-funder asks for referrals of its own kind
     src = cal["referral_source_probs"]
     keys = list(src)
     out = np.empty(n, dtype=object)
-    for (host, funder), idx in people.groupby(
-        ["host_agency", "co_funder"], sort=True
-    ).indices.items():
+    pairs = list(zip(cols["host_agency"], cols["co_funder"], strict=True))
+    for host, funder in sorted(set(pairs)):
+        idx = np.nonzero((cols["host_agency"] == host) & (cols["co_funder"] == funder))[0]
         w = np.asarray([src[k] for k in keys], dtype=float)
         w[keys.index(HOST_SOURCE[host])] *= cal["host_referral_boost"]
         if funder:
             w[keys.index(CO_FUNDER_SOURCE[funder])] *= cal["part_funded_referral_boost"]
         out[idx] = np.asarray(keys, dtype=object)[rng.choice(len(keys), len(idx), p=w / w.sum())]
-    people["referral_source"] = out
-    people["referral_reason"] = _choice(rng, cal["referral_reason_probs"], n)
+    cols["referral_source"] = out
+    cols["referral_reason"] = _choice(rng, cal["referral_reason_probs"], n)
     # latent outcome: intercept gives the risk at referral
     a, b = person_effects(
         rng,
@@ -334,30 +334,29 @@ def simulate_people(seed: int, service: pd.Series, posts: pd.DataFrame, cal: dic
         corr=cal["intercept_slope_corr"],
     )
     # statutory co-funders wanted spoke workers to take high-risk cases
-    a = a - np.where(people["co_funder"].to_numpy() != "", cal["part_funded_risk_shift"], 0.0)
-    people["intercept"] = a
-    people["slope"] = cal["mean_monthly_change"] + service["slope_dev"] + b
+    a = a - np.where(cols["co_funder"] != "", cal["part_funded_risk_shift"], 0.0)
+    cols["intercept"] = a
+    cols["slope"] = cal["mean_monthly_change"] + service["slope_dev"] + b
     seraf0 = np.maximum(0, np.rint(30 * (1 - a))).astype(int)
-    people["seraf_category"] = seraf_category(seraf0)
-    people["risk"] = np.select(
-        [people["seraf_category"] <= 2, people["seraf_category"] == 3], ["low", "medium"], "high"
-    )
+    category = seraf_category(seraf0)
+    cols["seraf_category"] = category
+    cols["risk"] = np.select([category <= 2, category == 3], ["low", "medium"], "high")
     # closure: lognormal duration, capped at the 18th birthday
     dur = case_durations(rng, n, cal)
-    close = people["referral_day"].to_numpy() + dur
-    birthday18 = people["dob_day"].to_numpy() + int(round(18 * 365.25))
+    close = referral_day + dur
+    birthday18 = cols["dob_day"] + int(round(18 * 365.25))
     aged_out = birthday18 < close
-    close = np.where(aged_out, np.maximum(birthday18, people["referral_day"] + 1), close)
+    close = np.where(aged_out, np.maximum(birthday18, referral_day + 1), close)
     reason = _choice(rng, cal["closure_reason_probs"], n)
     reason = np.where(aged_out, "aged_out", reason)
     closed = close <= last
-    people["closure_day"] = pd.array(np.where(closed, close, 0), dtype="Int64")
-    people.loc[~closed, "closure_day"] = pd.NA
-    people["closure_reason"] = pd.array(np.where(closed, reason, None), dtype="str")
-    people["no_followup"] = rng.random(n) < service["no_followup"]
-    people.insert(0, "service_id", service["service_id"])
-    people.insert(1, "person", np.arange(n, dtype="int64"))
-    return people
+    cols["closure_day"] = pd.array(np.where(closed, close, 0), dtype="Int64")
+    cols["closure_day"][~closed] = pd.NA
+    cols["closure_reason"] = pd.array(np.where(closed, reason, None), dtype="str")
+    cols["no_followup"] = rng.random(n) < service["no_followup"]
+    return pd.DataFrame(
+        {"service_id": service["service_id"], "person": np.arange(n, dtype="int64"), **cols}
+    )
 
 
 def recording_pattern(
@@ -427,24 +426,16 @@ def simulate_training(
     rows = []
     rate = cal["training_sessions_per_worker_year"] / 12
     for post in posts.itertuples():
-        for m, first in enumerate(in_post_months(post)):
-            length = to_days(add_months(first, 1)) - to_days(first)
-            for _ in range(rng.poisson(rate * min(1.0, 0.5 + m / 6))):
-                n_att = int(
-                    np.clip(
-                        np.rint(rng.normal(cal["attendees_mean"], cal["attendees_sd"])),
-                        3,
-                        cal["attendees_max"],
-                    )
-                )
-                rows.append(
-                    (
-                        post.spoke_id,
-                        post.host_agency,
-                        to_days(first) + int(rng.integers(0, length)),
-                        n_att,
-                    )
-                )
+        days, n_month = session_days(rng, in_post_months(post), rate)
+        n_att = np.clip(
+            np.rint(rng.normal(cal["attendees_mean"], cal["attendees_sd"], len(days))),
+            3,
+            cal["attendees_max"],
+        ).astype(int)
+        rows += [
+            (post.spoke_id, post.host_agency, int(d), int(a))
+            for d, a in zip(days, n_att, strict=True)
+        ]
     sessions = pd.DataFrame(rows, columns=["spoke_id", "host_agency", "session_day", "attendees"])
     sessions = sessions.sort_values(["session_day", "spoke_id"], kind="stable").reset_index(
         drop=True

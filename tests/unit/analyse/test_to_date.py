@@ -64,8 +64,14 @@ def make_tables() -> dict[str, pd.DataFrame]:
             "spoke_start_month": [_m("2015-02"), pd.NaT],
         }
     )
-    posts = pd.DataFrame({"post_id": ["S01-1-P1", "S01-1-P2"],
-                          "start_month": [_m("2015-02"), _m("2015-09")]})  # fmt: skip
+    posts = pd.DataFrame(
+        {
+            "post_id": ["S01-1-P1", "S01-1-P2"],
+            "service_id": "S01",
+            "start_month": [_m("2015-02"), _m("2015-09")],
+            "end_month": pd.NaT,
+        }
+    )
     fieldwork = pd.DataFrame({"evaluation_year": ["2014-15", "2015-16"], "interviews": [5, 7]})
     return {
         "services": services,
@@ -103,13 +109,15 @@ def test_missing_returns_are_imputed_from_neighbouring_periods() -> None:
     reported = programme_to_date(tables, as_of).set_index("indicator")["value"]
     adj = adjusted_totals(tables, as_of, reported.to_dict()).set_index("indicator")
     assert (adj["returns_expected"] == 4).all() and (adj["returns_missing"] == 1).all()
-    # group reach: neighbours Q3 (30) and 2015-16 Q1 (60) over 6 months -> (90 + 0.5) * 3/6
+    # rates are per month a post was filled: P1 from February 2015, P2 from September 2015,
+    # so Q3 has 3 post-months, the missing Q4 3 and 2015-16 Q1 6 (both posts)
+    # group reach: neighbours Q3 (30) and 2015-16 Q1 (60) -> (90 + 0.5) * 3 / 9
     assert adj.loc["group_reach", "reported"] == 90
-    assert adj.loc["group_reach", "adjusted"] == pytest.approx(90 + 45.25)
+    assert adj.loc["group_reach", "adjusted"] == pytest.approx(90 + 90.5 / 3)
     # young people: neighbours hold Y2, Y3 (Q3) and Y5, Y6 (Q1; Y4 was referred in Q4):
-    # (4 + 0.5) * 3/6 = 2.25 expected in Q4, less Y4 already seen in a later extract
+    # (4 + 0.5) * 3/9 = 1.5 expected in Q4, less Y4 already seen in a later extract
     assert adj.loc["individual_support", "reported"] == 6
-    assert adj.loc["individual_support", "adjusted"] == pytest.approx(6 + 1.25)
+    assert adj.loc["individual_support", "adjusted"] == pytest.approx(6 + 0.5)
     for row in adj.itertuples():
         assert row.adjusted_low <= row.adjusted <= row.adjusted_high
         assert row.adjusted_low >= row.reported

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_clean_bad import _run  # the bad-input runner: quarantine lines and ledger
 
-from analysis.clean.pipeline import clean_returns
 from analysis.core.paths import TESTS_DIR
 
 MINIMAL = TESTS_DIR / "data" / "minimal"
@@ -131,15 +131,6 @@ def make_raw(dest: Path) -> Path:
     return dest
 
 
-def _run(raw: Path, out: Path) -> tuple[set[tuple[str, ...]], dict]:
-    clean_returns(raw, out)
-    with open(out / "quarantine.csv", encoding="utf-8", newline="") as fh:
-        lines = {
-            (r["file"], r["sheet"], r["row"], r["column"], r["reason"]) for r in csv.DictReader(fh)
-        }
-    return lines, json.loads((out / "ledger.json").read_text("utf-8"))
-
-
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[set, Path]:
     base = tmp_path_factory.mktemp("base")
@@ -168,6 +159,11 @@ def test_every_row_of_the_new_inputs_is_kept(baseline: tuple[set, Path]) -> None
     people = pd.read_parquet(out / "young_people.parquet")
     assert set(people.loc[people["service_id"] == "S02", "post_id"]) == {"S02-1-P1"}
     assert people.loc[people["service_id"] == "S01", "post_id"].isna().all()  # no column
+
+
+def q(file: str, row: str, column: str, reason: str) -> tuple[str, ...]:
+    """One expected quarantine line (file, sheet, row, column, reason)."""
+    return (file, "", row, column, reason)
 
 
 def _edit(path: str, row: int, column: int, value: str) -> Callable[[Path], None]:
@@ -222,14 +218,13 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
                 "80",
             ],
         ),
-        [(POSTS, "", "5", "spoke_id", "unknown spoke S01-9 (not kept from register/spokes.csv)")],
+        [q(POSTS, "5", "spoke_id", "unknown spoke S01-9 (not kept from register/spokes.csv)")],
     ),
     "post_area_disagrees": (
         _edit(POSTS, 2, 3, "LA009"),
         [
-            (
+            q(
                 POSTS,
-                "",
                 "2",
                 "area_code",
                 "area_code differs from register/spokes.csv (LA001) for spoke S01-1",
@@ -238,22 +233,21 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     ),
     "post_part_funded_without_co_funder": (
         _edit(POSTS, 3, 7, ""),
-        [(POSTS, "", "3", "co_funder", "a part-funded post must name its co-funder")],
+        [q(POSTS, "3", "co_funder", "a part-funded post must name its co-funder")],
     ),
     "post_programme_only_with_co_funder": (
         _edit(POSTS, 2, 7, "local_authority"),
-        [(POSTS, "", "2", "co_funder", "a programme-only post has no co-funder")],
+        [q(POSTS, "2", "co_funder", "a programme-only post has no co-funder")],
     ),
     "post_ends_before_it_starts": (
         _edit(POSTS, 3, 11, "01/02/2014"),
-        [(POSTS, "", "3", "end_date", "end date is before the start date")],
+        [q(POSTS, "3", "end_date", "end date is before the start date")],
     ),
     "post_unknown_qualification": (
         _edit(POSTS, 2, 5, "nursing"),
         [
-            (
+            q(
                 POSTS,
-                "",
                 "2",
                 "qualification",
                 "qualification: 'nursing' is not one of social_work, youth_work, health, other",
@@ -263,9 +257,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "post_bad_id": (
         _edit(POSTS, 3, 0, "S01-1-7"),
         [
-            (
+            q(
                 POSTS,
-                "",
                 "3",
                 "post_id",
                 "post_id must look like S01-1-P1 (the spoke's ID, -P, a number)",
@@ -275,9 +268,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "post_listed_twice": (
         _append(POSTS, POSTS_ROWS[1]),
         [
-            (
+            q(
                 POSTS,
-                "",
                 r,
                 "post_id",
                 "post_id S01-1-P1 appears in more than one row of posts.csv (rows 2, 5)",
@@ -288,9 +280,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "group_unknown_post": (
         _edit(GROUPS, 2, 2, "S02-1-P7"),
         [
-            (
+            q(
                 GROUPS,
-                "",
                 "2",
                 "post_id",
                 "unknown spoke post S02-1-P7 (not kept from register/posts.csv)",
@@ -299,34 +290,25 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     ),
     "group_post_of_another_service": (
         _edit(GROUPS, 3, 2, "S01-1-P1"),
-        [(GROUPS, "", "3", "post_id", "spoke post S01-1-P1 belongs to service S01")],
+        [q(GROUPS, "3", "post_id", "spoke post S01-1-P1 belongs to service S01")],
     ),
     "group_post_missing": (
         _edit(GROUPS, 3, 2, ""),
-        [
-            (
-                GROUPS,
-                "",
-                "3",
-                "post_id",
-                "post_id is required but missing: which spoke post ran it?",
-            )
-        ],
+        [q(GROUPS, "3", "post_id", "post_id is required but missing: which spoke post ran it?")],
     ),
     "group_attendance_missing": (
         _edit(GROUPS, 2, 4, "n/a"),
-        [(GROUPS, "", "2", "attendees", "attendees is required but missing")],
+        [q(GROUPS, "2", "attendees", "attendees is required but missing")],
     ),
     "group_attendance_zero": (
         _edit(GROUPS, 2, 4, "0"),
-        [(GROUPS, "", "2", "attendees", "attendees: 0 is outside the allowed range 1 or more")],
+        [q(GROUPS, "2", "attendees", "attendees: 0 is outside the allowed range 1 or more")],
     ),
     "group_attendance_not_a_number": (
         _edit(GROUPS, 2, 4, "a class"),
         [
-            (
+            q(
                 GROUPS,
-                "",
                 "2",
                 "attendees",
                 "attendees: not a whole number: counts must be digits or English words up to "
@@ -336,26 +318,17 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     ),
     "group_session_outside_period": (
         _edit(GROUPS, 3, 1, "20/11/2015"),
-        [(GROUPS, "", "3", "session_date", "session date is outside 2015-16 Q2")],
+        [q(GROUPS, "3", "session_date", "session date is outside 2015-16 Q2")],
     ),
     "group_session_after_received": (
         _edit(GROUPS, 3, 1, "31/03/2016"),
-        [
-            (
-                GROUPS,
-                "",
-                "3",
-                "session_date",
-                "session date is after the file was received (future)",
-            )
-        ],
+        [q(GROUPS, "3", "session_date", "session date is after the file was received (future)")],
     ),
     "group_session_listed_twice": (
         _edit(GROUPS, 3, 0, "G1"),
         [
-            (
+            q(
                 GROUPS,
-                "",
                 r,
                 "session_id",
                 "the same session ID appears in 2 rows of this file (rows 2, 3); cannot tell "
@@ -367,9 +340,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "group_unknown_setting": (
         _edit(GROUPS, 2, 3, "Church hall"),
         [
-            (
+            q(
                 GROUPS,
-                "",
                 "2",
                 "setting",
                 "setting: unknown category; expected one of: other, school, youth_group",
@@ -379,9 +351,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "group_missing_column": (
         _drop_column(GROUPS, 4),
         [
-            (
+            q(
                 GROUPS,
-                "",
                 "",
                 "",
                 "file rejected: missing required column(s): attendees (headers found: Session "
@@ -392,9 +363,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "group_not_in_manifest": (
         _unlisted,
         [
-            (
+            q(
                 GROUPS,
-                "",
                 "",
                 "",
                 "file rejected: not listed in manifest.csv with a received date: add it to the "
@@ -405,9 +375,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "grant_unknown_holder": (
         _edit(GRANTS, 3, 0, "S07"),
         [
-            (
+            q(
                 GRANTS,
-                "",
                 "3",
                 "grant_holder",
                 "unknown grant holder S07 (a service in register/services.csv or evaluation)",
@@ -417,9 +386,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "grant_year_outside_the_grants": (
         _edit(GRANTS, 4, 1, "2019-20"),
         [
-            (
+            q(
                 GRANTS,
-                "",
                 "4",
                 "evaluation_year",
                 "evaluation_year: '2019-20' is not one of 2013-14, 2014-15, 2015-16, "
@@ -430,9 +398,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "grant_negative_amount": (
         _edit(GRANTS, 2, 2, "-5"),
         [
-            (
+            q(
                 GRANTS,
-                "",
                 "2",
                 "amount_gbp",
                 "amount_gbp: negative count (-5); counts are whole numbers ≥ 0",
@@ -442,16 +409,15 @@ CASES: dict[str, tuple[Callable[[Path], None], list[tuple[str, ...]]]] = {
     "grant_listed_twice": (
         _append(GRANTS, GRANTS_ROWS[2]),
         [
-            (GRANTS, "", r, "grant_holder", "grant to S01 for 2014-15 appears in more than one row")
+            q(GRANTS, r, "grant_holder", "grant to S01 for 2014-15 appears in more than one row")
             for r in ("3", "6")
         ],
     ),
     "extract_unknown_post": (
         _edit(EXTRACT, 3, 18, "S02-1-P4"),  # B-2, who has no assessment
         [
-            (
+            q(
                 EXTRACT,
-                "",
                 "3",
                 "post_id",
                 "unknown spoke post S02-1-P4 (not kept from register/posts.csv)",

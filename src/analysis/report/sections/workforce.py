@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.analyse.workforce import posts_in_year, unlinked_young_people, workforce_by
 from analysis.publish import disclosure
 from analysis.report.context import YearContext
+from analysis.report.sections.common import people_n
 from analysis.report.wording import HTML, _plural, label
 from analysis.report.writer import table_item
 
@@ -106,13 +107,19 @@ def _people_table(
     return [*table_item(posts_table), *table_item(people_table)]
 
 
-def embedding_by_host(ctx: YearContext) -> list[Any]:
-    """Outcome 2: posts and the young people referred to them, by host agency type."""
+def _workforce(ctx: YearContext, by: str) -> pd.DataFrame | None:
+    """:func:`workforce_by` for the year, or ``None`` without a roster or posts."""
     posts = ctx.seen.get("posts")
     if posts is None or posts.empty:
-        return []
-    frame = workforce_by(ctx.seen, ctx.year, "host_agency")
-    if frame.empty:
+        return None
+    frame = workforce_by(ctx.seen, ctx.year, by)
+    return None if frame.empty else frame
+
+
+def embedding_by_host(ctx: YearContext) -> list[Any]:
+    """Outcome 2: posts and the young people referred to them, by host agency type."""
+    frame = _workforce(ctx, "host_agency")
+    if frame is None:
         return []
     unlinked = unlinked_young_people(ctx.seen, ctx.year)
     note = (
@@ -120,7 +127,7 @@ def embedding_by_host(ctx: YearContext) -> list[Any]:
         "post can be read as young people referred per month in post."
     )
     notes = (note,) + (
-        (f"Records naming no spoke post are left out ({unlinked} young people).",)
+        (f"Records naming no spoke post are left out ({people_n(ctx, unlinked)} young people).",)
         if unlinked
         else ()
     )
@@ -142,11 +149,8 @@ def embedding_by_host(ctx: YearContext) -> list[Any]:
 
 def funding_mix(ctx: YearContext) -> list[Any]:
     """Outcome 3: programme-only and part-funded posts: time on CSE work and caseload mix."""
-    posts = ctx.seen.get("posts")
-    if posts is None or posts.empty:
-        return []
-    frame = workforce_by(ctx.seen, ctx.year, "funding")
-    if frame.empty:
+    frame = _workforce(ctx, "funding")
+    if frame is None:
         return []
     return [
         HTML(

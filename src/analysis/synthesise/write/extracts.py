@@ -19,6 +19,7 @@ from analysis.synthesise.write.formats import (
     case_ids,
     format_day,
     number_as_text,
+    post_as_written,
     programme_styles,
     write_csv,
 )
@@ -182,11 +183,7 @@ def _write_extract(sink, world, style, svc, d, rows, idx, ids, ident, dob, n_ext
                        written=format_day(dob_day, fmt), service_id=sid)  # fmt: skip
         closed = not pd.isna(r.closure_day) and int(r.closure_day) <= e
         risk = f"Category {r.seraf_category}" if seraf else _label(style, "risk", r.risk)
-        post = r.post_id
-        if rng.random() < mess["unknown_post_rate"]:
-            post = f"{sid}-9-P9"  # no such post in the roster
-            sink.event("unknown_post", file=rel, row=int(row_nums[j]), column="post_id",
-                       written=post, true=r.post_id, service_id=sid)  # fmt: skip
+        post = post_as_written(rng, sink, mess, rel, int(row_nums[j]), r.post_id)
         vals = {
             "case_id": ids[i],
             "post_id": post,

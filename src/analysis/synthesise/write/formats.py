@@ -217,6 +217,19 @@ def number_as_text(rng: np.random.Generator, value: int) -> tuple[str, bool]:
     return f"{value} ", True
 
 
+def post_as_written(
+    rng: np.random.Generator, sink: Any, mess: dict[str, Any], rel: str, row: int, post: str
+) -> str:
+    """A spoke post ID as a service writes it: now and then one the roster does not list
+    (``unknown_post_rate``; recorded, the cleaner quarantines the row)."""
+    if rng.random() >= mess["unknown_post_rate"]:
+        return post
+    written = f"{post.split('-')[0]}-9-P9"  # services have at most three spokes: no such post
+    sink.event("unknown_post", file=rel, row=row, column="post_id", written=written, true=post,
+               service_id=post.split("-")[0])  # fmt: skip
+    return written
+
+
 def blank_layout(rng: np.random.Generator, n: int, rate: float) -> tuple[np.ndarray, list[int]]:
     """File row numbers (header = row 1) of ``n`` data rows with blank rows scattered in,
     and the row numbers of the blank rows."""

@@ -14,6 +14,7 @@ from analysis.synthesise.write.formats import (
     blank_layout,
     format_day,
     number_as_text,
+    post_as_written,
     write_csv,
 )
 
@@ -65,11 +66,7 @@ def write_group_sessions(
     row_nums, blank_rows = blank_layout(rng, len(sessions), mess["blank_row_rate"])
     out = []
     for j, r in enumerate(sessions.itertuples()):
-        post = r.post_id
-        if rng.random() < mess["unknown_post_rate"]:
-            post = f"{sid}-9-P9"  # no such post in the roster
-            sink.event("unknown_post", file=rel, row=int(row_nums[j]), column="post_id",
-                       written=post, true=r.post_id, service_id=sid)  # fmt: skip
+        post = post_as_written(rng, sink, mess, rel, int(row_nums[j]), r.post_id)
         attendees = str(int(r.attendees))
         if rng.random() < mess["text_number_rate"]:
             attendees, readable = number_as_text(rng, int(r.attendees))
