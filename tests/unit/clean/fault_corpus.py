@@ -174,14 +174,17 @@ def _headerless(raw: Path, scratch: Path) -> None:
 
 
 def _unquoted_comma(raw: Path, scratch: Path) -> None:
-    rows, _ = _read_rows(raw / S02_EXT)
-    text = "\n".join(",".join(r) for r in rows[:2])
-    row = extract_row(
-        "B-2", "04/04/2002", "10/10/2015", Sex="M", Postcode=POSTCODE, Case_notes=NOTE
-    )
-    row[EXTRACT_HEADER.index("Name")] = NAME.replace(" ", ", ")  # written without quotes
-    text += "\n" + ",".join(row) + "\n"
-    (raw / S02_EXT).write_text(text, "utf-8")
+    """This service's export puts the name just before the missing episodes; a name
+    written "Surname, Forename" without quotes pushes the forename into going_missing."""
+    order = [h for h in EXTRACT_HEADER if h != "Name"]
+    order.insert(order.index("Missing episodes"), "Name")
+    rows = [
+        extract_row("B-1", "03/03/2001", "10/12/2015", **{"Referred by": "Police"}),
+        extract_row("B-2", "04/04/2002", "10/10/2015", Sex="M", Postcode=POSTCODE, Case_notes=NOTE),
+    ]
+    rows[1][EXTRACT_HEADER.index("Name")] = "Marchbanks, Quillon"  # written without quotes
+    lines = [",".join(order)] + [",".join(r[EXTRACT_HEADER.index(h)] for h in order) for r in rows]
+    (raw / S02_EXT).write_text("\n".join(lines) + "\n", "utf-8")
 
 
 def _coded_columns(raw: Path, scratch: Path) -> None:
@@ -275,12 +278,14 @@ def _duplicate_extract(raw: Path, scratch: Path) -> None:
 
 
 def _huge_dimension(raw: Path, scratch: Path) -> None:
+    """The dimension A1:XFD1048576 and an empty last row: a few kilobytes on disk."""
     path = raw / S02_RET
-    _patch_part(
-        path,
-        _sheet_part(path, "Referrals"),
-        lambda x: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', x),
-    )
+
+    def edit(xml: bytes) -> bytes:
+        xml = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', xml)
+        return xml.replace(b"</sheetData>", b'<row r="1048576"/></sheetData>')
+
+    _patch_part(path, _sheet_part(path, "Referrals"), edit)
 
 
 def _big_csv(raw: Path, scratch: Path, megabytes: int = 21) -> None:
@@ -432,74 +437,11 @@ FAULTS: tuple[Fault, ...] = (
                 S02_EXT,
                 "",
                 "3",
-                "date_of_birth",
-                "date_of_birth: not a date in an accepted format "
-                "(dd/mm/yyyy, yyyy-mm-dd, dd-Mon-yyyy)",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "ethnicity",
-                "ethnicity: unknown category; expected one of: "
-                "asian, black, mixed, other, white_british, white_other",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "gender",
-                "gender: unknown category; expected one of: female, male, other",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
                 "going_missing",
                 "going_missing: unknown category; expected one of: no, yes",
             ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "referral_date",
-                "referral_date: not a date in an accepted "
-                "format (dd/mm/yyyy, yyyy-mm-dd, dd-Mon-yyyy)",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "referral_reason",
-                "referral_reason: unknown category; expected "
-                "one of: criminal_exploitation, cse, going_missing, other",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "referral_source",
-                "referral_source: unknown category; expected "
-                "one of: childrens_social_care, education, health, other, police, self_family, "
-                "voluntary_youth",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "risk_at_referral",
-                "risk_at_referral: unknown category; expected one of: high, low, medium",
-            ),
-            (
-                S02_EXT,
-                "",
-                "3",
-                "sexuality",
-                "sexuality: unknown category; expected one of: "
-                "bisexual, gay_lesbian, heterosexual, other",
-            ),
         ),
-        planted=(NAME, "Marchbanks", POSTCODE, NOTE),
+        planted=(NAME, "Marchbanks", "Quillon", POSTCODE, NOTE),
         group="Identifiers in quarantine.csv and ledger.json",
     ),  # fmt: skip
     Fault(
