@@ -450,6 +450,8 @@ def test_identifying_values_masked_in_quarantine(tmp_path: Path) -> None:
     clean_returns(raw, tmp_path / "out")
     with open(tmp_path / "out" / "quarantine.csv", encoding="utf-8", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["column"] in ("case_id", "date_of_birth")]
-    assert rows and all(re.fullmatch(r"\[[a-z -]+; \d+ chars?; #[0-9a-f]{8}\]", r["value"]) for r in rows)
+    assert rows and all(
+        re.fullmatch(r"\[[a-z -]+; \d+ chars?; #[0-9a-f]{8}\]", r["value"]) for r in rows
+    )
     text = (tmp_path / "out" / "quarantine.csv").read_text("utf-8")
     assert "A-003" not in text and "01/02/2012" not in text
