@@ -25,7 +25,6 @@ import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -37,6 +36,7 @@ from make_clean_fixtures import (  # noqa: E402
     PLANTED,
     extract_row,
     return_sheets,
+    workbook,
 )
 
 MINIMAL = HERE.parents[1] / "data" / "minimal"
@@ -95,18 +95,12 @@ def _set_manifest(raw: Path, file: str, column: str, value: str) -> None:
 
 def _workbook(path: Path, sheets: dict[str, list[list]], hidden: dict | None = None):
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for r in rows:
-            ws.append(r)
+    wb = workbook(sheets)
     for name, rows in (hidden or {}).items():
         ws = wb.create_sheet(name)
         ws.sheet_state = "hidden"
         for r in rows:
             ws.append(r)
-    wb.properties.created = wb.properties.modified = datetime(2015, 1, 1)
     return wb
 
 
@@ -321,12 +315,41 @@ def _folder_named_like_file(raw: Path, scratch: Path) -> None:
                     "2016-06-15"))  # fmt: skip
 
 
+def _rejected(file: str, reason: str) -> tuple[str, str, str, str, str]:
+    """The quarantine line of a file rejected whole."""
+    return (file, "", "", "", f"file rejected: {reason}")
+
+
 S02_UNLINKED = tuple(
     ("assessments/S02/S02_2015-16Q2_assessments.csv", "", str(r), "case_id",
      "no young person with this case ID in S02's case extracts")
     for r in (2, 3, 4, 5)
 )  # fmt: skip
 """What rejecting S02's only extract does to its assessments (they cannot be linked)."""
+
+
+def _superseded_rows(
+    file: str, reason: str, referral_rows: tuple[int, ...]
+) -> tuple[tuple[str, str, str, str, str], ...]:
+    """The superseded lines of every kept row of a minimal-fixture return workbook."""
+    rows = {
+        "Activities": (2, 3, 4),
+        "Cover": tuple(range(2, 9)),
+        "Outputs": (2, 3, 4, 5),
+        "Referrals": referral_rows,
+        "Young people": (2, 4, 5),
+    }
+    return tuple((file, sheet, str(r), "", reason) for sheet, rs in rows.items() for r in rs)
+
+
+GENDER_ROW5 = (
+    S01_EXT,
+    "",
+    "5",
+    "gender",
+    "gender: unknown category; expected one of: female, male, other",
+)
+"""An unknown gender label in row 5 of S01's 2014-15 extract."""
 
 SUPERSEDED_V1 = (
     "superseded by resubmission returns/S01/S01_2015-16_v2.xlsx received 20/09/2016; kept "
@@ -404,12 +427,9 @@ FAULTS: tuple[Fault, ...] = (
         rejected=(S02_EXT,),
         lines=S02_UNLINKED
         + (
-            (
+            _rejected(
                 S02_EXT,
-                "",
-                "",
-                "",
-                "file rejected: no header row: row 1 names 0 of the 15 "
+                "no header row: row 1 names 0 of the 15 "
                 "required columns, so it looks like data, not column names (was the file "
                 "exported without its header row?); the required columns are: case_id, "
                 "date_of_birth, gender, ethnicity, sexuality, disability, referral_date, "
@@ -484,12 +504,9 @@ FAULTS: tuple[Fault, ...] = (
         rejected=(S02_EXT,),
         lines=S02_UNLINKED
         + (
-            (
+            _rejected(
                 S02_EXT,
-                "",
-                "",
-                "",
-                "file rejected: a symbolic link, not a "
+                "a symbolic link, not a "
                 "file: the cleaner reads only files stored in the raw folder itself and never "
                 "follows a link (copy the file in instead)",
             ),
@@ -503,12 +520,9 @@ FAULTS: tuple[Fault, ...] = (
         _symlinked_folder,
         rejected=("training/S02",),
         lines=(
-            (
+            _rejected(
                 "training/S02",
-                "",
-                "",
-                "",
-                "file rejected: a symbolic link, not a file: the "
+                "a symbolic link, not a file: the "
                 "cleaner reads only files stored in the raw folder itself and never follows a "
                 "link (copy the file in instead)",
             ),
@@ -521,13 +535,7 @@ FAULTS: tuple[Fault, ...] = (
         "formula payloads (=HYPERLINK(...), @SUM...cmd|) in coded columns",
         _formula_payloads,
         lines=(
-            (
-                S01_EXT,
-                "",
-                "5",
-                "gender",
-                "gender: unknown category; expected one of: female, male, other",
-            ),
+            GENDER_ROW5,
             (
                 S01_EXT,
                 "",
@@ -606,17 +614,7 @@ FAULTS: tuple[Fault, ...] = (
         "second_version_dated_before_first",
         "v2 received before v1",
         _v2_before_v1,
-        lines=tuple(
-            ("returns/S01/S01_2015-16_v1.xlsx", sheet, str(r), "", SUPERSEDED_V1)
-            for sheet, rows in (
-                ("Activities", (2, 3, 4)),
-                ("Cover", range(2, 9)),
-                ("Outputs", (2, 3, 4, 5)),
-                ("Referrals", (2,)),
-                ("Young people", (2, 4, 5)),
-            )
-            for r in rows
-        ),
+        lines=_superseded_rows("returns/S01/S01_2015-16_v1.xlsx", SUPERSEDED_V1, (2,)),
         check=_check_v2_before_v1,
         group="Silent loss",
     ),  # fmt: skip
@@ -624,24 +622,11 @@ FAULTS: tuple[Fault, ...] = (
         "resubmission_named_v01",
         "a resubmission named _v01.xlsx (the same version number as _v1)",
         _resubmission_v01,
-        lines=tuple(
-            (
-                S02_RET,
-                sheet,
-                str(r),
-                "",
-                "superseded by resubmission "
-                "returns/S02/S02_2015-16Q2_v01.xlsx received 01/04/2016; kept with "
-                "superseded=True for earlier report cut-offs",
-            )
-            for sheet, rows in (
-                ("Activities", (2, 3, 4)),
-                ("Cover", range(2, 9)),
-                ("Outputs", (2, 3, 4, 5)),
-                ("Referrals", (2, 3)),
-                ("Young people", (2, 4, 5)),
-            )
-            for r in rows
+        lines=_superseded_rows(
+            S02_RET,
+            "superseded by resubmission returns/S02/S02_2015-16Q2_v01.xlsx received "
+            "01/04/2016; kept with superseded=True for earlier report cut-offs",
+            (2, 3),
         ),
         check=_check_v01,
         group="Crashes and half-written output",
@@ -652,12 +637,9 @@ FAULTS: tuple[Fault, ...] = (
         _duplicate_upper,
         rejected=("returns/S02/S02_2015-16Q2_v1.XLSX",),
         lines=(
-            (
+            _rejected(
                 "returns/S02/S02_2015-16Q2_v1.XLSX",
-                "",
-                "",
-                "",
-                "file rejected: a copy of "
+                "a copy of "
                 f"{S02_RET} (the same bytes, version 1 of S02 2015-16 Q2 received 15/03/2016): "
                 "read once, from that file",
             ),
@@ -689,12 +671,9 @@ FAULTS: tuple[Fault, ...] = (
         _huge_dimension,
         rejected=(S02_RET,),
         lines=(
-            (
+            _rejected(
                 S02_RET,
-                "",
-                "",
-                "",
-                "file rejected: sheet Referrals declares or holds "
+                "sheet Referrals declares or holds "
                 "1,048,576 rows × 16,384 columns, over the limit of 10,000 rows × 50 columns: "
                 "delete the empty rows and columns below and to the right of the data and "
                 "re-save it",
@@ -709,12 +688,9 @@ FAULTS: tuple[Fault, ...] = (
         rejected=(S02_EXT,),
         lines=S02_UNLINKED
         + (
-            (
+            _rejected(
                 S02_EXT,
-                "",
-                "",
-                "",
-                "file rejected: file is 21 MiB, over the limit of 20 MiB "
+                "file is 21 MiB, over the limit of 20 MiB "
                 "for a CSV file: split it by period or check that it is the file the contract "
                 "describes",
             ),
@@ -728,12 +704,9 @@ FAULTS: tuple[Fault, ...] = (
         rejected=(S02_EXT,),
         lines=S02_UNLINKED
         + (
-            (
+            _rejected(
                 S02_EXT,
-                "",
-                "",
-                "",
-                "file rejected: text is UTF-16 (as Excel's 'Unicode Text' "
+                "text is UTF-16 (as Excel's 'Unicode Text' "
                 "saves it), not UTF-8 or Windows-1252: save it as 'CSV UTF-8 (comma "
                 "delimited)' and re-send",
             ),
@@ -744,15 +717,7 @@ FAULTS: tuple[Fault, ...] = (
         "quoted_newlines",
         "case notes with line breaks before a bad row (the row a spreadsheet shows is 5)",
         _quoted_newlines,
-        lines=(
-            (
-                S01_EXT,
-                "",
-                "5",
-                "gender",
-                "gender: unknown category; expected one of: female, male, other",
-            ),
-        ),
+        lines=(GENDER_ROW5,),
         planted=("line two", "see file"),
         group="Unclear messages",
     ),  # fmt: skip
@@ -762,12 +727,9 @@ FAULTS: tuple[Fault, ...] = (
         _folder_named_like_file,
         rejected=("extracts/S02/S02_2015-16Q3_cases.csv",),
         lines=(
-            (
+            _rejected(
                 "extracts/S02/S02_2015-16Q3_cases.csv",
-                "",
-                "",
-                "",
-                "file rejected: a folder "
+                "a folder "
                 "named like a data file: the contract expects a file here (move its contents "
                 "out and remove the folder)",
             ),
