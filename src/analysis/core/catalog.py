@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ANALYSED_DATA",
+    "COMPLETE",
     "FRAMEWORK",
     "HEADLINE",
     "INDICATORS",
@@ -42,6 +43,11 @@ LEDGER = "ledger.json"
 
 QUARANTINE = "quarantine.csv"
 """``data/processed``: rows set aside, with the file, sheet, row, column and reason."""
+
+COMPLETE = "complete.json"
+"""``data/processed``: written last by the clean step, with the SHA-256 of every file it
+wrote; the stages that read the folder refuse it without this marker (an interrupted or
+failed clean) or when a file differs from it (outputs of two runs mixed)."""
 
 INDICATORS = "indicators.parquet"
 """``data/interim/<year>``: every service's outcome indicators."""

@@ -12,7 +12,7 @@ from analysis import report
 from analysis.analyse import year as evaluation
 from analysis.clean import pipeline as clean
 from analysis.core import calendar as periods
-from analysis.core.io import PROCESSED_TABLES
+from analysis.core.io import PROCESSED_TABLES, write_complete_marker
 from analysis.core.settings import load_settings
 from analysis.runner.notebook import ensure_sample
 
@@ -55,6 +55,7 @@ def _truncate(processed: Path, dest: Path, year: str, cutoff_days: int) -> Path:
         frame.to_parquet(dest / f"{name}.parquet", index=False)
     for extra in ("ledger.json", "quarantine.csv"):
         shutil.copy(processed / extra, dest / extra)
+    write_complete_marker(dest, "clean (cut at the cut-off by this test)")
     return dest
 
 
