@@ -188,6 +188,32 @@ def _cmd_real_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_erasure(args: argparse.Namespace) -> int:
+    from analysis.clean.erasure import find_person, output_folders
+
+    folder = Path(args.folder) if args.folder else paths.output_root()
+    raw = folder / "data" / "raw"
+    if not raw.is_dir():
+        raise UserError(f"{raw} does not exist: name the data folder whose data/raw to search")
+    try:
+        held = find_person(args.case_id, raw, output_folders(folder), service=args.service)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    where = f"{args.service} in {folder}" if args.service else str(folder)
+    for line in held:
+        print(line)
+    if held:
+        raw_files = len({h.where for h in held if h.where.startswith("data/raw/")})
+        print(
+            f"This young person ({where}) is held in {len({h.where for h in held})} file(s), "
+            f"{raw_files} of them raw returns: remove the raw rows, re-run the pipeline and "
+            "run this again (docs/data-protection.md, 'Erasure')."
+        )
+        return 1
+    print(f"No record of this young person remains ({where}).")
+    return 0
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from analysis.report import index
 
@@ -404,6 +430,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default=None, help="parameters (default: the project's params.yaml)")
     p.add_argument("--check", action="store_true", help="only make the checks; write nothing")
     p.set_defaults(func=_cmd_real_data)
+
+    p = sub.add_parser(
+        "erasure",
+        help="list every raw row and processed row that holds one young person "
+        "(exit 1 while any remains)",
+        formatter_class=fmt,
+    )
+    p.add_argument("case_id", help="the young person's case ID at the service")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        default=None,
+        help="the data folder: raw returns in FOLDER/data/raw, outputs under FOLDER "
+        "(default: HUBSPOKE_DATA_ROOT, else the repository)",
+    )
+    p.add_argument("--service", default=None, help="the service the case ID belongs to (e.g. S01)")
+    p.set_defaults(func=_cmd_erasure)
     return parser
 
 
