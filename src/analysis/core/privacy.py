@@ -85,7 +85,7 @@ MIN_KEY_ENTROPY_BITS = 128.0
 
 def key_weakness(key: bytes) -> str | None:
     """Why ``key`` is obviously weak, or ``None``: shorter than 32 bytes, few distinct byte
-    values, a repeated pattern (a period), a run (bytes that step by a constant), or too
+    values, a repeated pattern (a period), a run (bytes that mostly step by one constant), or too
     little entropy for its length. Never quotes the key."""
     n = len(key)
     if n < MIN_KEY_BYTES:
@@ -98,7 +98,7 @@ def key_weakness(key: bytes) -> str | None:
             return f"it repeats a pattern of {period} bytes"
     steps = Counter((key[i + 1] - key[i]) % 256 for i in range(n - 1))
     if steps.most_common(1)[0][1] > (n - 1) / 2:
-        return "most of its bytes follow a run (each one step from the last)"
+        return "most of its bytes follow a run (each the same step from the last)"
     counts = Counter(key)
     bits = -sum(c / n * math.log2(c / n) for c in counts.values()) * n
     if bits < MIN_KEY_ENTROPY_BITS:
@@ -153,9 +153,10 @@ def folder_files(folder: Path) -> tuple[list[str], list[str]]:
     return sorted(files), sorted(links)
 
 
-def _files_checksum(digests: dict[str, str]) -> str:
+def _checksum(seed: int, scale: float, digests: dict[str, str]) -> str:
+    """One SHA-256 over the seed, the scale and every file's SHA-256 (``sha256sum`` lines)."""
     lines = "".join(f"{digest}  {rel}\n" for rel, digest in sorted(digests.items()))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"seed {seed}\nscale {scale!r}\n{lines}".encode()).hexdigest()
 
 
 def write_generator_marker(
@@ -163,7 +164,7 @@ def write_generator_marker(
 ) -> Path:
     """Write ``_truth/generator.json`` into ``folder`` (after every other file): the seed,
     the scale and the SHA-256 of every file the generator wrote (those under the top-level
-    names ``owned``; every file when ``None``), with one checksum over them all. A file it
+    names ``owned``; every file when ``None``), with one checksum over all of them. A file it
     did not write stays unlisted, so the folder does not carry the marker."""
     folder = Path(folder)
     files, links = folder_files(folder)
@@ -180,7 +181,7 @@ def write_generator_marker(
         "seed": int(seed),
         "scale": float(scale),
         "files": digests,
-        "checksum": _files_checksum(digests),
+        "checksum": _checksum(int(seed), float(scale), digests),
     }
     path = folder / GENERATOR_MARKER
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +207,7 @@ def check_generator_marker(folder: Path) -> MarkerCheck:
         ok = doc.get("generator") == "analysis.synthesise"
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return MarkerCheck(None, f"its {GENERATOR_MARKER} is not a generator's marker")
-    if not ok or checksum != _files_checksum(digests):
+    if not ok or checksum != _checksum(seed, scale, digests):
         return MarkerCheck(None, f"its {GENERATOR_MARKER} does not match its own checksum")
     files, links = folder_files(folder)
     if links:
