@@ -16,10 +16,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from analysis.clean.returns import cell_text, is_missing, read_csv_table
 from analysis.core import paths
+from analysis.core.labels import EXTRACT_COLUMNS
 from analysis.core.privacy import RENDERED_PAGE_META
 
 ROOT = paths.REPOSITORY
+
+
+def _identifiers(folder: Path) -> set[str]:
+    """Names, dates of birth, postcodes, notes and case IDs in the raw extracts, and every
+    person key of the cleaned tables."""
+    found = set()
+    for path in sorted((folder / "data" / "raw" / "extracts").rglob("*.csv")):
+        for _, values in read_csv_table(path, path.name, EXTRACT_COLUMNS).rows:
+            for column in ("case_id", "name", "postcode", "notes", "date_of_birth"):
+                value = cell_text(values.get(column))
+                if len(value) >= 6 and not is_missing(value):
+                    found.add(value)
+    people = pd.read_parquet(folder / "data" / "processed" / "young_people.parquet")
+    return found | set(people["person_key"])
 
 
 def _status() -> str:
@@ -59,4 +77,12 @@ def test_real_data_mode_runs_the_dvc_pipeline_outside_the_repository(
     assert (folder / "reports" / "index.html") in pages
     assert all(RENDERED_PAGE_META in p.read_text("utf-8") for p in pages)
     assert not (folder / ".dvc" / "cache").exists()  # no second copy of the data
+    # No identifier in the run's log, its executed notebooks, metrics or reports.
+    needles = _identifiers(folder)
+    assert len(needles) > 100
+    logs = [log, *(p.read_text("utf-8") for p in (folder / "data/interim/notebooks").iterdir())]
+    logs += [p.read_text("utf-8") for p in sorted((folder / "reports").rglob("*.*"))
+             if p.suffix in (".html", ".csv", ".json", ".svg")]  # fmt: skip
+    logs += [p.read_text("utf-8") for p in sorted((folder / "metrics").glob("*.json"))]
+    assert not [n for n in needles if any(n in text for text in logs)]
     assert _status() == before  # nothing written into the repository

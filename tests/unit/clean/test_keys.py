@@ -134,6 +134,16 @@ def test_a_changed_synthetic_folder_is_real_data(
     assert not (tmp_path / "out").exists()
 
 
+def test_real_data_is_never_cleaned_into_the_repository(tmp_path: Path) -> None:
+    inside = ROOT / "data" / "interim" / f"test-out-{uuid.uuid4().hex}"
+    link = tmp_path / "out"
+    link.symlink_to(ROOT / "notebooks")
+    for out in (inside, link / "processed"):
+        with pytest.raises(paths.UnsafePathError, match="output folder for real data"):
+            clean_returns(MINIMAL, out)
+    assert not inside.exists() and not (ROOT / "notebooks" / "processed").exists()
+
+
 # ------------------------------------------------------------------ finding 2: weak keys
 def test_a_key_file_inside_the_repository_is_refused(tmp_path: Path) -> None:
     inside = ROOT / "data" / "interim" / f"test-key-{uuid.uuid4().hex}.key"
