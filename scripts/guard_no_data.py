@@ -14,8 +14,9 @@ case):
 * a symlink (it can point at real data outside the repository);
 * by content (magic bytes): ZIP containers (Excel workbooks, ``.zip``, ``.qdpx``, Word
   documents), OLE2 files (old ``.xls``, password-protected workbooks), Parquet,
-  Arrow/Feather, gzip, bzip2, xz, zstd, 7-Zip, RAR, SQLite, SPSS, Stata and PDF files, and
-  any other binary content (a NUL byte; UTF-16 text included);
+  Arrow/Feather, gzip, bzip2, xz, zstd, 7-Zip, RAR, SQLite, SPSS, Stata and PDF files, PNG
+  and JPEG images (a figure or a screenshot of a report), and any other binary content (a
+  NUL byte; UTF-16 text included);
 * by content (text): a rendered report (the renderer's ``<meta name="generator">`` marker,
   or a notebook exported to HTML), an executed notebook (outputs or execution counts), a
   pseudonymisation key (``keygen``'s first line, a PEM private key, or a lone
@@ -29,8 +30,9 @@ case):
   ``.xlsx``, ``.zip``, ``.gz``, ``.key`` ...).
 
 Allowed: files listed with their SHA-256 in ``scripts/guard_no_data.sha256`` (the
-project's test fixtures, templates and vendored assets; a listed file whose content
-changed is checked again), and ``data/external/`` (published statistics committed with
+project's test fixtures, screenshots of the synthetic reports, and any template or vendored
+asset the content checks would refuse; a listed file whose content changed is checked
+again), and ``data/external/`` (published statistics committed with
 their provenance). Exits 1 listing every refused file with its reason; 0 otherwise.
 """
 
@@ -82,6 +84,8 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"$FL3", "SPSS data file"),
     (b"<stata_dta>", "Stata data file"),
     (b"%PDF-", "PDF document (a printed report?)"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image (a figure or screenshot of a report?)"),
+    (b"\xff\xd8\xff", "JPEG image (a photo, a scan or a screenshot?)"),
 )
 SUFFIXES = frozenset({
     ".parquet", ".pq", ".feather", ".arrow", ".ipc", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods",
@@ -335,7 +339,8 @@ def allow(paths: list[str], root: Path) -> int:
     lines = [f"{allowed[p]}  {p}\n" for p in sorted(allowed)]
     header = (
         "# Files the pre-commit guard (scripts/guard_no_data.py) lets into git although their\n"
-        "# content looks like data: test fixtures, templates, vendored assets. sha256sum format;\n"
+        "# content looks like data: the project's test fixtures (invented), screenshots of the\n"
+        "# synthetic reports, any template or vendored asset that needs it. sha256sum format;\n"
         "# add with `python scripts/guard_no_data.py --allow FILE`.\n"
     )
     (root / ALLOWLIST).write_text(header + "".join(lines), "utf-8")

@@ -229,13 +229,14 @@ def test_executed_notebook_refused_whatever_its_name(tmp_path: Path) -> None:
 
 
 def test_every_tracked_file_passes_and_the_allowlist_is_current() -> None:
+    """The guard passes the whole tree (a commit made with --no-verify still fails here),
+    and the allowlist names only tracked files that need it: data-like fixtures and
+    screenshots, not files the content checks pass anyway."""
     assert guard.main(["--all"]) == 0
     tracked = set(guard._git(ROOT, "ls-files", "-z"))
-    for path, digest in guard.load_allowlist(ROOT).items():
+    for path in guard.load_allowlist(ROOT):
         assert path in tracked or (ROOT / path).is_file(), f"{guard.ALLOWLIST}: {path} is gone"
-        assert guard.sha256((ROOT / path).read_bytes()) == digest, (
-            f"{path} changed: if intended, `python scripts/guard_no_data.py --allow {path}`"
-        )
+        assert guard.reason(path, ROOT, {}) is not None, f"{path} needs no allowlist entry"
 
 
 # ------------------------------------------------------------------ the hook in a clone

@@ -23,7 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +37,12 @@ from analysis.core.errors import UserError
 from analysis.core.privacy import check_generator_marker
 from analysis.core.settings import load_params, settings_from
 
-COPIED = ("notebooks", "src/analysis", "docs/aqa", "data/external", ".dvcignore")
-"""What the workspace takes from the repository (fresh copies on every run)."""
+EXTRA_COPIED = (".dvcignore",)
+"""Copied besides the stages' inputs (:func:`repository_inputs`): DVC's ignore list."""
 
-WRITTEN = ("data", "data/interim", "data/processed", "reports", "metrics", "notebooks",
-           "src", "docs", "params.yaml", "dvc.yaml", "dvc.lock", ".dvc", ".dvcignore")  # fmt: skip
-"""What the run writes in the workspace (besides the stages' outputs below them)."""
+WRITTEN = ("data", "data/interim", "data/processed", "reports", "metrics", "params.yaml",
+           "dvc.yaml", "dvc.lock", ".dvc")  # fmt: skip
+"""What the run writes in the workspace besides the copies of the repository's inputs."""
 
 DROPPED_STAGES = ("synthesise",)
 """Stages of ``dvc.yaml`` a real-data run leaves out: the returns are real."""
@@ -64,14 +64,28 @@ class Workspace:
     """True when the returns carry the generator's marker (a dry run on synthetic data)."""
 
 
-def _refuse_links(root: Path) -> None:
-    for rel in WRITTEN:
-        item = root / rel
-        if item.is_symlink():
-            raise paths.UnsafePathError(
-                f"{item} is a symlink: the folders a real-data run writes must be real "
-                "folders inside the real-data folder, so nothing is written through a link"
-            )
+def _links(root: Path, rels: Iterable[str]) -> list[Path]:
+    """Every symlink among ``rels`` under ``root`` and the folders leading to them."""
+    found = []
+    for rel in rels:
+        parts = Path(rel).parts
+        for n in range(1, len(parts) + 1):
+            item = root.joinpath(*parts[:n])
+            if item.is_symlink() and item not in found:
+                found.append(item)
+    return found
+
+
+def _refuse_links(root: Path, rels: Iterable[str]) -> None:
+    for item in _links(root, rels):
+        raise paths.UnsafePathError(
+            f"{item} is a symlink: the folders a real-data run writes must be real "
+            "folders inside the real-data folder, so nothing is written through a link"
+        )
+
+
+def _repository_spec() -> dict[str, Any]:
+    return derived_dvc_yaml(yaml.safe_load((paths.REPOSITORY / "dvc.yaml").read_text("utf-8")))
 
 
 def plan(
@@ -102,7 +116,8 @@ def plan(
             f"the real-data folder {value} does not exist: create it and put the returns in "
             "its data/raw (laid out as docs/data-contract.md describes)"
         )
-    _refuse_links(root)
+    spec = _repository_spec()
+    _refuse_links(root, [*WRITTEN, *repository_inputs(spec), *EXTRA_COPIED])
     raw_given = root / "data" / "raw"
     if not raw_given.is_dir():
         raise UserError(f"{raw_given} does not exist: put the returns there")
@@ -133,11 +148,28 @@ def derived_dvc_yaml(spec: Mapping[str, Any]) -> dict[str, Any]:
     """
     stages = {k: v for k, v in spec["stages"].items() if k not in DROPPED_STAGES}
     for name, stage in stages.items():
-        for entry in [*stage.get("outs", []), *stage.get("metrics", [])]:
-            out = next(iter(entry)) if isinstance(entry, dict) else entry
+        for out in _outs(stage):
             if Path(out).is_absolute() or ".." in Path(out).parts:
                 raise UserError(f"dvc.yaml: stage {name} writes {out}, outside its workspace")
     return {"vars": spec.get("vars", ["params.yaml"]), "stages": stages}
+
+
+def _outs(stage: Mapping[str, Any]) -> list[str]:
+    entries = [*stage.get("outs", []), *stage.get("metrics", [])]
+    return [next(iter(e)) if isinstance(e, dict) else e for e in entries]
+
+
+def repository_inputs(spec: Mapping[str, Any]) -> list[str]:
+    """What the stages read from the repository: every dependency in ``dvc.yaml`` that no
+    stage writes (nor writes into), but ``data/raw`` (the returns), sorted (a folder before
+    what is in it)."""
+    outs = {o.rstrip("/") for stage in spec["stages"].values() for o in _outs(stage)}
+
+    def written(dep: str) -> bool:
+        return any(dep == o or dep.startswith(o + "/") or o.startswith(dep + "/") for o in outs)
+
+    deps = {d.rstrip("/") for stage in spec["stages"].values() for d in stage.get("deps", [])}
+    return sorted(d for d in deps if d != "data/raw" and not written(d))
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -173,17 +205,21 @@ def stage_env(ws: Workspace, environ: Mapping[str, str] | None = None) -> dict[s
 
 
 def prepare(ws: Workspace) -> None:
-    """Write the workspace: parameters, the derived ``dvc.yaml``, the copies, DVC's folder."""
-    _refuse_links(ws.root)  # again: nothing may have changed since the plan
-    for rel in COPIED:
-        _copy(paths.REPOSITORY / rel, ws.root / rel)
-    spec = yaml.safe_load((paths.REPOSITORY / "dvc.yaml").read_text("utf-8"))
+    """Write the workspace: parameters, the derived ``dvc.yaml``, fresh copies of what the
+    stages read from the repository, DVC's folder."""
+    spec = _repository_spec()
+    inputs = [*repository_inputs(spec), *EXTRA_COPIED]
+    _refuse_links(ws.root, [*WRITTEN, *inputs])  # again: nothing may have changed
+    for rel in inputs:
+        source = paths.REPOSITORY / rel
+        if not source.exists():
+            raise UserError(f"dvc.yaml names {rel}, which the repository {paths.REPOSITORY} lacks")
+        _copy(source, ws.root / rel)
     (ws.root / "params.yaml").write_text(
         yaml.safe_dump(ws.params, sort_keys=False, allow_unicode=True), "utf-8"
     )
     (ws.root / "dvc.yaml").write_text(
-        HEADER + yaml.safe_dump(derived_dvc_yaml(spec), sort_keys=False, allow_unicode=True),
-        "utf-8",
+        HEADER + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), "utf-8"
     )
     if not (ws.root / ".dvc").is_dir():
         env = stage_env(ws)

@@ -115,13 +115,24 @@ def test_the_workspace_runs_the_repositorys_stages_unchanged() -> None:
     assert "data/raw" in derived["stages"]["clean"]["deps"]
 
 
+def test_the_workspace_copies_what_the_stages_read_from_the_repository_and_nothing_else():
+    spec = realdata.derived_dvc_yaml(yaml.safe_load((ROOT / "dvc.yaml").read_text("utf-8")))
+    inputs = realdata.repository_inputs(spec)
+    deps = {d for stage in spec["stages"].values() for d in stage["deps"]}
+    assert {"notebooks", "docs/aqa", "src/analysis/clean"} <= set(inputs) <= deps
+    assert "data/raw" not in inputs and "metrics" not in inputs
+    assert not [d for d in inputs if d.startswith(("data/interim", "data/processed", "reports"))]
+
+
 def test_the_workspace_is_written_from_the_repository(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     ws = realdata.plan(folder)
     realdata.prepare(ws)
     for rel in ("notebooks/02_clean.ipynb", "src/analysis/clean/pipeline.py", "docs/aqa",
-                "data/external/dfe_children_in_need", "dvc.yaml", "params.yaml", ".dvc"):  # fmt: skip
+                "data/external/dfe_children_in_need", "evaluation-framework.yaml", "dvc.yaml",
+                "params.yaml", ".dvc"):  # fmt: skip
         assert (folder / rel).exists(), rel
+    assert not (folder / "metrics").exists() and not (folder / "reports").exists()
     assert yaml.safe_load((folder / "params.yaml").read_text("utf-8"))["data"]["source"] == "real"
     assert not list(folder.rglob("__pycache__"))
     assert (folder / "data" / "raw" / "manifest.csv").read_bytes() == (
