@@ -98,6 +98,10 @@ RULES = {
     "the quarter bounds": r"^def quarter_bounds\(",
     "the young-person dedupe rule": r"^def resolve_people\(",
     "the typed settings": r"^def load_settings\(",
+    "the generator's marker": r"^GENERATOR_MARKER\b.*=",
+    "the rendered-page marker": r"^RENDERED_PAGE_META\b.*=",
+    "the strength of a key": r"^def key_weakness\(",
+    "what lies inside the repository": r"^def is_inside\(",
 }
 
 

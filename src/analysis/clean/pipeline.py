@@ -34,11 +34,7 @@ from analysis.clean.intake import (
 )
 from analysis.clean.ledger import Ledger, LedgerError
 from analysis.clean.monitoring import _read_return, _returns_tables
-from analysis.clean.pseudonymise import (
-    MissingKeyError,
-    real_key,
-    synthetic_key,
-)
+from analysis.clean.pseudonymise import key_for_returns
 from analysis.clean.registers import (
     _frame,
     _read_area_panel,
@@ -60,19 +56,7 @@ from analysis.core.io import (
     write_parquet,
 )
 from analysis.core.schemas import SCHEMAS, conform
-from analysis.core.settings import Settings, load_settings
-
-
-def _key(settings: Settings) -> bytes:
-    if settings.synthetic_data:
-        if settings.seed is None:
-            raise_user("params: synthetic.seed is needed to derive the pseudonymisation key")
-        return synthetic_key(settings.seed)
-    try:
-        return real_key()
-    except MissingKeyError as exc:
-        raise_user(str(exc))
-    raise AssertionError  # pragma: no cover
+from analysis.core.settings import load_settings
 
 
 KINDS: dict[str, tuple[str, str]] = {
@@ -197,17 +181,18 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     """Clean a raw folder into ``out_dir``; return a one-paragraph summary.
 
     Raises ``UserError`` (printed as one line by the command line) for a missing raw folder,
-    manifest or service register, an unwritable output folder or, in real-data mode, a
-    missing pseudonymisation key. Broken source files never stop the step: they are
-    rejected in the ledger and the rest is processed. The outputs are written to a
-    temporary folder beside ``out_dir`` with a completion marker last, then moved into
-    place: a failure (a full disk) or an interruption leaves the previous output as it was.
+    manifest or service register, an unwritable output folder or, on real data (a folder
+    without the generator's marker), a missing or unsafe key or an output folder inside
+    the repository. Broken source files never stop the step: they are rejected in the
+    ledger and the rest is processed. The outputs are written to a temporary folder beside
+    ``out_dir`` with a completion marker last, then moved into place: a failure (a full
+    disk) or an interruption leaves the previous output as it was.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     settings = load_settings(params_file)
     if not raw_dir.is_dir():
         raise_user(f"raw folder {raw_dir} does not exist")
-    key = _key(settings)
+    key = key_for_returns(raw_dir, out_dir=out_dir)  # by the data, never by params.yaml
     if settings.clean is None:
         raise_user("params: the clean section (min_age, max_age) is missing")
     st = State(raw_dir, Ledger(key=key), key, settings.clean.min_age, settings.clean.max_age)

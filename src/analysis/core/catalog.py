@@ -18,6 +18,7 @@ __all__ = [
     "ANALYSED_DATA",
     "COMPLETE",
     "FRAMEWORK",
+    "GENERATOR_MARKER",
     "HEADLINE",
     "INDICATORS",
     "LEDGER",
@@ -37,6 +38,11 @@ __all__ = [
 # ------------------------------------------------------------------ inside the folders
 MANIFEST = "manifest.csv"
 """``data/raw``: what each service sent and when (the data contract's index of files)."""
+
+GENERATOR_MARKER = "_truth/generator.json"
+"""``data/raw``: the generator's marker, written last by ``synthesise``: its seed and scale
+and the SHA-256 of every file it wrote (``analysis.core.privacy``). Only a raw folder that
+carries it intact is pseudonymised with the key derived from the public seed."""
 
 LEDGER = "ledger.json"
 """``data/processed``: every source row read, kept, quarantined or superseded."""
