@@ -1,5 +1,10 @@
 """Shared fixtures.
 
+``pseudonymisation_key`` (autouse, per session): a key written by ``keygen`` outside the
+repository, named by ``HUBSPOKE_KEY_FILE`` for the whole session. Hand-made returns such as
+``tests/data/minimal`` carry no generator's marker, so the cleaner treats them as real
+data and needs a real key; tests of a missing key unset the variable.
+
 ``pipeline_run``: one run of the whole DVC pipeline on a small synthetic configuration, in
 a temporary copy of the repository, shared by every test that needs pipeline outputs.
 Under pytest-xdist the first worker to ask builds it and the others wait on a file lock
@@ -207,6 +212,18 @@ def _shared(
             raise
         status.write_text(json.dumps({"ok": True}), "utf-8")
         return built
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pseudonymisation_key(tmp_path_factory: pytest.TempPathFactory):
+    """A real key for the session (``HUBSPOKE_KEY_FILE``), written by ``keygen``."""
+    from analysis.clean.pseudonymise import KEY_ENV, KEY_FILE_ENV, write_key_file
+
+    path = write_key_file(tmp_path_factory.mktemp("key") / "session.key")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(KEY_FILE_ENV, str(path))
+        patch.delenv(KEY_ENV, raising=False)
+        yield path
 
 
 @pytest.fixture(scope="session")

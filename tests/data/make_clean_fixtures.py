@@ -47,8 +47,8 @@ def _csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> None:
     path.write_bytes(buf.getvalue().encode(encoding))
 
 
-def _xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def workbook(sheets: dict[str, list[list]]) -> openpyxl.Workbook:
+    """A workbook holding ``sheets`` (name → rows), with fixed document dates."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, rows in sheets.items():
@@ -57,7 +57,12 @@ def _xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
             ws.append(r)
     wb.properties.created = datetime(2015, 1, 1)
     wb.properties.modified = datetime(2015, 1, 1)
-    wb.save(path)
+    return wb
+
+
+def _xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook(sheets).save(path)
 
 
 def return_sheets(

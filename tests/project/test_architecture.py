@@ -81,6 +81,9 @@ RULES = {
     "the guard on published values": r"^def check_publishable\(",
     "the September start of the evaluation year": r"month >= 9",
     "which return is current": r"^def current_rows\(",
+    "which submission supersedes another": r"^def submission_order\(",
+    "the completion marker of a stage folder": r"^COMPLETE = \"",
+    "formula-like text neutralised in every CSV": r"^def neutralise_cell\(",
     "which returns a service owes": r"^def expected_periods\(",
     "when a return is late": r"^LATE_AFTER_DAYS\b.*=",
     "the closure reasons": r"^CLOSURE_REASONS\b.*=",
@@ -95,6 +98,10 @@ RULES = {
     "the quarter bounds": r"^def quarter_bounds\(",
     "the young-person dedupe rule": r"^def resolve_people\(",
     "the typed settings": r"^def load_settings\(",
+    "the generator's marker": r"^GENERATOR_MARKER\b.*=",
+    "the rendered-page marker": r"^RENDERED_PAGE_META\b.*=",
+    "the strength of a key": r"^def key_weakness\(",
+    "what lies inside the repository": r"^def is_inside\(",
 }
 
 

@@ -23,7 +23,7 @@ from datetime import date
 
 import pandas as pd
 
-from analysis.core import calendar
+from analysis.core import calendar, rules
 from analysis.core.people import completeness_table, reconciliation_table, resolve_people
 from analysis.core.schemas import conform
 
@@ -45,17 +45,15 @@ def _upto(frame: pd.DataFrame, year: str) -> pd.Series:
 def latest_returns(returns: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     """Returns received by ``cutoff``, with ``superseded`` recomputed within that set.
 
-    For each service and period the version with the latest received date (then the highest
-    version number) is current; every other version received by the cut-off is superseded.
+    For each service and period the current return is chosen by the one rule for
+    resubmissions (:func:`analysis.core.rules.submission_order`: the highest version, then
+    the latest received date); every other version received by the cut-off is superseded.
     """
     r = returns[returns["received_date"] <= pd.Timestamp(cutoff)]
     if r.empty:
         return r.assign(superseded=pd.Series([], dtype="bool"))
-    order = r.sort_values(
-        ["service_id", "period", "received_date", "version", "return_id"], kind="mergesort"
-    )
-    current = order.groupby(["service_id", "period"], sort=False).tail(1)["return_id"]
-    return r.assign(superseded=~r["return_id"].isin(set(current)))
+    flags = rules.superseded_flags(r, group=("service_id", "period"), file="return_id")
+    return r.assign(superseded=flags)
 
 
 def tables_as_of(

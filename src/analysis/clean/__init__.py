@@ -51,8 +51,8 @@ from analysis.clean.returns import (
     parse_count,
     parse_date,
     read_csv_table,
-    read_workbook,
 )
+from analysis.clean.workbook import read_workbook
 
 __all__ = [
     "CONFLICT_COLUMNS",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -21,8 +20,8 @@ from analysis.clean.intake import (
     _extra_cells,
     _quarantine,
     _read_csv,
-    _service_file,
 )
+from analysis.clean.masking import normalise_case_id, shown
 from analysis.clean.pseudonymise import (
     age_at,
     person_key,
@@ -44,27 +43,40 @@ from analysis.core.schemas import SCHEMAS, conform
 
 if TYPE_CHECKING:
     from analysis.clean.intake import State
+    from analysis.clean.submissions import Submission
+
+_IGNORING = "; case IDs compared ignoring letter case and spaces"
 
 
 # =============================================================================== extracts
 
 
-def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
+def _case_id(st: State, rr: RowReader, file: str, required: bool) -> str | None:
+    """The row's case ID, normalised (:func:`analysis.clean.masking.normalise_case_id`);
+    a change the normalisation made is counted for the file (``ledger.json``)."""
+    raw = rr.text("case_id", required=required)
+    if raw is None:
+        return None
+    case_id = normalise_case_id(raw)
+    if case_id != raw:
+        st.case_ids_normalised[file] = st.case_ids_normalised.get(file, 0) + 1
+    return case_id
+
+
+def _read_extract(st: State, sub: Submission) -> list[dict[str, Any]]:
     """Validate one case extract; kept rows (with private ``_`` fields for later checks)."""
-    info = _service_file(st, path, "extract")
-    if info is None:
-        return []
-    sid, period, _, received = info
+    sid, period, received = sub.service_id, sub.period, sub.received
     known = set(L.EXTRACT_REQUIRED) | set(L.EXTRACT_DROPPED) | set(L.EXTRACT_OPTIONAL)
-    table = _read_csv(st, path, L.EXTRACT_COLUMNS, L.EXTRACT_REQUIRED, known)
+    table = _read_csv(st, sub.path, L.EXTRACT_COLUMNS, L.EXTRACT_REQUIRED, known)
     if table is None:
         return []
     svc = st.services[sid]
     kept: list[dict[str, Any]] = []
     by_case: dict[str, list[int]] = defaultdict(list)
+    raw_ids: dict[str, set[str]] = defaultdict(set)
     for row, values in table.rows:
         rr = RowReader(values)
-        case_id = rr.text("case_id")
+        case_id = _case_id(st, rr, table.file, False)
         if case_id is None and not any(p.column == "case_id" for p in rr.problems):
             rr.fail("case_id", "case ID missing: the row cannot be linked to a young person")
         post = check_post(st, rr, sid, table.file)
@@ -121,6 +133,7 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
             continue
         assert case_id is not None and ref is not None
         by_case[case_id].append(row)
+        raw_ids[case_id].add(cell_text(values.get("case_id")))
         rec.update(
             {
                 "person_key": person_key(st.key, sid, case_id),
@@ -146,10 +159,11 @@ def _read_extract(st: State, path: Path) -> list[dict[str, Any]]:
     for rec in kept:
         rows = by_case[rec["_case"]]
         if len(rows) > 1:
+            ignoring = _IGNORING if len(raw_ids[rec["_case"]]) > 1 else ""
             st.ledger.quarantine_row(
                 table.file, "", rec["_row"], "case_id", rec["_case"],
                 f"the same case ID appears in {len(rows)} rows of this extract "
-                f"(rows {', '.join(map(str, rows))}); cannot tell which is right",
+                f"(rows {', '.join(map(str, rows))}{ignoring}); cannot tell which is right",
             )  # fmt: skip
         else:
             out.append(rec)
@@ -223,14 +237,11 @@ def _value_parser(instrument: str, measure: str) -> Callable[[Any], float | None
 
 
 def _read_assessments(
-    st: State, path: Path, people: dict[tuple[str, str], dict[str, Any]], quarantined: set
+    st: State, sub: Submission, people: dict[tuple[str, str], dict[str, Any]], quarantined: set
 ) -> list[dict[str, Any]]:
-    info = _service_file(st, path, "assessments")
-    if info is None:
-        return []
-    sid, period, _, received = info
+    sid, period, received = sub.service_id, sub.period, sub.received
     svc = st.services[sid]
-    table = _read_csv(st, path, L.ASSESSMENT_COLUMNS, L.ASSESSMENT_REQUIRED)
+    table = _read_csv(st, sub.path, L.ASSESSMENT_COLUMNS, L.ASSESSMENT_REQUIRED)
     if table is None:
         return []
     if svc.instrument == "none":
@@ -242,12 +253,14 @@ def _read_assessments(
     groups: dict[tuple, list[tuple[int, str, float | None]]] = defaultdict(list)
     for row, values in table.rows:
         rr = RowReader(values)
-        case_id = rr.text("case_id", required=True)
+        case_id = _case_id(st, rr, table.file, True)
         when = rr.date("assessment_date", required=True)
         inst = rr.text("instrument", required=True)
         if inst and inst.casefold() != svc.instrument:
-            rr.fail("instrument", f"instrument {inst!r} is not {sid}'s registered instrument "
-                    f"({svc.instrument})")  # fmt: skip
+            named = shown(inst.casefold(), L.INSTRUMENTS, "instrument")
+            rr.fail("instrument", f"instrument {named!r} is not {sid}'s registered instrument "
+                    f"({svc.instrument})" if named in L.INSTRUMENTS else
+                    f"{named} is not {sid}'s registered instrument ({svc.instrument})")  # fmt: skip
         meas = normalise_label(cell_text(values.get("measure")))
         if not meas:
             rr.fail("measure", "measure is required but missing")
@@ -366,12 +379,9 @@ def _measure_range(instrument: str, measure: str) -> tuple[float, float]:
 # =============================================================================== training
 
 
-def _read_training(st: State, path: Path) -> list[dict[str, Any]]:
-    info = _service_file(st, path, "training")
-    if info is None:
-        return []
-    sid, period, _, received = info
-    table = _read_csv(st, path, L.TRAINING_COLUMNS, L.TRAINING_REQUIRED)
+def _read_training(st: State, sub: Submission) -> list[dict[str, Any]]:
+    sid, period, received = sub.service_id, sub.period, sub.received
+    table = _read_csv(st, sub.path, L.TRAINING_COLUMNS, L.TRAINING_REQUIRED)
     if table is None:
         return []
     out = []

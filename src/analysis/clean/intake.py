@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from analysis.clean.files import RawInventory
 from analysis.clean.harmonise import (
     Period,
     parse_period,
@@ -25,6 +26,7 @@ from analysis.clean.returns import (
     parse_date,
     read_csv_table,
 )
+from analysis.clean.submissions import Submission
 
 EVALUATION_YEARS: tuple[str, ...] = ("2013-14", "2014-15", "2015-16", "2016-17")
 PANEL_FIRST, PANEL_LAST = "2012-13 Q1", "2016-17 Q4"
@@ -95,7 +97,7 @@ class RowReader:
                 return None
             t = cell_text(v)
             if t not in allowed:
-                raise CellError(f"{t!r} is not one of {', '.join(allowed)}")
+                raise CellError(f"not one of {', '.join(allowed)}")
             return t
 
         return self._get(column, parse, required)
@@ -165,11 +167,15 @@ class ParsedReturn:
     received_date: date
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sources: list[tuple[str, int]] = field(default_factory=list)  # (sheet, row) kept
+    suffix: str = ""
 
     @property
     def return_id(self) -> str:
-        """Stable, non-identifying ID: ``S01_2014-15Q2_v1``."""
-        return f"{self.service_id}_{self.period.period.replace(' ', '')}_v{self.version}"
+        """Stable, non-identifying ID: ``S01_2014-15Q2_v1`` (``S01_2014-15Q2_v1-2`` for a
+        second workbook sent under the same version number)."""
+        return (
+            f"{self.service_id}_{self.period.period.replace(' ', '')}_v{self.version}{self.suffix}"
+        )
 
 
 @dataclass
@@ -190,6 +196,9 @@ class State:
     """The spoke posts kept from ``register/posts.csv`` (``None`` when there is no roster)."""
     posts_set_aside: set[str] = field(default_factory=set)
     """Post IDs listed in the roster but quarantined there (rows naming them lose the link)."""
+    inventory: RawInventory = field(default_factory=RawInventory)
+    case_ids_normalised: dict[str, int] = field(default_factory=dict)
+    missing_returns: list[str] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:
         """A path relative to the raw folder with ``/`` separators."""
@@ -208,6 +217,31 @@ def _quarantine(st: State, table: Table, row: int, problems: list[Problem]) -> N
         st.ledger.quarantine_row(table.file, table.sheet, row, p.column, p.value, p.reason)
 
 
+def _header_problem(table: Table, required: Iterable[str], known: set[str]) -> str | None:
+    """Why ``table``'s header cannot be used (``None`` when it can), naming only the
+    contract's own column names: a header cell is never repeated, since a file exported
+    without its header row has a young person's record where the header should be."""
+    required = list(required)
+    missing = [c for c in required if c not in table.header]
+    if not missing:
+        return None
+    found = [c for c in required if c in table.header]
+    others = sum(1 for h in table.header if h and h not in known)
+    if len(found) < max(1, len(required) // 2):
+        return (
+            f"no header row: row {table.header_row} names {len(found)} of the "
+            f"{len(required)} required columns, so it looks like data, not column names (was "
+            f"the file exported without its header row?); the required columns are: "
+            f"{', '.join(required)}"
+        )
+    recognised = [h for h in table.header if h in known]
+    other = f"; {others} other column(s) not in the contract" if others else ""
+    return (
+        f"missing required column(s): {', '.join(missing)} (columns found: "
+        f"{', '.join(recognised)}{other})"
+    )
+
+
 def _read_csv(
     st: State,
     path: Path,
@@ -217,29 +251,29 @@ def _read_csv(
 ) -> Table | None:
     """Read a CSV source; reject it (and return ``None``) when it cannot be used."""
     file = st.rel(path)
+    if file not in st.inventory.files:
+        st.ledger.reject_file(file, st.inventory.refused.get(file, "not a regular file"))
+        return None
+    known_set = set(known if known is not None else required) | set(required)
     try:
-        table = read_csv_table(path, file, aliases)
+        table = read_csv_table(path, file, aliases, known_set)
     except FileRejected as exc:
         st.ledger.reject_file(file, str(exc))
         return None
-    missing = [c for c in required if c not in table.header]
-    if missing:
-        st.ledger.reject_file(
-            file,
-            f"missing required column(s): {', '.join(missing)} "
-            f"(headers found: {', '.join(h for h in table.raw_header if h)})",
-        )
+    why = _header_problem(table, required, known_set)
+    if why:
+        st.ledger.reject_file(file, why)
         return None
-    known_set = set(known if known is not None else required)
     ignored = [
-        raw for raw, h in zip(table.raw_header, table.header, strict=False)
-        if h and h not in known_set
+        i for i, h in enumerate(table.header, start=1) if h and h not in known_set
     ]  # fmt: skip
     if ignored:
         st.notes.append(
             {
                 "file": file,
-                "note": f"column(s) not in the data contract ignored: {', '.join(ignored)}",
+                "note": f"{len(ignored)} column(s) not in the data contract ignored "
+                f"(column number{'s' if len(ignored) > 1 else ''} "
+                f"{', '.join(map(str, ignored))})",
             }
         )
     _register_rows(st, table)
@@ -249,8 +283,16 @@ def _read_csv(
 
 
 def _extra_cells(values: Mapping[str, Any]) -> list[Problem]:
-    if values.get("__extra__"):
-        return [Problem("__extra__", "", "row has more cells than the header has columns")]
+    extra = values.get("__extra__")
+    if extra:
+        return [
+            Problem(
+                "__extra__",
+                "",
+                f"row has more cells than the header has columns ({len(extra)} more): a comma "
+                "inside an unquoted value may have shifted the cells after it",
+            )
+        ]
     return []
 
 
@@ -289,10 +331,10 @@ _PATTERN_TEXT = {
 }
 
 
-def _service_file(st: State, path: Path, kind: str) -> tuple[str, Period, int | None, date] | None:
+def _service_file(st: State, path: Path, kind: str) -> Submission | None:
     """Check a per-service file's name, folder, service, period and manifest entry.
 
-    Returns ``(service_id, period, version, received_date)`` or rejects the file.
+    Returns the :class:`~analysis.clean.submissions.Submission` or rejects the file.
     """
     file = st.rel(path)
     m = _FILE_RE[kind].match(path.name)
@@ -301,15 +343,15 @@ def _service_file(st: State, path: Path, kind: str) -> tuple[str, Period, int | 
         return None
     sid = m[1].upper()
     if path.parent.name.upper() != sid:
-        st.ledger.reject_file(file, f"file for {sid} is in folder {path.parent.name}")
+        st.ledger.reject_file(file, f"file for {sid} is not in the folder {sid}")
         return None
     if sid not in st.services:
         st.ledger.reject_file(file, f"unknown service {sid} (not in register/services.csv)")
         return None
     try:
         period = parse_period(m[2])
-    except ValueError as exc:
-        st.ledger.reject_file(file, str(exc))
+    except ValueError:
+        st.ledger.reject_file(file, "the period in the file name is not a valid period")
         return None
     why = _period_ok(st, sid, period)
     if why:
@@ -321,8 +363,15 @@ def _service_file(st: State, path: Path, kind: str) -> tuple[str, Period, int | 
             file, "not listed in manifest.csv with a received date: add it to the delivery log"
         )
         return None
-    version = int(m[3]) if kind == "return" else None
-    return sid, period, version, entry.received_date
+    version = int(m[3]) if kind == "return" else entry.version
+    if kind == "return" and entry.version is not None and entry.version != version:
+        st.ledger.reject_file(
+            file,
+            f"manifest.csv gives version {entry.version} but the file name says v{m[3]}: "
+            "correct one of them",
+        )
+        return None
+    return Submission(path, file, kind, sid, period, version, entry.received_date)
 
 
 def raise_user(message: str) -> None:

@@ -7,67 +7,28 @@ each row. :meth:`Ledger.check` fails unless every line balances::
     read = kept + quarantined + superseded
 
 A row with several problems is quarantined once in the ledger but gets one line per
-problem in ``quarantine.csv``. Files rejected whole are listed with their reason. Values of
-identifying columns are masked before they are stored, so the quarantine never holds a
-name, date of birth, service-side ID, postcode or free text.
+problem in ``quarantine.csv``. Files rejected whole are listed with their reason. No value
+read from a source file is stored: the quarantine's ``value`` is masked
+(:func:`analysis.clean.masking.masked`: type, length and a keyed hash), so it never holds a
+name, date of birth, service-side ID, postcode or free text, whatever column it came from.
+The quarantine CSV is written through :func:`analysis.core.io.csv_rows_text`, which
+neutralises any text a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.clean.returns import cell_text
-
-IDENTIFYING_COLUMNS: frozenset[str] = frozenset(
-    {
-        "name",
-        "first_name",
-        "last_name",
-        "surname",
-        "forename",
-        "full_name",
-        "initials",
-        "date_of_birth",
-        "dob",
-        "case_id",
-        "client_id",
-        "service_person_id",
-        "young_person_id",
-        "person_id",
-        "record_id",
-        "postcode",
-        "address",
-        "school",
-        "placement",
-        "notes",
-        "case_notes",
-        "note",
-        "comments",
-        "free_text",
-    }
-)
-"""Normalised column names whose values are always masked in ``quarantine.csv``."""
+from analysis.clean.masking import masked
+from analysis.core.io import csv_rows_text
 
 QUARANTINE_COLUMNS: tuple[str, ...] = ("file", "sheet", "row", "column", "value", "reason")
 
 
 class LedgerError(RuntimeError):
     """The ledger does not balance: some rows are unaccounted for."""
-
-
-def mask_value(column: str, value: Any, identifying: frozenset[str] = IDENTIFYING_COLUMNS) -> str:
-    """The value as it may appear in the quarantine: identifying columns become ``[masked]``.
-
-    Long free text in any column is cut to 40 characters so a stray note cannot leak whole.
-    """
-    text = cell_text(value)
-    if column in identifying or any(part in identifying for part in column.split(";")):
-        return "[masked]" if text else ""
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass
@@ -104,6 +65,8 @@ class Ledger:
     lines: dict[tuple[str, str], SheetLine] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
     quarantine: list[dict[str, str]] = field(default_factory=list)
+    key: bytes = field(default=b"", repr=False)
+    """Key of the masked values' hash (the run's pseudonymisation key)."""
 
     # ------------------------------------------------------------------ recording
     def read(self, file: str, sheet: str, rows: list[int], blank: int = 0) -> None:
@@ -143,7 +106,12 @@ class Ledger:
     ) -> None:
         """Quarantine a row (once) and add a line for this problem to the quarantine."""
         self._set(file, sheet, row, "quarantined")
-        self._note(file, sheet, row, column, mask_value(column, value), reason)
+        self._note(file, sheet, row, column, masked(value, self.key), reason)
+
+    def set_aside(self, file: str, sheet: str, reason: str) -> None:
+        """Note a part of a file that was not read (a hidden sheet): a quarantine line
+        with no row, so the ledger names what was set aside."""
+        self._note(file, sheet, "", "", "", reason)
 
     def reject_file(self, file: str, reason: str) -> None:
         """Reject a whole file; rows already registered from it become quarantined."""
@@ -220,13 +188,11 @@ class Ledger:
             row = int(q["row"]) if q["row"].isdigit() else -1
             return (q["file"], q["sheet"], row, q["column"], q["reason"], q["value"])
 
-        buf = io.StringIO(newline="")
-        writer = csv.DictWriter(buf, fieldnames=QUARANTINE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
         seen = set()
+        rows = []
         for q in sorted(self.quarantine, key=key):
             t = tuple(q[c] for c in QUARANTINE_COLUMNS)
             if t not in seen:
                 seen.add(t)
-                writer.writerow(q)
-        return buf.getvalue()
+                rows.append(t)
+        return csv_rows_text(QUARANTINE_COLUMNS, rows)

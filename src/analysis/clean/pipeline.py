@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +18,24 @@ from analysis.clean.extracts import (
     _read_extract,
     _read_training,
 )
+from analysis.clean.files import scan_raw
 from analysis.clean.harmonise import (
     completeness_table,
     parse_period,
     reconciliation_table,
     resolve_people,
 )
-from analysis.clean.intake import EVALUATION_YEARS, VALIDATE_SCHEMAS, State, raise_user
+from analysis.clean.intake import (
+    EVALUATION_YEARS,
+    VALIDATE_SCHEMAS,
+    State,
+    _read_csv,
+    _service_file,
+    raise_user,
+)
 from analysis.clean.ledger import Ledger, LedgerError
 from analysis.clean.monitoring import _read_return, _returns_tables
-from analysis.clean.pseudonymise import (
-    MissingKeyError,
-    real_key,
-    synthetic_key,
-)
+from analysis.clean.pseudonymise import key_for_returns
 from analysis.clean.registers import (
     _frame,
     _read_area_panel,
@@ -40,46 +46,84 @@ from analysis.clean.registers import (
     _read_spokes,
 )
 from analysis.clean.sessions import GROUPWORK_FOLDER, read_group_sessions
+from analysis.clean.submissions import Submission, plan
 from analysis.clean.workforce import POSTS_FILE, read_posts
+from analysis.core import labels as L
 from analysis.core.catalog import LEDGER, QUARANTINE
-from analysis.core.io import write_parquet
+from analysis.core.errors import UserError
+from analysis.core.io import (
+    CLEAN_OUTPUTS,
+    replace_folder,
+    staging_folder,
+    write_complete_marker,
+    write_parquet,
+)
 from analysis.core.schemas import SCHEMAS, conform
-from analysis.core.settings import Settings, load_settings
+from analysis.core.settings import load_settings
+
+KINDS: dict[str, tuple[str, str]] = {
+    "return": ("returns", "monitoring return"),
+    "extract": ("extracts", "case extract"),
+    "assessments": ("assessments", "assessments file"),
+    "training": ("training", "training file"),
+    "groupwork": (GROUPWORK_FOLDER, "group-session file"),
+}
+"""Kinds of service file: their folder and what a message calls them."""
+
+_CSV_COLUMNS = {
+    "extract": (L.EXTRACT_COLUMNS, L.EXTRACT_REQUIRED),
+    "assessments": (L.ASSESSMENT_COLUMNS, L.ASSESSMENT_REQUIRED),
+    "training": (L.TRAINING_COLUMNS, L.TRAINING_REQUIRED),
+}
 
 
-def _key(settings: Settings) -> bytes:
-    if settings.synthetic_data:
-        if settings.seed is None:
-            raise_user("params: synthetic.seed is needed to derive the pseudonymisation key")
-        return synthetic_key(settings.seed)
-    try:
-        return real_key()
-    except MissingKeyError as exc:
-        raise_user(str(exc))
-    raise AssertionError  # pragma: no cover
+def _submissions(st: State, kind: str, described: set[str]) -> list[list[Submission]]:
+    """The kind's files, checked (name, service, period, manifest) and grouped by service
+    and period in the order of the resubmission rule (:mod:`analysis.clean.submissions`)."""
+    subs = []
+    for file in st.inventory.under(KINDS[kind][0]):
+        described.add(file)
+        sub = _service_file(st, st.raw_dir / file, kind)
+        if sub is not None:
+            subs.append(sub)
+    return plan(st, subs)
 
 
-def _check_writable(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise_user(f"cannot write to the output folder {out_dir}: {exc.strerror or exc}")
+def _current_of(
+    st: State, group: list[Submission], read: Callable[[Submission], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Read the current file of a group of CSV submissions (the last that can be read) and
+    count the rows of the earlier ones as superseded by it."""
+    for i in range(len(group) - 1, -1, -1):
+        rows = read(group[i])
+        if group[i].file not in st.ledger.rejected:
+            for old in group[:i]:
+                _supersede_csv(st, old, group[i])
+            return rows
+    return []
 
 
-def _files(raw_dir: Path, folder: str, pattern: str) -> list[Path]:
-    base = raw_dir / folder
-    return sorted(base.glob(f"*/{pattern}")) if base.is_dir() else []
+def _supersede_csv(st: State, old: Submission, by: Submission) -> None:
+    aliases, required = _CSV_COLUMNS[old.kind]
+    table = _read_csv(st, old.path, aliases, required, set(aliases.values()))
+    if table is None:
+        return
+    reason = (
+        f"superseded by {by.file} received {by.received:%d/%m/%Y}: a later "
+        f"{KINDS[old.kind][1]} for the same service and period replaces this one"
+    )
+    for row, _ in table.rows:
+        st.ledger.supersede(table.file, "", row, reason)
 
 
 def _stray_files(st: State, described: set[str]) -> None:
-    """Every file in the raw folder that the contract does not describe is rejected."""
-    for path in sorted(p for p in st.raw_dir.rglob("*") if p.is_file()):
-        rel = st.rel(path)
-        if rel.startswith("_truth/") or rel in described or path.name.startswith("."):
-            continue
+    """Every entry of the raw folder the cleaner did not read is rejected: links, folders
+    named like data files and special files with their reason, other files as not
+    described by the contract."""
+    for rel, reason in sorted(st.inventory.refused.items()):
+        if rel not in st.ledger.rejected:
+            st.ledger.reject_file(rel, reason)
+    for rel in sorted(st.inventory.files - described):
         st.ledger.reject_file(rel, "not a file the data contract describes (wrong name or folder)")
 
 
@@ -140,19 +184,44 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     """Clean a raw folder into ``out_dir``; return a one-paragraph summary.
 
     Raises ``UserError`` (printed as one line by the command line) for a missing raw folder,
-    manifest or service register, an unwritable output folder or, in real-data mode, a
-    missing pseudonymisation key. Broken source files never stop the step: they are
-    rejected in the ledger and the rest is processed.
+    manifest or service register, an unwritable output folder or, on real data (a folder
+    without the generator's marker), a missing or unsafe key or an output folder inside
+    the repository. Broken source files never stop the step: they are rejected in the
+    ledger and the rest is processed. The outputs are written to a temporary folder beside
+    ``out_dir`` with a completion marker last, then moved into place: a failure (a full
+    disk) or an interruption leaves the previous output as it was.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     settings = load_settings(params_file)
     if not raw_dir.is_dir():
         raise_user(f"raw folder {raw_dir} does not exist")
-    key = _key(settings)
-    _check_writable(out_dir)
+    key = key_for_returns(raw_dir, out_dir=out_dir)  # by the data, never by params.yaml
     if settings.clean is None:
         raise_user("params: the clean section (min_age, max_age) is missing")
-    st = State(raw_dir, Ledger(), key, settings.clean.min_age, settings.clean.max_age)
+    st = State(raw_dir, Ledger(key=key), key, settings.clean.min_age, settings.clean.max_age)
+    st.inventory = scan_raw(raw_dir)
+    tables = _clean(st)
+    try:
+        staging = staging_folder(out_dir)
+    except OSError as exc:
+        raise_user(f"cannot write to the output folder {out_dir}: {exc.strerror or exc}")
+    try:
+        _write(st, tables, staging)
+        replace_folder(staging, out_dir, owned=CLEAN_OUTPUTS)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise_user(
+            f"cannot write the processed tables to {out_dir}: {exc.strerror or exc}; the "
+            "previous output there is unchanged"
+        )
+    except UserError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return _summary(st, tables, raw_dir, out_dir)
+
+
+def _clean(st: State) -> dict[str, pd.DataFrame]:
+    """Read and validate everything the raw folder holds; the processed tables."""
     described = {"manifest.csv", "register/services.csv", "register/spokes.csv",
                  "register/funding.csv", "area_panel.csv", "fieldwork.csv",
                  POSTS_FILE, GRANTS_FILE}  # fmt: skip
@@ -169,17 +238,16 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     tables["periods"] = _periods()
 
     parsed = []
-    for path in _files(raw_dir, "returns", "*"):
-        described.add(st.rel(path))
-        r = _read_return(st, path)
-        if r is not None:
-            parsed.append(r)
+    for group in _submissions(st, "return", described):
+        for sub in group:
+            r = _read_return(st, sub)
+            if r is not None:
+                parsed.append(r)
     tables.update(_returns_tables(st, parsed))
 
     case_rows: list[dict[str, Any]] = []
-    for path in _files(raw_dir, "extracts", "*"):
-        described.add(st.rel(path))
-        case_rows.extend(_read_extract(st, path))
+    for group in _submissions(st, "extract", described):
+        case_rows.extend(_current_of(st, group, lambda sub: _read_extract(st, sub)))
     case_rows = _conflicts(st, case_rows)
     tables["case_periods"] = _case_frames(case_rows)
     tables["young_people"] = resolve_people(tables["case_periods"])
@@ -196,19 +264,20 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     quarantined_people = st.seen_people - set(people)
 
     assessments: list[dict[str, Any]] = []
-    for path in _files(raw_dir, "assessments", "*"):
-        described.add(st.rel(path))
-        assessments.extend(_read_assessments(st, path, people, quarantined_people))
+    for group in _submissions(st, "assessments", described):
+        assessments.extend(
+            _current_of(
+                st, group, lambda sub: _read_assessments(st, sub, people, quarantined_people)
+            )
+        )
     tables["assessments"] = _frame(assessments, "assessments")
     training: list[dict[str, Any]] = []
-    for path in _files(raw_dir, "training", "*"):
-        described.add(st.rel(path))
-        training.extend(_read_training(st, path))
+    for group in _submissions(st, "training", described):
+        training.extend(_current_of(st, group, lambda sub: _read_training(st, sub)))
     tables["training"] = _frame(training, "training")
     groups: list[dict[str, Any]] = []
-    for path in _files(raw_dir, GROUPWORK_FOLDER, "*"):
-        described.add(st.rel(path))
-        groups.extend(read_group_sessions(st, path))
+    for group in _submissions(st, "groupwork", described):
+        groups.extend(_current_of(st, group, lambda sub: read_group_sessions(st, sub)))
     tables["group_sessions"] = _frame(groups, "group_sessions")
     _stray_files(st, described)
 
@@ -223,25 +292,41 @@ def clean_returns(raw_dir: Path, out_dir: Path, *, params_file: Path | None = No
     except LedgerError as exc:
         raise_user(f"{exc} — this is a bug in the cleaner, please report it")
     tables["deliveries"] = _deliveries(st)
-    for name in SCHEMAS:
-        frame = conform(name, tables[name], validate=VALIDATE_SCHEMAS)
-        write_parquet(frame, out_dir / f"{name}.parquet")
-    (out_dir / QUARANTINE).write_text(st.ledger.quarantine_csv(), encoding="utf-8")
-    missing = _expected_missing(st, tables["returns"])
-    ledger_doc = st.ledger.to_json(
-        notes=sorted(st.notes, key=lambda n: (n["file"], n["note"])),
-        missing_returns=missing,
-    )
-    (out_dir / LEDGER).write_text(ledger_doc, encoding="utf-8")
+    st.missing_returns = _expected_missing(st, tables["returns"])
+    return tables
+
+
+def _summary(st: State, tables: dict[str, pd.DataFrame], raw_dir: Path, out_dir: Path) -> str:
     tot = st.ledger.totals()
     n_ret = len(tables["returns"])
     n_sup = int(tables["returns"]["superseded"].sum()) if n_ret else 0
+    n_norm = sum(st.case_ids_normalised.values())
+    normalised = f" {n_norm} case ID(s) normalised (letter case, spaces);" if n_norm else ""
     return (
         f"Cleaned {raw_dir} into {out_dir}: read {tot['read']} data rows "
         f"({tot['blank']} blank rows skipped) — kept {tot['kept']}, quarantined "
         f"{tot['quarantined']}, superseded {tot['superseded']}; {tot['rejected_files']} file(s) "
         f"rejected whole. {n_ret} returns ({n_sup} superseded by resubmissions), "
         f"{len(tables['young_people'])} young people, {len(tables['assessments'])} "
-        f"assessments; {len(missing)} expected returns not received. Every row is accounted "
-        f"for in ledger.json; reasons are in quarantine.csv."
+        f"assessments;{normalised} {len(st.missing_returns)} expected returns not received. "
+        "Every row is accounted for in ledger.json; reasons are in quarantine.csv."
     )
+
+
+def _write(st: State, tables: dict[str, pd.DataFrame], folder: Path) -> None:
+    """Write every output into ``folder``, the completion marker last."""
+    for name in SCHEMAS:
+        frame = conform(name, tables[name], validate=VALIDATE_SCHEMAS)
+        write_parquet(frame, folder / f"{name}.parquet")
+    (folder / QUARANTINE).write_text(st.ledger.quarantine_csv(), encoding="utf-8")
+    extra: dict[str, Any] = {
+        "notes": sorted(st.notes, key=lambda n: (n["file"], n["note"])),
+        "missing_returns": st.missing_returns,
+        "case_ids_normalised": {
+            "rule": "case IDs are compared with spaces removed and letters in upper case",
+            "rows": sum(st.case_ids_normalised.values()),
+            "files": [{"file": f, "rows": n} for f, n in sorted(st.case_ids_normalised.items())],
+        },
+    }
+    (folder / LEDGER).write_text(st.ledger.to_json(**extra), encoding="utf-8")
+    write_complete_marker(folder, "clean")

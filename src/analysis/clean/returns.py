@@ -13,13 +13,14 @@ import functools
 import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from analysis.clean import limits
 from analysis.core.labels import COUNT_WORDS
 
 MISSING_MARKERS: frozenset[str] = frozenset({"", "not recorded", "not known", "n/a"})
@@ -227,8 +228,9 @@ class Table:
     """Rows of one sheet or CSV: a header and data rows with their source row numbers.
 
     ``rows`` holds ``(row_number, {column: raw value})`` for non-blank rows; ``blank``
-    counts rows whose every cell is empty. Row numbers are those a person sees in Excel or
-    a text editor (the header is row ``header_row``).
+    counts rows whose every cell is empty. Row numbers are those a person sees in Excel,
+    or in a spreadsheet opening the CSV (the header is row ``header_row``): a CSV record
+    whose quoted text spans several lines is one row.
     """
 
     file: str
@@ -240,14 +242,35 @@ class Table:
     raw_header: list[str] = field(default_factory=list)
 
 
+def _binary_kind(data: bytes) -> str:
+    """What a file that is not text most likely is, for the reason that rejects it."""
+    if data[:4] == b"PK\x03\x04":
+        return "an Excel workbook or ZIP archive"
+    if data[:8] == bytes.fromhex("d0cf11e0a1b11ae1"):
+        return "an old Excel (.xls) or other Office file"
+    if data[:5] == b"%PDF-":
+        return "a PDF document"
+    return "binary data"
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes as UTF-8 (with or without BOM) or Windows-1252.
 
-    Returns ``(text, encoding)``; raises :class:`FileRejected` when the bytes are neither
-    (or look binary).
+    Returns ``(text, encoding)``; raises :class:`FileRejected` when the bytes are neither,
+    naming what they look like (UTF-16 text, a workbook, binary data).
     """
-    if b"\x00" in data[:4096]:
-        raise FileRejected("not a text (CSV) file: it contains binary data")
+    head = data[:4096]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or _utf16(head):
+        raise FileRejected(
+            "text is UTF-16 (as Excel's 'Unicode Text' saves it), not UTF-8 or "
+            "Windows-1252: save it as 'CSV UTF-8 (comma delimited)' and re-send"
+        )
+    if b"\x00" in head:
+        kind = _binary_kind(data)
+        raise FileRejected(
+            "not a text (CSV) file: it contains binary data"
+            + (f" ({kind})" if kind != "binary data" else "")
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -260,13 +283,31 @@ def decode_text(data: bytes) -> tuple[str, str]:
         ) from None
 
 
+def _utf16(head: bytes) -> bool:
+    """True when ``head`` looks like UTF-16 text without a byte-order mark: a zero byte in
+    (nearly) every other position and (nearly) none in the others."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    for zeros, others in ((odd, even), (even, odd)):
+        if zeros.count(0) >= 0.9 * len(zeros) and others.count(0) <= 0.1 * len(others):
+            return True
+    return False
+
+
 def _build_table(
     file: str,
     sheet: str,
     records: list[tuple[int, list[Any]]],
     aliases: Mapping[str, str] | None,
+    known: Collection[str] | None = None,
 ) -> Table:
-    """Turn numbered raw records into a :class:`Table` (first non-blank record = header)."""
+    """Turn numbered raw records into a :class:`Table` (first non-blank record = header).
+
+    Columns whose normalised header repeats are an error only among ``known`` names (the
+    columns the reader uses; every name when ``known`` is ``None``): an unknown column is
+    ignored anyway. The error never repeats a header cell that is not a known name.
+    """
     header_idx = next(
         (i for i, (_, rec) in enumerate(records) if any(not is_missing(c) for c in rec)), None
     )
@@ -276,9 +317,11 @@ def _build_table(
     header = [normalise_header(h, aliases) for h in raw_header]
     while header and header[-1] == "":
         header.pop()
-    dup = sorted({h for h in header if h and header.count(h) > 1})
+    counts = Counter(h for h in header if h)
+    dup = sorted(h for h, n in counts.items() if n > 1 and (known is None or h in known))
     if dup:
         raise FileRejected(f"duplicate column(s) after normalising headers: {', '.join(dup)}")
+    positions = {h: i for i, h in enumerate(header) if h}
     table = Table(
         file=file,
         sheet=sheet,
@@ -286,87 +329,61 @@ def _build_table(
         header_row=header_row,
         raw_header=[cell_text(h) for h in raw_header[: len(header)]],
     )
+    width = len(header)
     for row_no, rec in records[header_idx + 1 :]:
         if all(cell_text(c) == "" for c in rec):
             table.blank += 1
             continue
-        values = {h: (rec[i] if i < len(rec) else None) for i, h in enumerate(header) if h}
-        extra = [c for c in rec[len(header) :] if cell_text(c) != ""]
-        if extra:
-            values["__extra__"] = extra
+        n = len(rec)
+        values = {h: (rec[i] if i < n else None) for h, i in positions.items()}
+        if n > width:
+            extra = [c for c in rec[width:] if cell_text(c) != ""]
+            if extra:
+                values["__extra__"] = extra
         table.rows.append((row_no, values))
     return table
 
 
-def read_csv_table(path: Path, file: str, aliases: Mapping[str, str] | None = None) -> Table:
+def read_csv_table(
+    path: Path,
+    file: str,
+    aliases: Mapping[str, str] | None = None,
+    known: Collection[str] | None = None,
+) -> Table:
     """Read a CSV file into a :class:`Table` (sheet name ``""``).
 
-    Raises :class:`FileRejected` for an empty or undecodable file.
+    The file's size is checked before it is read (:data:`analysis.clean.limits.MAX_CSV_BYTES`)
+    and its rows while they are parsed (:data:`~analysis.clean.limits.MAX_CSV_ROWS`). Row
+    numbers count CSV records, so a quoted value holding a line break does not shift them.
+    Raises :class:`FileRejected` for an empty, oversized or undecodable file.
     """
+    size = path.stat().st_size
+    if size > limits.MAX_CSV_BYTES:
+        raise FileRejected(
+            f"file is {limits.megabytes(size)}, over the limit of "
+            f"{limits.megabytes(limits.MAX_CSV_BYTES)} for a CSV file: split it by period or "
+            "check that it is the file the contract describes"
+        )
     data = path.read_bytes()
     if not data.strip():
         raise FileRejected("empty file (0 bytes or only whitespace)")
     text, _ = decode_text(data)
+    del data
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, list[Any]]] = []
     try:
-        for rec in reader:
-            records.append((reader.line_num, rec))
+        for number, rec in enumerate(reader, start=1):
+            if number > limits.MAX_CSV_ROWS:
+                raise FileRejected(
+                    f"more than {limits.MAX_CSV_ROWS:,} rows, the limit for a CSV file: split "
+                    "it by period or check that it is the file the contract describes"
+                )
+            records.append((number, rec))
     except csv.Error as exc:
-        raise FileRejected(f"not valid CSV near line {reader.line_num}: {exc}") from None
-    return _build_table(file, "", records, aliases)
-
-
-def check_workbook(path: Path) -> None:
-    """Raise :class:`FileRejected` unless ``path`` looks like a readable ``.xlsx`` file."""
-    data = path.read_bytes()
-    if not data:
-        raise FileRejected("empty file (0 bytes)")
-    if data[:8] == bytes.fromhex("d0cf11e0a1b11ae1"):
-        import msoffcrypto
-
-        try:
-            encrypted = msoffcrypto.OfficeFile(io.BytesIO(data)).is_encrypted()
-        except Exception:  # noqa: BLE001 - any failure means "old binary format"
-            encrypted = False
-        if encrypted:
-            raise FileRejected(
-                "password-protected workbook: ask the service to re-send it without a password"
-            )
-        raise FileRejected("old binary Excel (.xls) file: ask for it saved as .xlsx")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise FileRejected("not an Excel workbook (.xlsx) although it is named like one")
-
-
-def read_workbook(
-    path: Path, file: str, aliases: Mapping[str, str] | None = None
-) -> dict[str, Table]:
-    """Read every sheet of an ``.xlsx`` workbook into :class:`Table` objects (by sheet name).
-
-    Raises :class:`FileRejected` for an empty, password-protected, corrupt or non-Excel file.
-    Sheets that hold nothing at all map to an empty :class:`Table` with no header.
-    """
-    check_workbook(path)
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for corrupt files
         raise FileRejected(
-            f"unreadable workbook: damaged or not a real .xlsx ({type(exc).__name__}); "
-            "re-save it from Excel"
+            f"not valid CSV near row {len(records) + 1} (line {reader.line_num}): {exc}"
         ) from None
-    tables: dict[str, Table] = {}
-    try:
-        for ws in wb.worksheets:
-            records = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
-            try:
-                tables[ws.title] = _build_table(file, ws.title, records, aliases)
-            except FileRejected:
-                tables[ws.title] = Table(file=file, sheet=ws.title, header=[])
-    finally:
-        wb.close()
-    return tables
+    return _build_table(file, "", records, aliases, known)
 
 
 def sheet_cells(table: Table) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.clean.intake import RowReader, _extra_cells, _quarantine, _read_csv, _service_file
+from analysis.clean.intake import RowReader, _extra_cells, _quarantine, _read_csv
 from analysis.clean.pseudonymise import to_month
 from analysis.clean.returns import is_missing
+from analysis.clean.submissions import Submission
 from analysis.clean.workforce import check_post
 from analysis.core import labels as L
 
@@ -32,7 +32,7 @@ def check_session_date(rr: RowReader, when: date | None, received: date, period:
             rr.fail("session_date", f"session date is outside {period.period}")
 
 
-def read_group_sessions(st: State, path: Path) -> list[dict[str, Any]]:
+def read_group_sessions(st: State, sub: Submission) -> list[dict[str, Any]]:
     """Validate one period's group-session file; the kept sessions as records.
 
     A session needs its ID (unique in the file: a repeated ID quarantines every row that
@@ -40,11 +40,8 @@ def read_group_sessions(st: State, path: Path) -> list[dict[str, Any]]:
     ran it (a post of the service in the roster), a setting (school, youth group, other;
     missing allowed) and the number attending (a whole number of at least 1).
     """
-    info = _service_file(st, path, "groupwork")
-    if info is None:
-        return []
-    sid, period, _, received = info
-    table = _read_csv(st, path, L.GROUP_COLUMNS, L.GROUP_REQUIRED)
+    sid, period, received = sub.service_id, sub.period, sub.received
+    table = _read_csv(st, sub.path, L.GROUP_COLUMNS, L.GROUP_REQUIRED)
     if table is None:
         return []
     kept: list[tuple[int, str, dict[str, Any]]] = []

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 __all__ = [
     "ANALYSED_DATA",
+    "COMPLETE",
     "FRAMEWORK",
+    "GENERATOR_MARKER",
     "HEADLINE",
     "INDICATORS",
     "LEDGER",
@@ -38,11 +40,21 @@ __all__ = [
 MANIFEST = "manifest.csv"
 """``data/raw``: what each service sent and when (the data contract's index of files)."""
 
+GENERATOR_MARKER = "_truth/generator.json"
+"""``data/raw``: the generator's marker, written last by ``synthesise``: its seed and scale
+and the SHA-256 of every file it wrote (``analysis.core.privacy``). Only a raw folder that
+carries it intact is pseudonymised with the key derived from the public seed."""
+
 LEDGER = "ledger.json"
 """``data/processed``: every source row read, kept, quarantined or superseded."""
 
 QUARANTINE = "quarantine.csv"
 """``data/processed``: rows set aside, with the file, sheet, row, column and reason."""
+
+COMPLETE = "complete.json"
+"""``data/processed``: written last by the clean step, with the SHA-256 of every file it
+wrote; the stages that read the folder refuse it without this marker (an interrupted or
+failed clean) or when a file differs from it (outputs of two runs mixed)."""
 
 INDICATORS = "indicators.parquet"
 """``data/interim/<year>``: every service's outcome indicators."""

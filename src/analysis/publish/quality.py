@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.core import rules
 from analysis.core.catalog import LEDGER, QUARANTINE
 from analysis.core.io import ledger_frame
 
@@ -30,12 +31,26 @@ def delivered_files(processed_dir: Path, year: str, cutoff: Any) -> set[str]:
 
 
 def superseded_within(processed_dir: Path, files: set[str]) -> set[str]:
-    """Return files among ``files`` whose resubmission (a later version for the same service
-    and period) is also among ``files``."""
+    """Files among ``files`` that a later submission supersedes, by the one rule the cleaner
+    uses (:func:`analysis.core.rules.submission_order`: version, then received date).
+
+    A return is superseded only by a resubmission that is also among ``files`` (one that had
+    arrived by the report's cut-off). A replaced extract, assessments or training file is
+    superseded whatever the cut-off: the cleaner keeps only the current one's rows in the
+    tables, so every report counts the replaced file's rows as superseded. Only files whose
+    rows the cleaner read take part (not those rejected whole or absent from the folder).
+    """
     deliveries = pd.read_parquet(Path(processed_dir) / "deliveries.parquet")
-    returns = deliveries.loc[(deliveries["kind"] == "return") & deliveries["file"].isin(files)]
-    latest = returns.groupby(["service_id", "period"])["version"].transform("max")
-    return set(returns.loc[returns["version"] < latest, "file"])
+    ledger = Path(processed_dir) / LEDGER
+    read = set(ledger_frame(ledger)["file"]) if ledger.exists() else set(deliveries["file"])
+    is_return = deliveries["kind"] == "return"
+    pool = deliveries.loc[
+        deliveries["service_id"].notna()
+        & deliveries["file"].isin(read)
+        & (~is_return | deliveries["file"].isin(files))
+    ]
+    flags = rules.superseded_flags(pool, group=("kind", "service_id", "period"))
+    return set(pool.loc[flags, "file"]) & set(files)
 
 
 def quarantine_by_reason(processed_dir: Path, files: set[str]) -> pd.DataFrame:

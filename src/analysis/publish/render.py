@@ -24,6 +24,8 @@ from markdown_it import MarkdownIt
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
+from analysis.core.privacy import RENDERED_PAGE_META
+
 __all__ = [
     "REMOVE_CELL_TAGS",
     "RenderError",
@@ -225,7 +227,9 @@ def page_html(
     """Wrap ``body`` in a complete, self-contained page with inline CSS and contents.
 
     If ``body`` has no ``<h1>``, the title becomes one. The table of contents (h2/h3) is
-    placed right after the first ``<h1>``.
+    placed right after the first ``<h1>``. The ``<head>`` carries
+    :data:`~analysis.core.privacy.RENDERED_PAGE_META`, by which the pre-commit guard
+    recognises a rendered page whatever its name.
     """
     body, headings = add_heading_ids(body)
     if not any(level == 1 for level, _, _ in headings):
@@ -246,6 +250,7 @@ def page_html(
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f"{RENDERED_PAGE_META}\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>\n{css}</style>\n</head>\n<body>\n"
         '<a class="skip-link" href="#main">Skip to main content</a>\n'

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.core import calendar, paths
 from analysis.core.catalog import REVISIONS
-from analysis.core.io import read_json
+from analysis.core.io import csv_text, read_json
 from analysis.core.labels import COUNT_WORDS
 from analysis.core.settings import load_settings
 from analysis.publish import disclosure, figures
@@ -150,7 +150,9 @@ def build_index(
         total_rounding=settings.report.total_rounding,
     )
     table = disclosure.mark_revised(table, revised.reindex_like(table.table).fillna(False))
-    trend_csv(table).to_csv(reports_dir / "headline_trend.csv", index=False, lineterminator="\n")
+    (reports_dir / "headline_trend.csv").write_text(
+        csv_text(trend_csv(table), index=False), "utf-8", newline=""
+    )
 
     items = []
     for year in years:

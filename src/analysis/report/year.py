@@ -24,6 +24,7 @@ from analysis.analyse.report_facts import (
     key_figures,
 )
 from analysis.core.io import (
+    csv_text,
     load_tables,
 )
 from analysis.publish import disclosure
@@ -164,5 +165,5 @@ def headline_snapshot(
             exact=EXACT_FIGURES,
             title=f"Key figures, {year}",
         )
-        out[year] = table.table.to_csv(lineterminator="\n")
+        out[year] = csv_text(table.table)
     return out

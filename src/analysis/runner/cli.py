@@ -156,6 +156,64 @@ def _cmd_aqa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    from analysis.clean.pseudonymise import KEY_FILE_ENV, write_key_file
+
+    path = write_key_file(Path(args.path))
+    print(
+        f"Wrote a new pseudonymisation key to {path} (readable by you only). Use it with "
+        f"`export {KEY_FILE_ENV}={path}`; keep it outside the repository, and keep it as long "
+        "as the raw returns (see docs/data-protection.md)."
+    )
+    return 0
+
+
+def _cmd_real_data(args: argparse.Namespace) -> int:
+    from analysis.runner import realdata
+
+    ws = realdata.plan(args.folder, params_file=args.params)
+    kind = (
+        "synthetic returns (they carry the generator's marker: the seed-derived key is used)"
+        if ws.synthetic
+        else "real returns (pseudonymised with the key in HUBSPOKE_KEY_FILE)"
+    )
+    print(f"real-data run in {ws.root}: {kind}; every check passed")
+    if args.check:
+        return 0
+    realdata.prepare(ws)
+    code = realdata.run(ws)
+    if code:
+        raise UserError(f"the pipeline stopped (dvc repro exited {code}): see the messages above")
+    print(f"Reports: {ws.root / 'reports' / 'index.html'}")
+    return 0
+
+
+def _cmd_erasure(args: argparse.Namespace) -> int:
+    from analysis.clean.erasure import find_person, output_folders
+
+    folder = Path(args.folder) if args.folder else paths.output_root()
+    raw = folder / "data" / "raw"
+    if not raw.is_dir():
+        raise UserError(f"{raw} does not exist: name the data folder whose data/raw to search")
+    try:
+        held = find_person(args.case_id, raw, output_folders(folder), service=args.service)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    where = f"{args.service} in {folder}" if args.service else str(folder)
+    for line in held:
+        print(line)
+    if held:
+        raw_files = len({h.where for h in held if h.where.startswith("data/raw/")})
+        print(
+            f"This young person ({where}) is held in {len({h.where for h in held})} file(s), "
+            f"{raw_files} of them raw returns: remove the raw rows, re-run the pipeline and "
+            "run this again (docs/data-protection.md, 'Erasure')."
+        )
+        return 1
+    print(f"No record of this young person remains ({where}).")
+    return 0
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from analysis.report import index
 
@@ -348,15 +406,56 @@ def build_parser() -> argparse.ArgumentParser:
         "reports_dir", nargs="?", default=_rel(paths.REPORTS_DIR), help="the reports folder"
     )
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser(
+        "keygen",
+        help="write a new pseudonymisation key for real data (outside the repository)",
+        formatter_class=fmt,
+    )
+    p.add_argument("path", help="the key file to create (never overwritten; mode 600)")
+    p.set_defaults(func=_cmd_keygen)
+
+    p = sub.add_parser(
+        "real-data",
+        help="run the pipeline on real returns in a folder outside the repository",
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "folder",
+        nargs="?",
+        default=None,
+        help="the real-data folder: returns in FOLDER/data/raw, every output under FOLDER "
+        "(default: HUBSPOKE_DATA_ROOT)",
+    )
+    p.add_argument("--params", default=None, help="parameters (default: the project's params.yaml)")
+    p.add_argument("--check", action="store_true", help="only make the checks; write nothing")
+    p.set_defaults(func=_cmd_real_data)
+
+    p = sub.add_parser(
+        "erasure",
+        help="list every raw row and processed row that holds one young person "
+        "(exit 1 while any remains)",
+        formatter_class=fmt,
+    )
+    p.add_argument("case_id", help="the young person's case ID at the service")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        default=None,
+        help="the data folder: raw returns in FOLDER/data/raw, outputs under FOLDER "
+        "(default: HUBSPOKE_DATA_ROOT, else the repository)",
+    )
+    p.add_argument("--service", default=None, help="the service the case ID belongs to (e.g. S01)")
+    p.set_defaults(func=_cmd_erasure)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one step; return the process exit code."""
     skip_slow_iri_checker()
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        parser = build_parser()  # its defaults read HUBSPOKE_DATA_ROOT, which may be refused
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core import paths
-from analysis.core.catalog import HEADLINE, LEDGER, MANIFEST, MODELS, QUARANTINE
+from analysis.core.catalog import COMPLETE, HEADLINE, LEDGER, MANIFEST, MODELS, QUARANTINE
 from analysis.core.settings import load_settings
 
 
@@ -159,7 +159,7 @@ def _publish(staging: Path, folder: Path) -> None:
     alone), drop files ``staging`` no longer has, and remove ``staging``."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {f.relative_to(staging) for f in staging.rglob("*") if f.is_file()}
-    for rel in sorted(written):
+    for rel in sorted(written, key=lambda r: (r.name == COMPLETE, r)):  # the marker last
         new, old = staging / rel, folder / rel
         if old.is_file() and old.read_bytes() == new.read_bytes():
             continue

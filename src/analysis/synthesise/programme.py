@@ -5,7 +5,10 @@
 ``docs/data-contract.md`` (registers, monitoring return workbooks, case extracts, outcome
 assessments, training feedback, the area panel, the fieldwork log and ``manifest.csv``) plus
 ``_truth/truth.json`` (the true parameters, never read by the cleaner) and
-``_truth/mess.json`` (every discrepancy injected on purpose).
+``_truth/mess.json`` (every discrepancy injected on purpose) and, written last,
+``_truth/generator.json``: the generator's marker (seed, scale and the SHA-256 of every
+file written; :mod:`analysis.core.privacy`), without which the cleaner treats a folder as
+real data.
 
 The model-validation study reuses the table-level simulators without writing workbooks:
 :func:`simulate_trajectories` / :func:`trajectory_estimands` and
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.core.privacy import write_generator_marker
 from analysis.core.published_figures import published_reference_date
 from analysis.core.settings import default_jobs, load_settings
 from analysis.synthesise.design import (
@@ -344,6 +348,8 @@ def synthesise_programme(
         out_dir / "_truth" / "mess.json",
         {"rates": mess, "summary": summary_counts, "events": sink.events},
     )
+    # Last: the marker that lets the cleaner use the seed-derived key on this folder only.
+    write_generator_marker(out_dir, seed=seed, scale=scale, owned=_OWNED)
     n_expected = len(deliveries)
     missing = sum(d.status == "missing" for d in deliveries)
     late = sum(d.status == "late" for d in deliveries)

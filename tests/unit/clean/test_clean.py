@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -111,7 +112,8 @@ def test_ledger_balances_and_masks() -> None:
     line = led.lines[("f.csv", "")]
     assert line.as_dict() == {"read": 4, "kept": 2, "quarantined": 1, "superseded": 1, "blank": 1}
     text = led.quarantine_csv()
-    assert "01/01/2001" not in text and "[masked]" in text and "Fmale" in text
+    assert "01/01/2001" not in text and "Fmale" not in text  # no value is ever stored
+    assert "[date-like text; 10 chars; #" in text and "[text; 5 chars; #" in text
 
 
 def test_ledger_fails_when_unbalanced() -> None:
@@ -145,12 +147,15 @@ def test_person_key_is_keyed_and_stable() -> None:
 
 
 def test_real_key_sources(tmp_path: Path) -> None:
-    with pytest.raises(pseudonymise.MissingKeyError, match="HUBSPOKE_PSEUDONYM_KEY"):
+    with pytest.raises(pseudonymise.MissingKeyError, match="keygen.*HUBSPOKE_KEY_FILE"):
         pseudonymise.real_key({})
-    assert pseudonymise.real_key({"HUBSPOKE_PSEUDONYM_KEY": "x" * 20}) == b"x" * 20
+    with pytest.raises(pseudonymise.UnsafeKeyError, match="environment"):
+        pseudonymise.real_key({"HUBSPOKE_PSEUDONYM_KEY": "x" * 40})
     kf = tmp_path / "key"
-    kf.write_bytes(b"k" * 32 + b"\n")
-    assert pseudonymise.real_key({"HUBSPOKE_KEY_FILE": str(kf)}) == b"k" * 32
+    key = pseudonymise.generate_key()
+    kf.write_bytes(key + b"\n")
+    kf.chmod(0o600)
+    assert pseudonymise.real_key({"HUBSPOKE_KEY_FILE": str(kf)}) == key
     with pytest.raises(pseudonymise.MissingKeyError, match="not a readable file"):
         pseudonymise.real_key({"HUBSPOKE_KEY_FILE": str(tmp_path / "nope")})
 
@@ -313,11 +318,12 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypa
     params = tmp_path / "params.yaml"
     params.write_text("data:\n  source: real\nclean:\n  min_age: 8\n  max_age: 25\n")
     monkeypatch.delenv("HUBSPOKE_PSEUDONYM_KEY", raising=False)
-    monkeypatch.delenv("HUBSPOKE_KEY_FILE", raising=False)
+    key_file = os.environ["HUBSPOKE_KEY_FILE"]
+    monkeypatch.delenv("HUBSPOKE_KEY_FILE")
     assert cli_main(["clean", str(MINIMAL), str(tmp_path / "o"), "--params", str(params)]) == 2
     err = capsys.readouterr().err
-    assert "HUBSPOKE_PSEUDONYM_KEY" in err and err.count("\n") == 1
-    monkeypatch.setenv("HUBSPOKE_PSEUDONYM_KEY", "a-long-enough-test-key")
+    assert "HUBSPOKE_KEY_FILE" in err and "keygen" in err and err.count("\n") == 1
+    monkeypatch.setenv("HUBSPOKE_KEY_FILE", key_file)
     assert cli_main(["clean", str(MINIMAL), str(tmp_path / "o"), "--params", str(params)]) == 0
 
 

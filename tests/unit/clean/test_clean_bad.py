@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -146,7 +147,8 @@ EXPECTED = {
             "",
             "2",
             "__extra__",
-            "row has more cells than the header has columns",
+            "row has more cells than the header has columns (1 more): a comma inside an "
+            "unquoted value may have shifted the cells after it",
         ),
     ],
     "future_date": [
@@ -174,7 +176,10 @@ EXPECTED = {
             "",
             "",
             "",
-            "file rejected: missing required column(s): referral_date (headers found: Client ID, Name, D.O.B., Sex, Ethnic origin, Sexual orientation, Disabled, Referred by, Primary need, Initial risk, Missing episodes, LAC, Drugs alcohol, Date closed, Reason for closure, Postcode, Case notes)",
+            "file rejected: missing required column(s): referral_date (columns found: "
+            "case_id, name, date_of_birth, gender, ethnicity, sexuality, disability, "
+            "referral_source, referral_reason, risk_at_referral, going_missing, looked_after, "
+            "substance_misuse, closure_date, closure_reason, postcode, notes)",
         ),
     ],
     "missing_sheet": [
@@ -445,4 +450,8 @@ def test_identifying_values_masked_in_quarantine(tmp_path: Path) -> None:
     clean_returns(raw, tmp_path / "out")
     with open(tmp_path / "out" / "quarantine.csv", encoding="utf-8", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["column"] in ("case_id", "date_of_birth")]
-    assert rows and all(r["value"] == "[masked]" for r in rows)
+    assert rows and all(
+        re.fullmatch(r"\[[a-z -]+; \d+ chars?; #[0-9a-f]{8}\]", r["value"]) for r in rows
+    )
+    text = (tmp_path / "out" / "quarantine.csv").read_text("utf-8")
+    assert "A-003" not in text and "01/02/2012" not in text

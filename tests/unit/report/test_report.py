@@ -12,7 +12,8 @@ from analysis import report
 from analysis.analyse import year as evaluation
 from analysis.clean import pipeline as clean
 from analysis.core import calendar as periods
-from analysis.core.io import PROCESSED_TABLES
+from analysis.core.io import PROCESSED_TABLES, write_complete_marker
+from analysis.core.privacy import check_generator_marker, write_generator_marker
 from analysis.core.settings import load_settings
 from analysis.runner.notebook import ensure_sample
 
@@ -55,6 +56,7 @@ def _truncate(processed: Path, dest: Path, year: str, cutoff_days: int) -> Path:
         frame.to_parquet(dest / f"{name}.parquet", index=False)
     for extra in ("ledger.json", "quarantine.csv"):
         shutil.copy(processed / extra, dest / extra)
+    write_complete_marker(dest, "clean (cut at the cut-off by this test)")
     return dest
 
 
@@ -97,6 +99,9 @@ def _raw_as_of(raw: Path, dest: Path, year: str, cutoff_days: int) -> Path:
         keep = [rows[0]] + [r for r in rows[1:] if r[rows[0].index(column)][:7] <= year]
         with open(path, "w", encoding="utf-8", newline="") as fh:
             csv.writer(fh, lineterminator="\n").writerows(keep)
+    # Still the generator's data, so still its key: mark the subset as the generator would.
+    marker = check_generator_marker(raw).marker
+    write_generator_marker(dest, seed=marker.seed, scale=marker.scale)
     return dest
 
 

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from analysis.core.labels import CO_FUNDER_SOURCE, HOST_CO_FUNDER
 from analysis.core.paths import DOCS_DIR
+from analysis.core.privacy import check_generator_marker
 from analysis.synthesise import programme as synthesise
 from analysis.synthesise.design import (
     LAST_DAY,
@@ -698,8 +699,14 @@ def test_rerun_into_same_folder_replaces_output(raw, tmp_path):
     assert (
         set(manifest["file"])
         | {"manifest.csv", "keep.txt", "_truth/truth.json", "_truth/mess.json"}
+        | {"_truth/generator.json"}
         == files
     )
+    # The user's file was not generated: the folder no longer carries the marker intact.
+    marker = check_generator_marker(out)
+    assert not marker.synthetic and "keep.txt" in marker.reason
+    (out / "keep.txt").unlink()
+    assert check_generator_marker(out).marker.seed == 4
 
 
 def test_refuses_to_overwrite_real_looking_data(tmp_path):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.core.io import csv_text
 from analysis.core.published import check_publishable, check_text
 
 CONFIDENTIAL = "[c]"
@@ -213,7 +214,7 @@ class DisclosedTable:
         out = Path(path)
         self._check(out.name)
         out.parent.mkdir(parents=True, exist_ok=True)
-        text = self._table.to_csv(lineterminator="\n")
+        text = csv_text(self._table)
         out.write_text(text, encoding="utf-8", newline="")
         return out
 

@@ -48,7 +48,7 @@ def summary(ctx: YearContext) -> list[Any]:
     values = table.numeric
     lede = [
         f"<p>Evaluation year {ctx.year} (1 September to 31 August), from returns received "
-        f"by {ctx.settings.cutoff:%-d %B %Y}.</p>"
+        f"by the cut-off in {ctx.settings.cutoff:%B %Y}.</p>"
     ]
     if ctx.settings.synthetic:
         lede.append(

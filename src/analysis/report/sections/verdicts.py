@@ -139,7 +139,9 @@ def verdict_table(ctx: YearContext) -> list[Any]:
         index="Outcome measure",
         count_columns=[],
         text_columns=[c for c in frame.columns if c != "Outcome measure"],
-        threshold=ctx.settings.threshold,
+        # no count cells: the one number per row was disclosed above (_share), and the
+        # completeness counts services, not young people
+        threshold=0,
         total_rounding=ctx.settings.total_rounding,
         total_row=False,
         title=f"Verdicts on the six outcome measures, {ctx.year}",
