@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analysis.analyse.models.results import (
     AggregateATTResult,
@@ -155,40 +155,49 @@ def _post_vertices(a_post: np.ndarray, l_vec: np.ndarray) -> np.ndarray:
     """Extreme rays of the dual cone {g >= 0 : a_post' g proportional to l} for the
     Delta^RM post-period rows (each row +/- (e_r - e_{r-1}), one of each sign per r)."""
     m, k = a_post.shape
-    pair = np.full(m, -1)
-    sign = np.zeros(m)
-    for i, row in enumerate(a_post):
-        nz = np.flatnonzero(np.abs(row) > 1e-12)
-        r = int(nz.max())
-        expected = np.zeros(k)
-        expected[r] = 1.0
-        if r > 0:
-            expected[r - 1] = -1.0
-        if np.allclose(row, expected):
-            sign[i] = 1.0
-        elif np.allclose(row, -expected):
-            sign[i] = -1.0
-        else:
-            raise ValueError("relative_magnitudes: unexpected post-period constraint row")
-        pair[i] = r
+    nonzero = np.abs(a_post) > 1e-12
+    pair = k - 1 - np.argmax(nonzero[:, ::-1], axis=1)  # last non-zero column of each row
+    diff = np.eye(k) - np.eye(k, k=-1)  # row r: e_r - e_{r-1}
+    sign = a_post[np.arange(m), pair]
+    if not (np.all(np.abs(sign) == 1.0) and np.allclose(a_post, sign[:, None] * diff[pair])):
+        raise ValueError("relative_magnitudes: unexpected post-period constraint rows")
+    counts = np.zeros((k, 2), dtype=int)
+    np.add.at(counts, (pair, (sign > 0).astype(int)), 1)
+    if not np.all(counts == 1):
+        raise ValueError("relative_magnitudes: post-period rows must come in +/- pairs")
     tails = _tail_sums(l_vec)
-    rays: list[np.ndarray] = []
-    for r in range(k):
-        idx = np.flatnonzero(pair == r)
-        if len(idx) != 2 or sign[idx].sum() != 0:
-            raise ValueError("relative_magnitudes: post-period rows must come in +/- pairs")
-        ray = np.zeros(m)
-        ray[idx] = 1.0
-        rays.append(ray)
+    rays = [(pair == r).astype(float) for r in range(k)]
     for lam in (1.0, -1.0):
-        ray = np.zeros(m)
-        for i in range(m):
-            net = lam * tails[pair[i]]
-            if net * sign[i] > 0:
-                ray[i] = abs(net)
+        net = lam * tails[pair]
+        ray = np.where(net * sign > 0, np.abs(net), 0.0)
         if ray.any():
             rays.append(ray)
     return np.unique(np.array(rays), axis=0)
+
+
+def _truncnorm_ppf(p: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Quantile ``p`` of the standard normal truncated to ``[lo, hi]`` (vectorised; in log
+    space on the far side of zero, as ``TruncatedNormal::norminvp`` is accurate there)."""
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    out = np.empty(np.broadcast(lo, hi).shape)
+    upper = lo > 0  # both ends in the upper tail: work with survival functions
+    lower = hi < 0  # both in the lower tail: mirror
+    mid = ~(upper | lower)
+    if mid.any():
+        a, b = special.ndtr(lo[mid]), special.ndtr(hi[mid])
+        out[mid] = special.ndtri(a + p * (b - a))
+    for mask, q, sign in ((upper, p, 1.0), (lower, 1.0 - p, -1.0)):
+        if not mask.any():
+            continue
+        a = sign * lo[mask] if sign > 0 else -hi[mask]
+        b = sign * hi[mask] if sign > 0 else -lo[mask]
+        # P(X > x | a <= X <= b) = 1 - q; log survival of the answer
+        la, lb = special.log_ndtr(-a), special.log_ndtr(-b)
+        frac = -np.expm1(lb - la)  # 1 - S(b)/S(a)
+        log_s = la + np.log1p(-q * frac)
+        out[mask] = sign * -special.ndtri_exp(log_s)
+    return out
 
 
 def _lf_quantile(draws: np.ndarray, kappa: float) -> float:
@@ -214,9 +223,10 @@ def _accept_fixed_s(
     grid: np.ndarray,
     alpha: float,
     method: Method,
-    normals: np.ndarray,
+    noise: np.ndarray,
 ) -> np.ndarray:
-    """Which grid values the ARP (hybrid) test for one (s, sign) does not reject."""
+    """Which grid values the ARP (hybrid) test for one (s, sign) does not reject; ``noise``
+    holds draws of N(0, sigma) for the least-favourable critical value."""
     a = rm_constraint_matrix(num_pre, num_post, mbar, s, max_positive)
     rows = np.flatnonzero(np.abs(a[:, num_pre:]).sum(axis=1) > 0)
     a = a[rows]
@@ -235,7 +245,7 @@ def _accept_fixed_s(
     eta = values[top, np.arange(len(grid))]
     kappa = alpha / 10.0
     if method == "C-LF":
-        lf_cv = _lf_quantile(np.max(normals @ _sqrt_psd(sig_y) @ gam.T, axis=1), kappa)
+        lf_cv = _lf_quantile(np.max(noise @ a.T @ gam.T, axis=1), kappa)
         size = (alpha - kappa) / (1.0 - kappa)
     else:
         lf_cv = math.inf
@@ -269,7 +279,7 @@ def _accept_fixed_s(
     inside = (zlo <= stat) & (stat <= zup)
     crit = np.full(len(todo), np.inf)
     if inside.any():
-        q = stats.truncnorm.ppf(1.0 - size, zlo[inside], zup[inside])
+        q = _truncnorm_ppf(1.0 - size, zlo[inside], zup[inside])
         crit[inside] = np.maximum(0.0, q)
     accept[todo] = ~(inside & (stat > crit))
     return accept
@@ -285,7 +295,7 @@ def _grid_accept(
     grid: np.ndarray,
     alpha: float,
     method: Method,
-    normals: np.ndarray,
+    noise: np.ndarray,
 ) -> np.ndarray:
     """Union over (s, sign) of the accepted grid values (HonestDiD's max over s, then +/-)."""
     accept = np.zeros(len(grid), dtype=bool)
@@ -293,7 +303,7 @@ def _grid_accept(
         for positive in (True, False):
             accept |= _accept_fixed_s(
                 betahat, sigma, num_pre, num_post, l_vec, mbar, s, positive, grid, alpha,
-                method, normals,
+                method, noise,
             )  # fmt: skip
     return accept
 
@@ -346,19 +356,18 @@ def relative_magnitudes_ci(
     worst = float(np.max(np.abs(np.diff(np.append(beta[:num_pre], 0.0)))))
     lo = -20 * sd_theta if grid_lower is None else float(grid_lower)
     hi = 20 * sd_theta if grid_upper is None else float(grid_upper)
-    m_rows = 2 * num_post
     rng = np.random.Generator(np.random.PCG64(seed))
-    normals = rng.standard_normal((sims, m_rows))
+    noise = rng.standard_normal((sims, beta.size)) @ _sqrt_psd(sig)
     notes: list[str] = []
     grid = np.linspace(lo, hi, grid_points)
-    accept = _grid_accept(beta, sig, num_pre, num_post, lv, mbar, grid, alpha, method, normals)
+    accept = _grid_accept(beta, sig, num_pre, num_post, lv, mbar, grid, alpha, method, noise)
     if grid_lower is None and grid_upper is None and (not accept.any() or accept[0] or accept[-1]):
         step = (hi - lo) / (grid_points - 1) if grid_points > 1 else 1.0
         lo2 = min(lo, id_lo - 20 * sd_theta)
         hi2 = max(hi, id_hi + 20 * sd_theta)
         n2 = int(min(max(grid_points, math.ceil((hi2 - lo2) / step) + 1), 20 * grid_points))
         grid = np.linspace(lo2, hi2, n2)
-        accept = _grid_accept(beta, sig, num_pre, num_post, lv, mbar, grid, alpha, method, normals)
+        accept = _grid_accept(beta, sig, num_pre, num_post, lv, mbar, grid, alpha, method, noise)
         notes.append(
             "the interval reached the end of HonestDiD's default grid (+/- 20 standard "
             "errors around zero), so the grid was widened to the identified set +/- 20 "
