@@ -278,6 +278,38 @@ def event_study_table(dynamic: models.AggregateATTResult) -> tuple[pd.DataFrame,
     return out, float(band.critical_value)
 
 
+PRE_TEST_ALPHA: float = 0.05
+"""Level of the pre-arrival checks (the trend test; the band is a 95% band)."""
+
+
+def assumption_flags(
+    pre_trend: dict[str, Any], event_study: pd.DataFrame, bounds: dict[str, Any]
+) -> dict[str, Any]:
+    """The rule that turns the checks into flags (the report's wording and the validation
+    both use it):
+
+    * ``pre_trend``: the pre-arrival trend test rejects at :data:`PRE_TEST_ALPHA`;
+    * ``band_before_arrival``: the simultaneous band excludes zero at some quarter before
+      arrival (``band_quarters_outside`` lists them);
+    * ``pre_test``: either of the two (parallel trends look violated before arrival);
+    * ``bounds_include_zero``: the relative-magnitudes interval includes zero, so
+      violations no larger than the worst pre-arrival one could explain the whole effect
+      (absent when the bounds could not be computed).
+    """
+    trend = bool(pre_trend.get("p_value", 1.0) < PRE_TEST_ALPHA)
+    before = event_study.loc[(event_study["egt"] < -1) & ~event_study["reference"]]
+    outside = before.loc[(before["band_lower"] > 0) | (before["band_upper"] < 0), "egt"]
+    flags: dict[str, Any] = {
+        "pre_trend": trend,
+        "band_before_arrival": bool(len(outside)),
+        "band_quarters_outside": [int(e) for e in outside],
+        "pre_test": trend or bool(len(outside)),
+    }
+    if "lower" in bounds:
+        flags["bounds_include_zero"] = not bool(bounds["excludes_zero"])
+    return flags
+
+
 def pre_arrival_mean(panel: pd.DataFrame) -> float:
     """Mean CSE concerns per area and quarter in spoke areas before their (pooled) arrival."""
     spoke = panel.loc[(panel["cohort_quarter"] > 0)]
@@ -317,12 +349,13 @@ def rollout_evidence(panel: pd.DataFrame) -> RolloutEvidence:
             .sort_index()
             .items()
         },
-        "pre_trend": pre_trend_test(dynamic),
+        "pre_trend": (trend := pre_trend_test(dynamic)),
         "band": {"critical_value": critical, "draws": models.BAND_DRAWS},
         "bounds": bounds,
         "mde": {"value": _finite(mde), "power": MDE_POWER, "alpha": 0.05},
         "pre_arrival_mean": _finite(mean_before),
     }
+    checks["flags"] = assumption_flags(trend, event_study, bounds)
     if mean_before and math.isfinite(mean_before) and mean_before > 0:
         checks["relative_effect"] = {
             "estimate": _finite(est / mean_before),
