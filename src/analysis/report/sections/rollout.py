@@ -113,7 +113,8 @@ def _estimand(rec: dict[str, Any]) -> str:
         "<p>Spokes arrived in three phases. Within a phase, spokes that started in a quarter "
         f"shared with fewer than five other areas ({moved} areas in all) are counted from "
         "their phase's first arrival, so each phase forms one group "
-        f"({groups}: {', '.join(f'{k} areas' for k in sizes.values())}); one or two areas "
+        f"({groups}: {', '.join(f'{sizes[g]} areas' for g in sorted(sizes, key=int))}); "
+        "one or two areas "
         "alone cannot measure their own uncertainty. The effect is therefore averaged from "
         "each phase's first arrival, an intention-to-treat effect: areas whose spoke came "
         "a quarter or two later count as reached from the phase's first arrival, which "
@@ -131,9 +132,10 @@ def _pre_tests(rec: dict[str, Any]) -> str:
         rose = "rose" if trend["estimate"] > 0 else "fell"
         detected = trend["p_value"] < 0.05
         parts.append(
-            f"Over the {count_word(trend['quarters_used'])} quarters before arrival, "
-            f"identification in spoke areas {rose} by {_n(abs(trend['estimate']))} concerns "
-            f"per quarter relative to comparison areas (a straight-line trend; 95% "
+            f"Over the {count_word(trend['quarters_used'])} quarters before arrival, the "
+            f"number of concerns spoke areas identified each quarter {rose} by "
+            f"{_n(abs(trend["estimate"]))} relative to comparison areas (the straight-line "
+            f"trend through the event study, accumulated over those quarters; 95% "
             f"confidence interval {_n(trend['ci_lower'])} to {_n(trend['ci_upper'])}, "
             f"p = {trend['p_value']:.2f}): "
             + (
