@@ -134,7 +134,7 @@ def _pre_tests(rec: dict[str, Any]) -> str:
         parts.append(
             f"Over the {count_word(trend['quarters_used'])} quarters before arrival, the "
             f"number of concerns spoke areas identified each quarter {rose} by "
-            f"{_n(abs(trend["estimate"]))} relative to comparison areas (the straight-line "
+            f"{_n(abs(trend['estimate']))} relative to comparison areas (the straight-line "
             f"trend through the event study, accumulated over those quarters; 95% "
             f"confidence interval {_n(trend['ci_lower'])} to {_n(trend['ci_upper'])}, "
             f"p = {trend['p_value']:.2f}): "
