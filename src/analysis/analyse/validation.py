@@ -345,22 +345,61 @@ def _markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rollout_main(args: argparse.Namespace) -> int:
+    """The rollout-evidence study (:mod:`analysis.analyse.validation_rollout`)."""
+    from analysis.analyse import validation_rollout as study
+
+    out = args.out or Path("bench/rollout-validation")
+    out = out if out.is_absolute() else ROOT / out
+    start = time.perf_counter()
+    records = study.run_study(args.seeds, out, jobs=args.jobs, power=not args.no_power)
+    wall = time.perf_counter() - start
+    summary = study.summarise(records)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    text = study.markdown(summary, wall, args.jobs)
+    (out / "summary.md").write_text(text)
+    print(text)
+    return 0 if all(summary["done_when"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: run (or resume) the coverage study and print the summary."""
+    """Command line: run (or resume) a validation study and print its summary. ``--study
+    rollout`` (the default): the rollout's evidence on the default world and the stress
+    scenarios (:mod:`analysis.analyse.validation_rollout`); ``--study models``: interval
+    coverage of the trajectory and rollout models (this module)."""
     parser = argparse.ArgumentParser(prog="python -m analysis.validation", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N)")
+    parser.add_argument(
+        "--study",
+        default="rollout",
+        choices=["rollout", "models"],
+        help="rollout: the rollout's evidence on the default world and the stress scenarios "
+        "(default); models: interval coverage of the trajectory and rollout models",
+    )
+    parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N) per world")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument(
-        "--out", type=Path, default=Path("bench/coverage"), help="output folder (under ROOT)"
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (under ROOT; default bench/rollout-validation or bench/coverage)",
+    )
+    parser.add_argument(
+        "--no-power",
+        action="store_true",
+        help="rollout study: skip the power curve's extra strengths of chosen_on_need",
     )
     parser.add_argument(
         "--simulator",
         default="synthesise",
         choices=["synthesise", "internal"],
-        help="synthesise: the programme's own generator (default); internal: a minimal one",
+        help="models study: synthesise, the programme's own generator (default); internal: "
+        "a minimal one",
     )
     args = parser.parse_args(argv)
-    out = args.out if args.out.is_absolute() else ROOT / args.out
+    if args.study == "rollout":
+        return _rollout_main(args)
+    out = args.out or Path("bench/coverage")
+    out = out if out.is_absolute() else ROOT / out
     config = CoverageConfig(simulator=args.simulator)
     start = time.perf_counter()
     records = run_study(range(1, args.seeds + 1), config, out, jobs=args.jobs)
