@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis.core.catalog import model_file
 from analysis.core.labels import count_word
-from analysis.publish import figures
+from analysis.publish.event_study import event_study_band_plot
 from analysis.report.context import YearContext
 from analysis.report.sections.common import caution_notes, estimates_table
 from analysis.report.wording import DISPLAY_NAMES, HTML
@@ -266,7 +266,7 @@ def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     )
     out = table_item(table)
     out += figure_item(
-        figures.event_study_band_plot(
+        event_study_band_plot(
             table,
             estimate=DISPLAY_NAMES["estimate"],
             lower=DISPLAY_NAMES["ci_lower"],
