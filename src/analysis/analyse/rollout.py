@@ -257,25 +257,70 @@ def relative_magnitude_bounds(
     }
 
 
-def event_study_table(dynamic: models.AggregateATTResult) -> tuple[pd.DataFrame, float]:
-    """The event study over the full window with pointwise intervals (analytic) and the
-    simultaneous band; the reference quarter (e = -1) is a row with ``reference`` true and
-    no interval. Returns the table and the band's critical value."""
+def small_sample_factor(areas: np.ndarray | float) -> np.ndarray:
+    """Few-clusters correction of a normal critical value: ``t(G - 1) / z`` at 95%, ``G``
+    the spoke areas behind an estimate (Cameron and Miller 2015's t(G-1) rule for
+    cluster-robust inference with few clusters). Undefined (NaN) below two areas."""
+    g = np.asarray(areas, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = stats.t.ppf(0.975, g - 1) / Z95
+    return np.where(g >= 2, out, np.nan)
+
+
+def event_study_table(
+    dynamic: models.AggregateATTResult, att: models.StaggeredATTResult
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The event study over the full window, with small-sample corrected intervals.
+
+    Pointwise 95% intervals use ``t(G_e - 1)`` quantiles, ``G_e`` the spoke areas behind
+    event time e (``areas``); the simultaneous band is the multiplier-bootstrap sup-t band
+    with its critical value scaled by :func:`small_sample_factor` of the fewest areas
+    behind any event time in it (event times behind fewer than
+    :data:`~analysis.analyse.models.MIN_COHORT_UNITS` areas are left out of the band). Both
+    are conservative by design: without the correction, on the programme's simulated
+    worlds the band covered the whole path in 78% of seeds and the pointwise intervals of
+    the latest event times (one phase's areas) 87-89%. The reference quarter (e = -1) is a
+    row with ``reference`` true and no interval. Returns the table and the band's
+    numbers (corrected and bootstrap critical values, fewest areas, draws)."""
     band = models.simultaneous_band(dynamic)
     tab = dynamic.table.reset_index(drop=True)
+    cells = att.table
+    areas = cells.loc[cells["att"].notna()].groupby("event_time")["n_treated"].sum()
+    egt = tab["egt"].to_numpy(dtype=float)
+    g = pd.Series(egt).map(areas).fillna(0).to_numpy(dtype=float)
+    reference = (tab["se"].isna() & (tab["att"] == 0)).to_numpy()
+    est = tab["att"].to_numpy(dtype=float)
+    se = tab["se"].to_numpy(dtype=float)
+    r = round_significant
+    half = Z95 * small_sample_factor(g) * se
+    in_band = (
+        (~reference)
+        & (g >= models.MIN_COHORT_UNITS)
+        & np.isfinite(band.table["se"].to_numpy(dtype=float))
+    )
+    factor = float(small_sample_factor(g[in_band].min())) if in_band.any() else float("nan")
+    critical = float(r(band.critical_value * factor)) if in_band.any() else float("nan")
+    band_se = band.table["se"].to_numpy(dtype=float)
     out = pd.DataFrame(
         {
             "egt": tab["egt"].astype("int64"),
-            "att": tab["att"].astype("float64"),
-            "se": tab["se"].astype("float64"),
-            "ci_lower": tab["ci_lower"].astype("float64"),
-            "ci_upper": tab["ci_upper"].astype("float64"),
-            "band_lower": band.table["band_lower"].to_numpy(dtype="float64"),
-            "band_upper": band.table["band_upper"].to_numpy(dtype="float64"),
-            "reference": tab["se"].isna().to_numpy() & (tab["att"] == 0).to_numpy(),
+            "att": est,
+            "se": se,
+            "ci_lower": r(est - half),
+            "ci_upper": r(est + half),
+            "band_lower": np.where(in_band, r(est - critical * band_se), np.nan),
+            "band_upper": np.where(in_band, r(est + critical * band_se), np.nan),
+            "areas": g.astype("int64"),
+            "reference": reference,
         }
     )
-    return out, float(band.critical_value)
+    info = {
+        "critical_value": critical,
+        "bootstrap_critical_value": float(band.critical_value),
+        "fewest_areas": int(g[in_band].min()) if in_band.any() else 0,
+        "draws": int(band.draws),
+    }
+    return out, info
 
 
 PRE_TEST_ALPHA: float = 0.05
@@ -329,7 +374,7 @@ def rollout_evidence(panel: pd.DataFrame) -> RolloutEvidence:
     )
     simple = models.aggregate_att(att, "simple")
     dynamic = models.aggregate_att(att, "dynamic")
-    event_study, critical = event_study_table(dynamic)
+    event_study, band = event_study_table(dynamic, att)
     bounds = relative_magnitude_bounds(att)
     mean_before = pre_arrival_mean(pooled.panel)
     est, se = float(simple.overall_att), float(simple.overall_se)
@@ -350,7 +395,7 @@ def rollout_evidence(panel: pd.DataFrame) -> RolloutEvidence:
             .items()
         },
         "pre_trend": (trend := pre_trend_test(dynamic)),
-        "band": {"critical_value": critical, "draws": models.BAND_DRAWS},
+        "band": band,
         "bounds": bounds,
         "mde": {"value": _finite(mde), "power": MDE_POWER, "alpha": 0.05},
         "pre_arrival_mean": _finite(mean_before),

@@ -244,6 +244,7 @@ def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     )
     names = {"band_lower": "Lower band limit", "band_upper": "Upper band limit"}
     crit = band.get("critical_value")
+    fewest = band.get("fewest_areas")
     table = estimates_table(
         ctx,
         frame.rename(columns=names),
@@ -259,9 +260,13 @@ def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
             "Limits: pointwise 95% intervals, each on its own. Band limits: the simultaneous "
             "95% band"
             + (f" (critical value {crit:.2f} instead of 1.96)" if crit else "")
-            + ", which covers all the quarters' true values at once with 95% probability; "
-            f"with {len(frame) - 1} pointwise intervals about one in twenty would miss by "
-            "chance.",
+            + ", which covers all the quarters' true values at once with at least 95% "
+            f"probability; with {len(frame) - 1} pointwise intervals about one in twenty "
+            "would miss by chance.",
+            "Both are widened for the few areas behind each estimate (t quantiles with one "
+            "degree of freedom fewer than the areas, the band by its fewest"
+            + (f", {fewest} areas" if fewest else "")
+            + "); quarters behind fewer than 5 areas have no band.",
         ),
     )
     out = table_item(table)
