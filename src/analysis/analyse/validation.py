@@ -27,12 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse.models import aggregate_att, staggered_att, trajectory_model
+from analysis.analyse.parallel import run_parallel
 from analysis.core.paths import ROOT
 
 __all__ = [
@@ -285,19 +283,7 @@ def run_study(
     (out / "config.json").write_text(json.dumps(asdict(config), sort_keys=True, indent=2) + "\n")
     todo = [s for s in seeds if not _seed_path(out, s).exists()]
     tasks = [(s, config, str(out)) for s in todo]
-    if jobs > 1 and len(tasks) > 1:
-        # Fresh (spawned) single-threaded workers: BLAS threads in each of two processes
-        # would oversubscribe the cores and run about twice as slowly.
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = "1"
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for done, _ in enumerate(pool.map(_run_and_save, tasks, chunksize=1), start=1):
-                if done % 25 == 0:
-                    print(f"  {done}/{len(tasks)} seeds done", file=sys.stderr, flush=True)
-    else:
-        for task in tasks:
-            _run_and_save(task)
+    run_parallel(_run_and_save, tasks, jobs=jobs, chunksize=1, every=25, what="seeds")
     return [json.loads(_seed_path(out, s).read_text()) for s in seeds]
 
 

@@ -32,11 +32,8 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +43,7 @@ import pandas as pd
 
 from analysis.analyse import models
 from analysis.analyse.models.results import Z95
+from analysis.analyse.parallel import run_parallel
 from analysis.analyse.rollout import (
     assumption_flags,
     event_study_table,
@@ -243,17 +241,7 @@ def run_study(
         for s in range(1, seeds + 1)
         if not _path(out, w, s).exists()
     ]
-    if jobs > 1 and len(tasks) > 1:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = "1"
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for done, _ in enumerate(pool.map(_run_and_save, tasks, chunksize=4), start=1):
-                if done % 200 == 0:
-                    print(f"  {done}/{len(tasks)} simulations done", file=sys.stderr, flush=True)
-    else:
-        for task in tasks:
-            _run_and_save(task)
+    run_parallel(_run_and_save, tasks, jobs=jobs, chunksize=4, every=200, what="simulations")
     return {
         w.label: [json.loads(_path(out, w, s).read_text()) for s in range(1, seeds + 1)]
         for w in chosen
@@ -380,10 +368,8 @@ def markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
         "anticipation-matching | bias | mean SE | emp. SD |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for label in WORLDS:
-        w = summary["worlds"].get(label)
-        if not w:
-            continue
+    reported = [(label, summary["worlds"][label]) for label in WORLDS if label in summary["worlds"]]
+    for label, w in reported:
         ant = w.get("anticipation_matching", {}).get("coverage")
         lines.append(
             f"| {label} | {w['n_seeds']} | {pct(w['overall']['coverage'])} | "
@@ -403,10 +389,7 @@ def markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
         "bounds include 0 | pre-test or bounds | R did Wald p<0.05 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for label in WORLDS:
-        w = summary["worlds"].get(label)
-        if not w:
-            continue
+    for label, w in reported:
         f = w["flags"]
         lines.append(
             f"| {label} | {pct(f['pre_trend'])} | {pct(f['band_before_arrival'])} | "

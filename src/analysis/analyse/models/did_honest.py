@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import special, stats
@@ -211,22 +211,26 @@ def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def _accept_fixed_s(
-    betahat: np.ndarray,
-    sigma: np.ndarray,
-    num_pre: int,
-    num_post: int,
-    l_vec: np.ndarray,
-    mbar: float,
-    s: int,
-    max_positive: bool,
-    grid: np.ndarray,
-    alpha: float,
-    method: Method,
-    noise: np.ndarray,
-) -> np.ndarray:
-    """Which grid values the ARP (hybrid) test for one (s, sign) does not reject; ``noise``
-    holds draws of N(0, sigma) for the least-favourable critical value."""
+@dataclass(frozen=True)
+class _Problem:
+    """One robust-interval problem: the event study, the target and the test's settings
+    (``noise``: draws of N(0, sigma) for the least-favourable critical value)."""
+
+    betahat: np.ndarray
+    sigma: np.ndarray
+    num_pre: int
+    num_post: int
+    l_vec: np.ndarray
+    mbar: float
+    alpha: float
+    method: Method
+    noise: np.ndarray
+
+
+def _accept_fixed_s(p: _Problem, s: int, max_positive: bool, grid: np.ndarray) -> np.ndarray:
+    """Which grid values the ARP (hybrid) test for one (s, sign) does not reject."""
+    betahat, sigma, num_pre, num_post = p.betahat, p.sigma, p.num_pre, p.num_post
+    l_vec, mbar, alpha, method, noise = p.l_vec, p.mbar, p.alpha, p.method, p.noise
     a = rm_constraint_matrix(num_pre, num_post, mbar, s, max_positive)
     rows = np.flatnonzero(np.abs(a[:, num_pre:]).sum(axis=1) > 0)
     a = a[rows]
@@ -285,26 +289,12 @@ def _accept_fixed_s(
     return accept
 
 
-def _grid_accept(
-    betahat: np.ndarray,
-    sigma: np.ndarray,
-    num_pre: int,
-    num_post: int,
-    l_vec: np.ndarray,
-    mbar: float,
-    grid: np.ndarray,
-    alpha: float,
-    method: Method,
-    noise: np.ndarray,
-) -> np.ndarray:
+def _grid_accept(p: _Problem, grid: np.ndarray) -> np.ndarray:
     """Union over (s, sign) of the accepted grid values (HonestDiD's max over s, then +/-)."""
     accept = np.zeros(len(grid), dtype=bool)
-    for s in range(-(num_pre - 1), 1):
+    for s in range(-(p.num_pre - 1), 1):
         for positive in (True, False):
-            accept |= _accept_fixed_s(
-                betahat, sigma, num_pre, num_post, l_vec, mbar, s, positive, grid, alpha,
-                method, noise,
-            )  # fmt: skip
+            accept |= _accept_fixed_s(p, s, positive, grid)
     return accept
 
 
@@ -358,16 +348,17 @@ def relative_magnitudes_ci(
     hi = 20 * sd_theta if grid_upper is None else float(grid_upper)
     rng = np.random.Generator(np.random.PCG64(seed))
     noise = rng.standard_normal((sims, beta.size)) @ _sqrt_psd(sig)
+    problem = _Problem(beta, sig, num_pre, num_post, lv, float(mbar), alpha, method, noise)
     notes: list[str] = []
     grid = np.linspace(lo, hi, grid_points)
-    accept = _grid_accept(beta, sig, num_pre, num_post, lv, mbar, grid, alpha, method, noise)
+    accept = _grid_accept(problem, grid)
     if grid_lower is None and grid_upper is None and (not accept.any() or accept[0] or accept[-1]):
         step = (hi - lo) / (grid_points - 1) if grid_points > 1 else 1.0
         lo2 = min(lo, id_lo - 20 * sd_theta)
         hi2 = max(hi, id_hi + 20 * sd_theta)
         n2 = int(min(max(grid_points, math.ceil((hi2 - lo2) / step) + 1), 20 * grid_points))
         grid = np.linspace(lo2, hi2, n2)
-        accept = _grid_accept(beta, sig, num_pre, num_post, lv, mbar, grid, alpha, method, noise)
+        accept = _grid_accept(problem, grid)
         notes.append(
             "the interval reached the end of HonestDiD's default grid (+/- 20 standard "
             "errors around zero), so the grid was widened to the identified set +/- 20 "
@@ -459,30 +450,14 @@ def simple_event_weights(att: StaggeredATTResult, event_times: np.ndarray) -> np
     return out / out.sum()
 
 
-def honest_event_study(
-    dynamic: AggregateATTResult,
-    *,
-    l_vec: Sequence[float] | np.ndarray | None = None,
-    mbar: float = HONEST_MBAR,
-    alpha: float = 0.05,
-    method: Method = "C-LF",
-    grid_points: int = GRID_POINTS,
-    seed: int = HONEST_SEED,
-) -> RelativeMagnitudeBounds:
+def honest_event_study(dynamic: AggregateATTResult, **options: Any) -> RelativeMagnitudeBounds:
     """Relative-magnitudes bounds for an event study from :func:`aggregate_att`, as
-    ``honest_did(es, type = "relative_magnitude")``: ``l_vec`` weights the post-treatment
-    event times (default: the effect at e = 0, HonestDiD's "on impact" effect; use
-    :func:`simple_event_weights` for the simple ATT)."""
+    ``honest_did(es, type = "relative_magnitude")``: the inputs of
+    :func:`event_study_inputs`, then :func:`relative_magnitudes_ci` with ``options``
+    (``l_vec`` weights the post-treatment event times, default the effect at e = 0,
+    HonestDiD's "on impact" effect; use :func:`simple_event_weights` for the simple ATT;
+    ``mbar``, ``alpha``, ``method``, ``grid_points``, ``seed``...)."""
     inputs = event_study_inputs(dynamic)
     return relative_magnitudes_ci(
-        inputs.betahat,
-        inputs.sigma,
-        inputs.num_pre,
-        inputs.num_post,
-        l_vec=l_vec,
-        mbar=mbar,
-        alpha=alpha,
-        method=method,
-        grid_points=grid_points,
-        seed=seed,
+        inputs.betahat, inputs.sigma, inputs.num_pre, inputs.num_post, **options
     )
