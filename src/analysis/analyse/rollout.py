@@ -141,13 +141,22 @@ def pre_trend_test(
 def _sensitivity_fits(panel: pd.DataFrame) -> dict[str, Callable[[], models.StaggeredATTResult]]:
     """One closure per re-estimation of the sensitivity table (pooled cohorts unless said)."""
     pooled = pooled_panel(panel).panel
-    rate = pooled.assign(
-        rate=pooled["cse_concerns"] / pooled["child_population"].clip(lower=1) * RATE_PER,
-        log_child_population=np.log(pooled["child_population"].clip(lower=1)),
-    )
+    if "child_population" in pooled:
+        population = pd.to_numeric(pooled["child_population"], errors="coerce").clip(lower=1)
+        rate = pooled.assign(
+            rate=pooled["cse_concerns"] / population * RATE_PER,
+            log_child_population=np.log(population),
+        )
+    else:
+        rate = None
 
-    def att(data: pd.DataFrame, outcome: str = "cse_concerns", **kw: Any):
-        return lambda: models.staggered_att(data, outcome=outcome, **_COLUMNS, **kw)
+    def att(data: pd.DataFrame | None, outcome: str = "cse_concerns", **kw: Any):
+        def fit() -> models.StaggeredATTResult:
+            if data is None:
+                raise ValueError("the area panel has no child population")
+            return models.staggered_att(data, outcome=outcome, **_COLUMNS, **kw)
+
+        return fit
 
     return {
         "not_yet_treated": att(pooled, control="not_yet_treated"),
