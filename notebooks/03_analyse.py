@@ -27,7 +27,9 @@
 # * **Reach**: how many new young people services take on per month as they mature
 #   (negative binomial rate model).
 # * **The rollout**: the effect of a spoke's arrival on CSE concerns identified in its area,
-#   against areas not (yet) reached (Callaway & Sant'Anna group-time effects).
+#   against areas no spoke reached (Callaway & Sant'Anna group-time effects, small cohorts
+#   pooled within their phase), with the checks of its assumptions (pre-arrival trend test,
+#   simultaneous band, HonestDiD bounds) and a sensitivity table.
 #
 # The estimates are written as DVC metrics (`dvc metrics show`).
 
@@ -91,8 +93,8 @@ for summary in diagnostics.model_summaries(target).values():
 #
 # For the trajectory and reach models, observed against predicted values (the average
 # young person or service: fixed effects only) and the residuals; for the rollout, the
-# effect by quarters since the spoke arrived, where effects before arrival (grey) should
-# be near zero.
+# effect by quarters since the spoke arrived, relative to the quarter before arrival (grey:
+# before arrival; the report tests them jointly).
 
 # %%
 for figure in diagnostics.diagnostic_figures(

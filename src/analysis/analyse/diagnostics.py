@@ -157,8 +157,9 @@ def observed_predicted_figure(
 
 
 def event_study_figure(dynamic: pd.DataFrame, *, title: str) -> Any:
-    """The rollout's effect by quarters since the spoke arrived (column ``egt``), with
-    95% intervals: pre-arrival effects near zero support the parallel-trends assumption."""
+    """The rollout's effect by quarters since the spoke arrived (column ``egt``, relative to
+    the quarter before arrival), with pointwise 95% intervals (the reference quarter has
+    none); the report's rollout section tests the pre-arrival quarters jointly."""
     frame = dynamic.sort_values("egt")
     fig, (ax,) = _figure(1)
     fig.set_size_inches(7.0, 3.4)

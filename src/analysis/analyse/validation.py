@@ -27,12 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse.models import aggregate_att, staggered_att, trajectory_model
+from analysis.analyse.parallel import run_parallel
 from analysis.core.paths import ROOT
 
 __all__ = [
@@ -285,19 +283,7 @@ def run_study(
     (out / "config.json").write_text(json.dumps(asdict(config), sort_keys=True, indent=2) + "\n")
     todo = [s for s in seeds if not _seed_path(out, s).exists()]
     tasks = [(s, config, str(out)) for s in todo]
-    if jobs > 1 and len(tasks) > 1:
-        # Fresh (spawned) single-threaded workers: BLAS threads in each of two processes
-        # would oversubscribe the cores and run about twice as slowly.
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = "1"
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for done, _ in enumerate(pool.map(_run_and_save, tasks, chunksize=1), start=1):
-                if done % 25 == 0:
-                    print(f"  {done}/{len(tasks)} seeds done", file=sys.stderr, flush=True)
-    else:
-        for task in tasks:
-            _run_and_save(task)
+    run_parallel(_run_and_save, tasks, jobs=jobs, chunksize=1, every=25, what="seeds")
     return [json.loads(_seed_path(out, s).read_text()) for s in seeds]
 
 
@@ -345,22 +331,61 @@ def _markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rollout_main(args: argparse.Namespace) -> int:
+    """The rollout-evidence study (:mod:`analysis.analyse.validation_rollout`)."""
+    from analysis.analyse import validation_rollout as study
+
+    out = args.out or Path("bench/rollout-validation")
+    out = out if out.is_absolute() else ROOT / out
+    start = time.perf_counter()
+    records = study.run_study(args.seeds, out, jobs=args.jobs, power=not args.no_power)
+    wall = time.perf_counter() - start
+    summary = study.summarise(records)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    text = study.markdown(summary, wall, args.jobs)
+    (out / "summary.md").write_text(text)
+    print(text)
+    return 0 if all(summary["done_when"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: run (or resume) the coverage study and print the summary."""
+    """Command line: run (or resume) a validation study and print its summary. ``--study
+    rollout`` (the default): the rollout's evidence on the default world and the stress
+    scenarios (:mod:`analysis.analyse.validation_rollout`); ``--study models``: interval
+    coverage of the trajectory and rollout models (this module)."""
     parser = argparse.ArgumentParser(prog="python -m analysis.validation", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N)")
+    parser.add_argument(
+        "--study",
+        default="rollout",
+        choices=["rollout", "models"],
+        help="rollout: the rollout's evidence on the default world and the stress scenarios "
+        "(default); models: interval coverage of the trajectory and rollout models",
+    )
+    parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N) per world")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument(
-        "--out", type=Path, default=Path("bench/coverage"), help="output folder (under ROOT)"
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (under ROOT; default bench/rollout-validation or bench/coverage)",
+    )
+    parser.add_argument(
+        "--no-power",
+        action="store_true",
+        help="rollout study: skip the power curve's extra strengths of chosen_on_need",
     )
     parser.add_argument(
         "--simulator",
         default="synthesise",
         choices=["synthesise", "internal"],
-        help="synthesise: the programme's own generator (default); internal: a minimal one",
+        help="models study: synthesise, the programme's own generator (default); internal: "
+        "a minimal one",
     )
     args = parser.parse_args(argv)
-    out = args.out if args.out.is_absolute() else ROOT / args.out
+    if args.study == "rollout":
+        return _rollout_main(args)
+    out = args.out or Path("bench/coverage")
+    out = out if out.is_absolute() else ROOT / out
     config = CoverageConfig(simulator=args.simulator)
     start = time.perf_counter()
     records = run_study(range(1, args.seeds + 1), config, out, jobs=args.jobs)

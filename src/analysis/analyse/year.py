@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse import models, outcomes, to_date, vintage
+from analysis.analyse.rollout import rollout_evidence
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record
 from analysis.core import calendar as periods
 from analysis.core import rules
@@ -66,6 +67,10 @@ class ModelOutcome:
     describing a fitted model belong to the report (``report/sections/change.py``), not
     to the analysis."""
     pretest: dict[str, Any] | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+    """Further numbers about a fitted model's assumptions (the rollout's: pooling, the
+    pre-arrival trend test, the band, the bounds, the relative effect and the MDE); only
+    finite numbers are kept in the record."""
 
     def record(self) -> dict[str, Any]:
         """JSON-ready summary (no row-level data).
@@ -92,6 +97,8 @@ class ModelOutcome:
                 if (value := _finite(self.pretest[key])) is not None:
                     test[key] = value
             out["pretest"] = test
+        if self.checks:
+            out["checks"] = _finite_tree(self.checks)
         if not self.fitted:
             out["reason"] = self.reason
         return out
@@ -308,10 +315,14 @@ def rollout_panel(area_panel: pd.DataFrame, areas: pd.DataFrame, year: str) -> p
 
 
 def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
-    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna), with
-    R did's Wald pre-test of parallel trends (``pretest`` in the model's record; not
-    computable, with the reason in its note, when single-area cohorts make the
-    pre-treatment cells collinear)."""
+    """Effect of a spoke's arrival on CSE concerns identified (Callaway & Sant'Anna, small
+    cohorts pooled within their phase), with the evidence around it
+    (:func:`analysis.analyse.rollout.rollout_evidence`): R did's Wald pre-test
+    (``pretest``: not computable, with the reason in its note, when the pre-treatment cells
+    are collinear), the pre-arrival trend test, the simultaneous band, HonestDiD's
+    relative-magnitudes bounds, the relative effect and the minimum detectable effect
+    (``checks`` in the model's record), the event study (``att_dynamic``) and the
+    sensitivity table (``sensitivity``)."""
     areas = panel.drop_duplicates("area_code")
     treated = int((areas["cohort_quarter"] > 0).sum())
     controls = int((areas["cohort_quarter"] == 0).sum())
@@ -326,15 +337,8 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
             f"spoke arrived, and as many areas without a spoke, by quarter {last} of the panel.",
             n_units_eligible=int(len(areas)),
         )
-    att = models.staggered_att(
-        panel,
-        unit="area_code",
-        time="quarter_index",
-        cohort="cohort_quarter",
-        outcome="cse_concerns",
-    )
-    simple = models.aggregate_att(att, how="simple")
-    dynamic = models.aggregate_att(att, how="dynamic")
+    evidence = rollout_evidence(panel)
+    simple = evidence.simple
     if not models.all_finite(simple.overall_att, simple.overall_se):
         return not_fitted(
             "rollout",
@@ -343,10 +347,13 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
             n_units_eligible=int(len(areas)),
         )
     outcome = _from_result("rollout", simple)
-    outcome.pretest = models.pretest_parallel_trends(att)
+    outcome.warnings = list(evidence.warnings)
+    outcome.pretest = models.pretest_parallel_trends(evidence.att)
+    outcome.checks = evidence.checks
     outcome.extra = {
-        "att_gt": att.table.reset_index(drop=True),
-        "att_dynamic": dynamic.table.reset_index(drop=True),
+        "att_gt": evidence.att.table.reset_index(drop=True),
+        "att_dynamic": evidence.dynamic,
+        "sensitivity": evidence.sensitivity,
     }
     return outcome
 
@@ -363,6 +370,23 @@ def _from_result(name: str, result: models.ModelResult) -> ModelOutcome:
         n_obs_eligible=int(result.n_obs_eligible),
         warnings=list(result.warnings),
     )
+
+
+def _finite_tree(value: Any) -> Any:
+    """A JSON-ready copy of nested checks: floats rounded by :func:`_finite`, and keys whose
+    number is not finite left out (the record never holds NaN)."""
+    if isinstance(value, dict):
+        out = {str(k): _finite_tree(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_finite_tree(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _finite(value)
+    return value
 
 
 def _finite(value: Any) -> float | None:

@@ -29,6 +29,7 @@ def _cmd_synthesise(args: argparse.Namespace) -> int:
             scale=args.scale,
             params_file=args.params,
             jobs=args.jobs,
+            scenarios=args.scenario,
         )
     except (ValueError, FileExistsError) as exc:
         raise UserError(str(exc)) from exc
@@ -278,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--params", default=None, help=params_help)
     p.add_argument("--jobs", type=int, default=None, help=jobs_help)
+    p.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME[,NAME]",
+        help="stress scenarios for the area panel: chosen_on_need, anticipation, "
+        "dynamic_effects, national_decline (strengths: synthetic.scenarios in params.yaml; "
+        "default: none, the default world)",
+    )
     p.set_defaults(func=_cmd_synthesise)
 
     p = sub.add_parser(

@@ -9,6 +9,7 @@ the data-generating process behind the files and behind the validation study is 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -336,6 +337,7 @@ def area_panel_from_cohorts(
     *,
     n_quarters: int = N_PANEL_QUARTERS,
     calibration: dict[str, Any] | None = None,
+    adjust: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """The area × quarter panel for areas with the given cohort quarters (0 = never treated).
 
@@ -343,7 +345,9 @@ def area_panel_from_cohorts(
     season, so parallel trends hold in levels); after a spoke arrives (quarter ``g``) the
     expectation rises by ``b_i * spoke_effect * ramp(t - g) * phase multiplier``. Counts are
     Poisson around the expectation. Extra columns ``expected_untreated`` and ``true_effect``
-    carry the truth.
+    carry the truth. ``adjust`` (a :class:`analysis.synthesise.scenarios.ScenarioSet`)
+    changes the expected untreated counts and effects before the draw (stress scenarios);
+    without it the panel is the default world's.
     """
     cal = _cal(calibration)
     cohorts = np.asarray(cohorts, dtype=int)
@@ -361,6 +365,10 @@ def area_panel_from_cohorts(
     ramp = 1 - np.exp(-(event + 1) / cal["spoke_effect_ramp_quarters"])
     mult = np.asarray([0.0, *cal["spoke_effect_by_phase"]])[phase_of_cohort(cohorts)]
     effect = np.where(treated, base[:, None] * cal["spoke_effect"] * mult[:, None] * ramp, 0.0)
+    if adjust is not None:
+        mu0, effect = adjust(
+            mu0, effect, level=base, cohorts=cohorts, t=t, phase_mult=mult, cal=cal
+        )
     counts = rng.poisson(mu0 + effect)
     growth = 1 + 0.004 * ((t - 1) // 4)
     codes = area_codes if area_codes is not None else [f"LA{i + 1:03d}" for i in range(n)]
@@ -384,6 +392,7 @@ def simulate_area_panel(
     *,
     n_quarters: int = N_PANEL_QUARTERS,
     calibration: dict[str, Any] | None = None,
+    adjust: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """A staggered-rollout panel: spoke areas (cohorts drawn as in the programme) and
     comparison areas that never receive a spoke (``cohort_quarter`` 0).
@@ -396,7 +405,9 @@ def simulate_area_panel(
     cohorts = np.concatenate(
         [draw_cohorts(rng, n_spoke_areas, cal), np.zeros(n_comparison_areas, dtype=int)]
     )
-    return area_panel_from_cohorts(rng, cohorts, n_quarters=n_quarters, calibration=cal)
+    return area_panel_from_cohorts(
+        rng, cohorts, n_quarters=n_quarters, calibration=cal, adjust=adjust
+    )
 
 
 def cohort_probabilities(cal: dict[str, Any]) -> dict[int, float]:
@@ -465,7 +476,9 @@ def area_panel_estimands(
     last = int(panel["quarter_index"].max())
     treated = panel[(panel["cohort_quarter"] > 0) & (panel["cohort_quarter"] <= last)]
     sizes = treated.groupby("cohort_quarter")["area_code"].nunique()
-    post = treated[treated["quarter_index"] >= treated["cohort_quarter"]]
+    # post-arrival cells, and any earlier cell with an effect (the anticipation scenario)
+    early = treated.groupby(["cohort_quarter", "quarter_index"])["true_effect"].transform("max")
+    post = treated[(treated["quarter_index"] >= treated["cohort_quarter"]) | (early > 0)]
     gt = (
         post.groupby(["cohort_quarter", "quarter_index"], as_index=False)["true_effect"]
         .mean()
@@ -473,11 +486,12 @@ def area_panel_estimands(
     )
     gt["event_time"] = gt["time"] - gt["cohort"]
     gt["n_g"] = gt["cohort"].map(sizes).astype("int64")
-    simple = float(np.average(gt["att"], weights=gt["n_g"]))
+    after = gt[gt["event_time"] >= 0]
+    simple = float(np.average(after["att"], weights=after["n_g"]))
     dynamic = {
         int(e): float(np.average(g["att"], weights=g["n_g"])) for e, g in gt.groupby("event_time")
     }
-    by_group = gt.groupby("cohort")["att"].mean()
+    by_group = after.groupby("cohort")["att"].mean()
     group_overall = float(np.average(by_group, weights=sizes.loc[by_group.index]))
     return {
         "scale": "count of CSE concerns identified per area-quarter",

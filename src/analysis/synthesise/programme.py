@@ -22,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from analysis.synthesise.design import (
     simulate_trajectories,
     trajectory_estimands,
 )
+from analysis.synthesise.scenarios import scenario_set
 from analysis.synthesise.sessions import group_estimands
 from analysis.synthesise.truth import reporting_truth
 from analysis.synthesise.world import World, build_world, training_estimands
@@ -289,8 +291,14 @@ def synthesise_programme(
     scale: float | None = None,
     params_file: Path | None = None,
     jobs: int | None = None,
+    scenarios: str | Sequence[str] | None = None,
 ) -> str:
     """Write a synthetic programme's raw folder to ``out_dir``; return a one-paragraph summary.
+
+    ``scenarios`` (``"chosen_on_need,anticipation"`` or a sequence) turns on stress
+    scenarios for the area panel (:mod:`analysis.synthesise.scenarios`), with the strengths
+    in ``synthetic.scenarios`` of the parameters; the truth records them. Without them the
+    world is the default one, byte for byte.
 
     ``seed`` and ``scale`` default to ``synthetic.seed`` / ``synthetic.scale`` in
     ``params.yaml`` (or ``params_file``). ``scale`` K multiplies services (at least one per
@@ -307,10 +315,12 @@ def synthesise_programme(
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs!r}")
     cal, mess = section["calibration"], section["mess"]
+    adjust = scenario_set(scenarios, section.get("scenarios"))
     out_dir = Path(out_dir)
     _prepare(out_dir)
-    progress(f"synthesise: simulating the programme (seed {seed}, scale {scale:g})")
-    world = build_world(seed, scale, cal)
+    named = f", scenarios {', '.join(adjust.names)}" if adjust else ""
+    progress(f"synthesise: simulating the programme (seed {seed}, scale {scale:g}{named})")
+    world = build_world(seed, scale, cal, adjust=adjust)
     sink = Sink(out_dir)
     write_registers(sink, world)
     write_area_panel(sink, world, mess)
@@ -340,6 +350,8 @@ def synthesise_programme(
             final_year=settings.years[-1],
             cutoff_days=settings.report.cutoff_days_after_year_end,
         )
+    if adjust is not None:
+        truth["scenarios"] = adjust.record()
     write_json(out_dir / "_truth" / "truth.json", truth)
     summary_counts: dict[str, int] = {}
     for e in sink.events:
@@ -356,7 +368,8 @@ def synthesise_programme(
     resub = sum(d.resubmitted is not None for d in deliveries)
     c = truth["counts"]
     return (
-        f"Wrote a synthetic Hub and Spoke programme to {out_dir} (seed {seed}, scale {scale:g}): "
+        f"Wrote a synthetic Hub and Spoke programme to {out_dir} (seed {seed}, scale {scale:g}"
+        f"{named}): "
         f"{c['services']} services (phases 1/2/3: "
         f"{'/'.join(str(c['services_by_phase'].get(p, 0)) for p in (1, 2, 3))}), "
         f"{c['spokes']} spokes, {c['spoke_areas']} spoke and {c['comparison_areas']} comparison "

@@ -470,8 +470,9 @@ def training_estimands(cal: dict[str, Any]) -> dict[str, Any]:
     return {"mean_confidence_change": float(change), "scale": "1-5 confidence, post minus pre"}
 
 
-def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> World:
-    """Simulate the whole programme's true state."""
+def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None, adjust=None) -> World:
+    """Simulate the whole programme's true state (``adjust``: stress scenarios for the area
+    panel, :mod:`analysis.synthesise.scenarios`)."""
     services = build_services(seed, scale, cal)
     spokes = build_spokes(seed, services, cal)
     areas = build_areas(seed, spokes, scale, cal)
@@ -481,6 +482,7 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None) -> 
         areas["cohort_quarter"].to_numpy(),
         list(areas["area_code"]),
         calibration=cal,
+        adjust=adjust,
     )
     funding, sustained = build_funding(seed, services, spokes, cal)
     spokes["sustained"] = spokes["spoke_id"].map(sustained)

@@ -157,6 +157,7 @@ def staggered_att(
     est_method: EstMethod = "dr",
     anticipation: int = 0,
     min_cohort_units: int = MIN_COHORT_UNITS,
+    base_period: Literal["varying", "universal"] = "varying",
 ) -> StaggeredATTResult:
     """Callaway & Sant'Anna (2021) group-time average treatment effects ATT(g, t).
 
@@ -177,6 +178,12 @@ def staggered_att(
     serves as the comparison. A cell R did would refuse (no overlap, singular covariates) has
     a missing ATT and a warning.
 
+    ``base_period="universal"`` (R ``base_period="universal"``) compares every period, before
+    and after treatment, with the same base period g-1-``anticipation``: pre-treatment cells
+    are then levels relative to that period (what an event-study plot and HonestDiD's
+    sensitivity bounds need), and the base period's own cell is reported as 0 with no
+    standard error (the reference). Post-treatment cells are the same under both choices.
+
     Cohorts with fewer than ``min_cohort_units`` units are reported with a warning (with one
     unit the treated part of the influence function is exactly zero, so the standard error
     ignores the treated side's variability); see :func:`pool_small_cohorts` for pooling them.
@@ -191,6 +198,11 @@ def staggered_att(
     if isinstance(anticipation, bool) or int(anticipation) != anticipation or anticipation < 0:
         raise ValueError(f"{what}: anticipation must be a whole number >= 0, got {anticipation!r}")
     anticipation = int(anticipation)
+    if base_period not in ("varying", "universal"):
+        raise ValueError(
+            f"{what}: base_period must be 'varying' or 'universal', got {base_period!r}"
+        )
+    universal = base_period == "universal"
     covariates = tuple(covariates)
     n_units_eligible = int(panel[unit].nunique()) if unit in panel.columns else 0
     n_obs_eligible = len(panel)
@@ -216,22 +228,36 @@ def staggered_att(
     rows: list[dict[str, Any]] = []
     columns: list[np.ndarray] = []
     refused: list[str] = []
+    tfac = 0 if universal else 1
     for g in glist:
         treated = g_unit == g
         pre_idx = np.flatnonzero(tlist + anticipation < g)
-        for ti in range(len(tlist) - 1):
-            current = tlist[ti + 1]
-            if g <= current:
-                if len(pre_idx) == 0:
-                    notes.append(f"cohort {g:g} has no pre-treatment period and was dropped")
-                    break
-                base = int(pre_idx[-1])
-            else:
-                base = ti
+        for ti in range(len(tlist) - tfac):
+            cur = ti + tfac
+            current = tlist[cur]
+            if len(pre_idx) == 0 and (universal or g <= current):
+                notes.append(f"cohort {g:g} has no pre-treatment period and was dropped")
+                break
+            base = int(pre_idx[-1]) if (universal or g <= current) else ti
+            if base == cur:  # universal base period: the reference cell, 0 by definition
+                columns.append(np.zeros(n))
+                rows.append(
+                    {
+                        "cohort": g,
+                        "time": current,
+                        "event_time": current - g,
+                        "att": 0.0,
+                        "post": False,
+                        "n_treated": int(treated.sum()),
+                        "n_control": 0,
+                    }
+                )
+                continue
             if control == "never_treated":
                 comp = g_unit == 0
             else:
-                comp = (g_unit == 0) | ((g_unit > current + anticipation) & (g_unit != g))
+                threshold = tlist[max(cur, base)] + anticipation
+                comp = (g_unit == 0) | ((g_unit > threshold) & (g_unit != g))
             keep = treated | comp
             n1 = int(keep.sum())
             n_t, n_c = int(treated.sum()), int(comp.sum())
@@ -240,11 +266,12 @@ def staggered_att(
             if n_t == 0 or n_c == 0:
                 notes.append(f"ATT({g:g},{current:g}) has no treated or no comparison units")
             else:
-                dy = (y[:, ti + 1] - y[:, base])[keep]
+                dy = (y[:, cur] - y[:, base])[keep]
                 d = treated[keep].astype(float)
+                earlier = min(cur, base)  # covariates of the earlier period, as R did
                 try:
                     if covariates:
-                        x = np.column_stack([np.ones(n1), *[xk[keep, base] for xk in xw]])
+                        x = np.column_stack([np.ones(n1), *[xk[keep, earlier] for xk in xw]])
                         att, psi = two_by_two(dy, d, x, est_method)
                     else:
                         att, psi = difference_in_means(dy, d)
@@ -303,4 +330,5 @@ def staggered_att(
         anticipation=anticipation,
         small_cohorts=small,
         periods=tlist,
+        base_period=base_period,
     )

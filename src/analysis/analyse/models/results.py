@@ -154,6 +154,7 @@ class StaggeredATTResult(ModelResult):
     anticipation: int = 0
     small_cohorts: dict[float, int] = field(default_factory=dict)
     periods: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    base_period: str = "varying"
 
 
 @dataclass

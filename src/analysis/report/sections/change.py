@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.analyse.report_facts import predicted_trajectory, with_interval
+from analysis.analyse.report_facts import predicted_trajectory
 from analysis.core.catalog import MODELS, model_file
 from analysis.core.io import read_json
 from analysis.core.labels import count_word
@@ -20,6 +20,7 @@ from analysis.report.sections.common import (
     people_n,
     rounded_n,
 )
+from analysis.report.sections.rollout import rollout_section
 from analysis.report.wording import FAMILY_NAMES, HTML, label, term_label
 from analysis.report.writer import figure_item, table_item
 
@@ -30,7 +31,7 @@ def change_over_time(ctx: YearContext) -> list[Any]:
     out: list[Any] = []
     out += _trajectory(ctx, records["trajectory"])
     out += _reach(ctx, records["reach"])
-    out += _rollout(ctx, records["rollout"])
+    out += rollout_section(ctx, records["rollout"])
     return out
 
 
@@ -208,51 +209,4 @@ def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
             notes=("N: service returns used (returns are not individuals).",),
         )
     )
-    return out
-
-
-def _rollout(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [HTML("<h3>The rollout: CSE concerns identified after a spoke arrives</h3>")]
-    if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
-    est = pd.read_parquet(ctx.analysis_dir / model_file("rollout")).iloc[0]
-    significant = est["ci_lower"] > 0 or est["ci_upper"] < 0
-    more = "more" if est["estimate"] > 0 else "fewer"
-    text = (
-        f"<p>In the quarters after a spoke arrived, children's social care in spoke areas "
-        f"identified on average {abs(est['estimate']):.1f} {more} CSE concerns per quarter "
-        f"than in comparison areas no spoke had reached (95% confidence interval "
-        f"{est['ci_lower']:.1f} to {est['ci_upper']:.1f})"
-        f"{'' if significant else ', which cannot be told apart from no change'}, across "
-        f"{rec['n_units_used']} areas. Spokes arrived in three phases, so each group of "
-        "areas is compared with areas not (yet) reached over the same quarters (Callaway "
-        "and Sant'Anna), which avoids the bias of a simple before-and-after comparison.</p>"
-    )
-    out += [HTML(text), *caution_notes(ctx, rec)]
-    dyn_path = ctx.analysis_dir / model_file("rollout", "att_dynamic")
-    if dyn_path.exists():
-        dyn = with_interval(pd.read_parquet(dyn_path))
-        dyn = dyn.loc[dyn["event_time"].between(-8, 8)].assign(n=rec["n_units_used"])
-        dt = estimates_table(
-            ctx,
-            dyn,
-            index="event_time",
-            n_column="n",
-            threshold=0,
-            decimals=2,
-            title=f"Effect on CSE concerns identified by quarters since spoke arrival, {ctx.year}",
-            notes=(
-                "Areas, not young people: no suppression needed. Negative event times are "
-                "quarters before arrival: effects near zero there support the comparison.",
-            ),
-        )
-        out += table_item(dt)
-        out += estimate_figure(
-            ctx,
-            dt,
-            "event-study",
-            title="Event study: effect of spoke arrival",
-            x_label="Quarters since the spoke arrived",
-            value_label="Extra CSE concerns per area and quarter",
-        )
     return out

@@ -1,0 +1,141 @@
+"""Stress scenarios for the synthetic world: worlds in which the rollout design's assumptions
+fail (or are strained), so that a validation can see whether the checks notice.
+
+The default world builds in exactly what the rollout comparison needs (parallel trends in
+levels, no anticipation, spoke areas chosen at random, one ramp for every spoke). Each
+scenario changes only the area panel's expected counts, before the Poisson draw, so the
+rest of the programme and every random draw are unchanged; with no scenario the world is
+byte-identical to the default one. Strengths live in ``params.yaml`` under
+``synthetic.scenarios`` (documented in ``docs/parameters.md``):
+
+* ``chosen_on_need`` (``strength``, ``lead_quarters``, ``level_gap``): spoke areas had
+  higher identification (``level_gap`` times their level) and it was rising relative to the
+  comparison areas from ``lead_quarters`` quarters before their spoke arrived, on and on
+  after it (rising need). At ``strength`` 1 the rise accumulated over the ``lead_quarters``
+  quarters before arrival equals the area's true (plateau) effect of the spoke.
+* ``anticipation`` (``quarters``): identification starts to rise ``quarters`` quarters
+  before the spoke arrives (from the hub's funding): the whole effect curve starts earlier.
+* ``dynamic_effects`` (``change_per_quarter``): the effect grows (positive) or fades
+  (negative, floored at zero) by this share of itself per quarter since arrival.
+* ``national_decline`` (``decline_per_year``): identification falls everywhere, by this share
+  a year from the panel's first quarter (as the DfE series does from 2018), and so does the
+  extra identification spokes bring.
+
+The truth written to ``_truth/`` is the ``true_effect`` column: the spokes' effect against
+each area's own counterfactual, whatever the scenario (the rise of ``chosen_on_need`` is
+not an effect of the spokes and is never in it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SCENARIOS: tuple[str, ...] = (
+    "chosen_on_need",
+    "anticipation",
+    "dynamic_effects",
+    "national_decline",
+)
+"""The scenarios the generator knows, in the order they are applied."""
+
+DEFAULT_STRENGTHS: dict[str, dict[str, float]] = {
+    "chosen_on_need": {"strength": 1.0, "lead_quarters": 8, "level_gap": 0.2},
+    "anticipation": {"quarters": 2},
+    "dynamic_effects": {"change_per_quarter": 0.1},
+    "national_decline": {"decline_per_year": 0.1},
+}
+"""Fallback strengths when ``params.yaml`` has no ``synthetic.scenarios`` entry."""
+
+Adjust = Callable[..., tuple[np.ndarray, np.ndarray]]
+"""``adjust(mu0, effect, *, level, cohorts, t, phase_mult, cal)`` -> ``(mu0, effect)``."""
+
+
+def parse_scenarios(text: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Scenario names from ``"a,b"`` (or a sequence), in :data:`SCENARIOS` order; an
+    unknown name is a ``ValueError`` naming the known ones."""
+    if text is None:
+        return ()
+    names = text.split(",") if isinstance(text, str) else list(text)
+    names = [n.strip() for n in names if n and n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise ValueError(
+            f"unknown scenario(s) {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}"
+        )
+    return tuple(n for n in SCENARIOS if n in names)
+
+
+@dataclass(frozen=True)
+class ScenarioSet:
+    """Scenarios to apply with their strengths (``strengths[name][key]``)."""
+
+    names: tuple[str, ...]
+    strengths: Mapping[str, Mapping[str, float]]
+
+    def record(self) -> dict[str, Any]:
+        """What ``_truth/truth.json`` says about the scenarios."""
+        return {n: {k: float(v) for k, v in self.strengths[n].items()} for n in self.names}
+
+    def __call__(
+        self,
+        mu0: np.ndarray,
+        effect: np.ndarray,
+        *,
+        level: np.ndarray,
+        cohorts: np.ndarray,
+        t: np.ndarray,
+        phase_mult: np.ndarray,
+        cal: Mapping[str, Any],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected untreated counts and effects (areas x quarters) under the scenarios."""
+        mu0, effect = mu0.copy(), effect.copy()
+        spoke = cohorts > 0
+        event = t[None, :] - cohorts[:, None]
+        plateau = level * float(cal["spoke_effect"]) * phase_mult  # per-area plateau effect
+        ramp_q = float(cal["spoke_effect_ramp_quarters"])
+        for name in self.names:
+            s = self.strengths[name]
+            if name == "chosen_on_need":
+                lead = float(s["lead_quarters"])
+                rise = np.clip(event + lead, 0, None) * (float(s["strength"]) / lead)
+                mu0 += np.where(spoke[:, None], plateau[:, None] * rise, 0.0)
+                mu0 += np.where(spoke[:, None], float(s["level_gap"]) * level[:, None], 0.0)
+            elif name == "anticipation":
+                k = float(s["quarters"])
+                started = spoke[:, None] & (event >= -k)
+                ramp = 1 - np.exp(-(event + k + 1) / ramp_q)
+                effect = np.where(started, plateau[:, None] * ramp, 0.0)
+            elif name == "dynamic_effects":
+                change = float(s["change_per_quarter"])
+                effect = effect * np.clip(1 + change * np.clip(event, 0, None), 0, None)
+            elif name == "national_decline":
+                factor = (1 - float(s["decline_per_year"])) ** ((t - t.min()) / 4.0)
+                mu0 = mu0 * factor[None, :]
+                effect = effect * factor[None, :]
+        return np.clip(mu0, 0.0, None), np.clip(effect, 0.0, None)
+
+
+def scenario_set(
+    names: Iterable[str] | str | None, section: Mapping[str, Any] | None = None
+) -> ScenarioSet | None:
+    """The scenarios ``names`` with strengths from ``section`` (``synthetic.scenarios`` of
+    ``params.yaml``) over :data:`DEFAULT_STRENGTHS`; ``None`` for no scenario."""
+    chosen = parse_scenarios(names)
+    if not chosen:
+        return None
+    section = section or {}
+    strengths: dict[str, dict[str, float]] = {}
+    for name in chosen:
+        given = dict(section.get(name) or {})
+        unknown = set(given) - set(DEFAULT_STRENGTHS[name])
+        if unknown:
+            raise ValueError(
+                f"synthetic.scenarios.{name}: unknown key(s) {sorted(unknown)}; "
+                f"known: {sorted(DEFAULT_STRENGTHS[name])}"
+            )
+        strengths[name] = {**DEFAULT_STRENGTHS[name], **given}
+    return ScenarioSet(chosen, strengths)
