@@ -125,8 +125,8 @@ def test_reports_show_totals_to_date_and_the_published_figures(pipeline_run: Pip
     figures = load_published_figures()
     for year in ("2013-14", "2014-15", "2015-16", "2016-17"):
         tables = pipeline_run.reports / year / "tables"
-        assert list(tables.glob("totals-to-31-august-*-reported-and-adjusted-*.csv")), year
-        beside = list(tables.glob("programme-to-31-december-2016-*published*.csv"))
+        assert list(tables.glob("totals-to-the-end-of-august-*-reported-and-adjusted-*.csv")), year
+        beside = list(tables.glob("programme-to-the-end-of-december-2016-*published*.csv"))
         assert bool(beside) == (year == FINAL_YEAR), year
     table = pd.read_csv(beside[0], dtype="str")
     published = dict(zip(table["Figure"], table["Published"].str.replace(",", ""), strict=True))

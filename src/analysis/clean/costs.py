@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analysis.clean.intake import RowReader, _extra_cells, _quarantine, _read_csv
+from analysis.clean.masking import SERVICE_ID, shown
 from analysis.clean.registers import _frame, _unique_rows
 from analysis.core import labels as L
 
@@ -42,7 +43,8 @@ def read_grants(st: State) -> pd.DataFrame:
         if holder and holder != L.EVALUATION_GRANT and holder not in st.services:
             rr.fail(
                 "grant_holder",
-                f"unknown grant holder {holder} (a service in register/services.csv or "
+                f"unknown grant holder {shown(holder, SERVICE_ID, 'holder')} (a service in "
+                "register/services.csv or "
                 f"{L.EVALUATION_GRANT})",
             )
         year = rr.code("evaluation_year", L.GRANT_YEARS)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analysis.clean.intake import RowReader, _extra_cells, _quarantine, _read_csv
+from analysis.clean.masking import SERVICE_ID, SPOKE_ID, shown
 from analysis.clean.pseudonymise import to_month
 from analysis.clean.registers import _frame
 from analysis.core import labels as L
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from analysis.clean.intake import State
 
 POSTS_FILE = "register/posts.csv"
-_POST_ID = re.compile(r"^(S\d{2,}-\d+)-P\d+$")
+_POST_ID = re.compile(r"(S\d{2,4}-\d{1,2})-P\d{1,3}")
 
 
 def _months(a: date, b: date) -> int:
@@ -35,18 +36,30 @@ def _check_post(st: State, rr: RowReader, post_id: str | None, sid: str | None,
                 spoke_id: str | None) -> None:  # fmt: skip
     """Problems with a post's identity: its ID, service and spoke, as the registers say."""
     if post_id:
-        m = _POST_ID.match(post_id)
+        m = _POST_ID.fullmatch(post_id)
         if not m:
             rr.fail("post_id", "post_id must look like S01-1-P1 (the spoke's ID, -P, a number)")
         elif spoke_id and m[1] != spoke_id:
-            rr.fail("post_id", f"post_id {post_id} does not belong to spoke {spoke_id}")
+            rr.fail(
+                "post_id",
+                f"post_id {shown(post_id, _POST_ID, 'post ID')} does not belong to spoke "
+                f"{shown(spoke_id, SPOKE_ID, 'spoke ID')}",
+            )
     if sid and sid not in st.services:
-        rr.fail("service_id", f"unknown service {sid} (not in register/services.csv)")
+        rr.fail(
+            "service_id",
+            f"unknown service {shown(sid, SERVICE_ID, 'service ID')} (not in "
+            "register/services.csv)",
+        )
     if not spoke_id:
         return
     spoke = st.spokes.get(spoke_id)
     if spoke is None:
-        rr.fail("spoke_id", f"unknown spoke {spoke_id} (not kept from register/spokes.csv)")
+        rr.fail(
+            "spoke_id",
+            f"unknown spoke {shown(spoke_id, SPOKE_ID, 'spoke ID')} (not kept from "
+            "register/spokes.csv)",
+        )
         return
     if sid and spoke["service_id"] != sid:
         rr.fail("service_id", f"spoke {spoke_id} belongs to service {spoke['service_id']}")
@@ -136,7 +149,7 @@ def read_posts(st: State) -> pd.DataFrame:
             for r, _ in items:
                 st.ledger.quarantine_row(
                     table.file, "", r, "post_id", post_id,
-                    f"post_id {post_id} appears in more than one row of posts.csv (rows {rows})",
+                    f"post_id {shown(post_id, _POST_ID, 'post ID')} appears in more than one row of posts.csv (rows {rows})",
                 )  # fmt: skip
             continue
         st.posts[post_id] = items[0][1]
@@ -167,14 +180,17 @@ def check_post(st: State, rr: RowReader, service_id: str, file: str) -> str | No
     known = st.posts.get(post)
     if known is None and post in st.posts_set_aside:
         note = (
-            f"post {post} is quarantined in {POSTS_FILE} (see its reason): rows naming it "
+            f"post {shown(post, _POST_ID, 'post ID')} is quarantined in {POSTS_FILE} (see its reason): rows naming it "
             "are kept without the link to the post"
         )
         if {"file": file, "note": note} not in st.notes:
             st.notes.append({"file": file, "note": note})
         return None
     if known is None:
-        rr.fail("post_id", f"unknown spoke post {post} (not kept from {POSTS_FILE})")
+        rr.fail(
+            "post_id",
+            f"unknown spoke post {shown(post, _POST_ID, 'post ID')} (not kept from {POSTS_FILE})",
+        )
         return None
     if known["service_id"] != service_id:
         rr.fail("post_id", f"spoke post {post} belongs to service {known['service_id']}")

@@ -34,7 +34,7 @@ def adjusted_totals(ctx: YearContext) -> list[Any]:
         expected = int(rows["returns_expected"].iloc[0])
         missing = int(rows["returns_missing"].iloc[0])
         share = missing / expected if expected else 0.0
-        when = f"{as_of:%d %B %Y}".lstrip("0")
+        when = f"the end of {as_of:%B %Y}"  # a month, never a day (disclosure rule)
         text = (
             f"<h3>Totals to {when} and missing returns</h3><p>Of the {expected} returns "
             f"expected for periods up to {when}, {missing} ({share:.0%}) had not arrived by "
@@ -88,6 +88,13 @@ def adjusted_totals(ctx: YearContext) -> list[Any]:
     return out
 
 
+def _person_total(ctx: YearContext, value: float) -> str:
+    """A programme total of people as published: ``[c]`` when small, else rounded."""
+    if float(value) <= ctx.settings.threshold:
+        return "[c]"
+    return f"{disclosure.round_to_base(float(value), ctx.settings.total_rounding):,.0f}"
+
+
 def published_comparison(ctx: YearContext) -> list[Any]:
     """Methods annex: the programme-to-date indicators beside the published figures (only
     in the report whose year holds the date the published figures run to)."""
@@ -107,7 +114,7 @@ def published_comparison(ctx: YearContext) -> list[Any]:
         rows.append((r, fig))
     if not rows:
         return []
-    when = f"{ref:%d %B %Y}".lstrip("0")
+    when = f"the end of {ref:%B %Y}"
     source = "synthetic programme" if ctx.settings.synthetic else "programme"
     ours_col, adj_col = f"This {source} (reported)", "Adjusted for missing returns"
     base = ctx.settings.total_rounding
@@ -117,13 +124,12 @@ def published_comparison(ctx: YearContext) -> list[Any]:
         records.append(
             {
                 "Figure": fig.label,
-                # totals of people are rounded like every programme total; posts, areas,
-                # services and interviews are not about individuals and are exact
-                ours_col: f"{disclosure.round_to_base(float(r.value), base) if person else r.value:,.0f}",
+                # totals of people are rounded like every programme total (and a small one
+                # suppressed); posts, areas, services and interviews are not about
+                # individuals and are exact
+                ours_col: _person_total(ctx, r.value) if person else f"{r.value:,.0f}",
                 adj_col: (
-                    f"{disclosure.round_to_base(float(r.adjusted), base):,.0f}"
-                    if person and pd.notna(r.adjusted)
-                    else "[z]"
+                    _person_total(ctx, r.adjusted) if person and pd.notna(r.adjusted) else "[z]"
                 ),
                 "Published": f"{fig.value:,.0f}",
                 "Source": fig.source.citation,
