@@ -126,7 +126,7 @@ def test_reports_show_totals_to_date_and_the_published_figures(pipeline_run: Pip
     for year in ("2013-14", "2014-15", "2015-16", "2016-17"):
         tables = pipeline_run.reports / year / "tables"
         assert list(tables.glob("totals-to-the-end-of-august-*-reported-and-adjusted-*.csv")), year
-        beside = list(tables.glob("programme-to-the-end-of-december-2016-*published*.csv"))
+        beside = list(tables.glob("programme-to-the-end-of-december-2016-*.csv"))
         assert bool(beside) == (year == FINAL_YEAR), year
     table = pd.read_csv(beside[0], dtype="str")
     published = dict(zip(table["Figure"], table["Published"].str.replace(",", ""), strict=True))
