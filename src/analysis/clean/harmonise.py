@@ -70,11 +70,15 @@ def seraf_category(total: float) -> int:
     return 4
 
 
+RISK_BAND_WIDTH: float = 1 / 3
+"""Each of the three common risk bands spans this much of the harmonised 0-1 score."""
+
+
 def band_from_score(score: float) -> str:
     """Three-band risk from a common score: below 1/3 high, below 2/3 medium, else low."""
-    if score < 1 / 3:
+    if score < RISK_BAND_WIDTH:
         return "high"
-    if score < 2 / 3:
+    if score < 2 * RISK_BAND_WIDTH:
         return "medium"
     return "low"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.analyse.report_facts import predicted_trajectory
+from analysis.analyse.report_facts import band_terms, predicted_trajectory
 from analysis.core.catalog import MODELS, model_file
 from analysis.core.io import read_json
 from analysis.core.labels import count_word
@@ -43,39 +43,22 @@ def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     slope = est.loc["months_since_referral"]
     used, eligible = rec["n_units_used"], rec["n_units_eligible"]
     least = ctx.settings.min_assessments
-    direction = "rose" if slope["estimate"] > 0 else "fell"
-    significant = slope["ci_lower"] > 0 or slope["ci_upper"] < 0
+    bands = band_terms(slope["estimate"], slope["ci_lower"], slope["ci_upper"])
+    plain = _in_band_terms(bands)
     text = (
-        f"<p>Across {people_n(ctx, used)} young people with {count_word(least)} or more "
-        "outcome assessments, "
-        f"the harmonised outcome score (0 = highest risk, 1 = safest) {direction} on average "
-        f"by {abs(slope['estimate']):.3f} a month (95% confidence interval "
-        f"{slope['ci_lower']:.3f} to {slope['ci_upper']:.3f}), about "
-        f"{abs(12 * slope['estimate']):.2f} over a year"
-        f"{'' if significant else ', which cannot be told apart from no change'}. "
-        f"{people_n(ctx, eligible - used).capitalize()} young people with fewer than "
-        f"{count_word(least)} "
-        "assessments were left out. The model allows every young person their own starting "
-        "point and rate of change, and compares services with each other only through "
-        "fixed service effects.</p>"
+        f"<p>{plain} This is {EVIDENCE_PHRASE[rec['evidence']]}: it describes how the "
+        "assessments of young people the services supported changed, with no comparison "
+        "group, so it cannot say how they would have changed without the services.</p>"
+        f"<p>Technically: across {people_n(ctx, used)} young people with "
+        f"{count_word(least)} or more outcome assessments, the harmonised outcome score "
+        f"(0 = highest risk, 1 = safest) changed on average by {slope['estimate']:+.3f} a "
+        f"month (95% confidence interval {slope['ci_lower']:+.3f} to "
+        f"{slope['ci_upper']:+.3f}). {people_n(ctx, eligible - used).capitalize()} young "
+        f"people with fewer than {count_word(least)} assessments were left out. The "
+        "model, its estimates and its assumptions are in the technical annex (section "
+        "10).</p>"
     )
     out += [HTML(text), *caution_notes(ctx, rec)]
-    main = est.loc[["Intercept", "months_since_referral"]].reset_index()
-    table = estimates_table(
-        ctx,
-        main.assign(term=main["term"].map(term_label), n=rounded_n(ctx, used)),
-        index="term",
-        n_column="n",
-        threshold=ctx.settings.threshold,
-        decimals=4,
-        title=f"Outcome score over time: estimates with 95% intervals, {ctx.year}",
-        notes=(
-            "N: young people used, rounded to the nearest "
-            f"{ctx.settings.total_rounding}. The intercept is the score at referral at "
-            "the reference service; service effects are in the model but not shown.",
-        ),
-    )
-    out += table_item(table)
     pred = predicted_trajectory(est.reset_index())
     if pred is not None:
         pt = estimates_table(
@@ -107,6 +90,77 @@ def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         if path.exists():
             out += _trajectory_by(ctx, pd.read_parquet(path), group, what)
     return out
+
+
+EVIDENCE_PHRASE: dict[str, str] = {
+    "descriptive": "descriptive evidence",
+    "associational": "associational evidence (a pattern in the data, which could have "
+    "other causes)",
+    "causal": "causal evidence under the stated assumptions",
+}
+"""How a model finding names its strength of evidence (its label in models.json)."""
+
+
+def _in_band_terms(bands: dict[str, Any]) -> str:
+    """The trajectory's average change as a sentence in risk-band terms."""
+    if bands["direction"] == "unclear":
+        return (
+            "The average change in young people's outcome scores cannot be told apart "
+            "from no change: the model cannot say in which direction a typical young "
+            "person's risk band moved."
+        )
+    low, high = bands["months_per_band_range"]
+    return (
+        f"On average, young people's outcome scores moved towards a {bands['direction']} "
+        f"risk band by about {abs(bands['bands_per_year']):.1f} of a band a year (each of "
+        "the three bands, high, medium and low risk, spans a third of the score): at that "
+        f"rate a typical young person would take about {bands['months_per_band']:.0f} "
+        f"months to move one band (95% interval {low:.0f} to {high:.0f} months)."
+    )
+
+
+def technical_annex(ctx: YearContext) -> list[Any]:
+    """The methods section's technical annex: the trajectory and reach models' estimates
+    with their intervals and N, and the assumptions each model's evidence rests on."""
+    records = read_json(ctx.analysis_dir / MODELS)
+    out: list[Any] = [HTML("<h3>Technical annex: model estimates</h3>")]
+    for name, title in (("trajectory", "Outcome score over time"), ("reach", "Reach")):
+        rec = records[name]
+        if not rec["fitted"]:
+            continue
+        assumptions = "".join(f"<li>{html.escape(a)}</li>" for a in rec.get("assumptions", []))
+        out.append(
+            HTML(
+                f"<h4>{title}</h4><p>Strength of evidence: "
+                f"{html.escape(EVIDENCE_PHRASE[rec['evidence']])}. Assumptions:</p>"
+                f"<ul>{assumptions}</ul>"
+            )
+        )
+        out += _trajectory_table(ctx, rec) if name == "trajectory" else _reach_table(ctx, rec)
+    return out
+
+
+def _trajectory_table(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
+    est = pd.read_parquet(ctx.analysis_dir / model_file("trajectory")).set_index("term")
+    used = rec["n_units_used"]
+    main = est.loc[["Intercept", "months_since_referral"]].reset_index()
+    table = estimates_table(
+        ctx,
+        main.assign(term=main["term"].map(term_label), n=rounded_n(ctx, used)),
+        index="term",
+        n_column="n",
+        threshold=ctx.settings.threshold,
+        decimals=4,
+        title=f"Outcome score over time: estimates with 95% intervals, {ctx.year}",
+        notes=(
+            "A linear mixed model fitted by REML: the harmonised score on months since "
+            "referral, with a random intercept and slope for each young person and a fixed "
+            "effect for each service. N: young people used, rounded to the nearest "
+            f"{ctx.settings.total_rounding}. The intercept is the score at referral at "
+            "the reference service; service effects are in the model but not shown.",
+        ),
+    )
+    return table_item(table)
 
 
 def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str) -> list[Any]:
@@ -180,15 +234,26 @@ def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
     family = rec.get("family", "negative_binomial")
     change = "more" if rr >= 1 else "fewer"
+    clear = lo > 1 or hi < 1
     text = (
-        f"<p>For each year since a service started, it took on {abs(rr - 1):.0%} {change} "
-        f"new young people per month open (rate ratio {rr:.2f}, 95% confidence interval "
-        f"{lo:.2f} to {hi:.2f}), comparing each service with itself over "
-        f"{rec['n_obs_used']} returns. The model is a {FAMILY_NAMES[family]} regression "
-        "of new young people on years since the service started, with the months each "
-        "return covers as exposure and a fixed effect for each service.</p>"
+        f"<p>Services took on {'' if clear else 'possibly '}{change} new young people per "
+        f"month as they matured: about {abs(rr - 1):.0%} {change} for each year since a "
+        f"service started (95% interval {lo - 1:+.0%} to {hi - 1:+.0%})"
+        f"{'' if clear else ', which cannot be told apart from no change'}. This is "
+        f"{EVIDENCE_PHRASE[rec['evidence']]}: each service is compared with itself over "
+        f"{rec['n_obs_used']} returns, so it describes how referrals grew, not whether the "
+        "young people would otherwise have gone unsupported.</p>"
+        f"<p>Technically: a {FAMILY_NAMES[family]} regression of new young people on years "
+        "since the service started, with the months each return covers as exposure and a "
+        f"fixed effect for each service (rate ratio {rr:.2f}, 95% confidence interval "
+        f"{lo:.2f} to {hi:.2f}); estimates and assumptions are in the technical annex "
+        "(section 10).</p>"
     )
-    out += [HTML(text), *caution_notes(ctx, rec)]
+    return [*out, HTML(text), *caution_notes(ctx, rec)]
+
+
+def _reach_table(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
+    est = pd.read_parquet(ctx.analysis_dir / model_file("reach"))
     main = est.loc[~est["term"].str.startswith("C(")].assign(n=rec["n_obs_used"])
     cols = (
         ("rate_ratio", "rr_ci_lower", "rr_ci_upper")
@@ -196,7 +261,7 @@ def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         else ("estimate", "ci_lower", "ci_upper")
     )
     main = main[["term", *cols, "n"]]
-    out += table_item(
+    return table_item(
         estimates_table(
             ctx,
             main.assign(term=main["term"].map(term_label)),
@@ -209,4 +274,3 @@ def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
             notes=("N: service returns used (returns are not individuals).",),
         )
     )
-    return out

@@ -33,6 +33,23 @@ def _money(value: float) -> str:
     return f"£{value:,.0f}"
 
 
+def grant_per_output(ctx: YearContext, scope: str) -> dict[str, tuple[str, str]]:
+    """For ``scope`` (``"year"`` or ``"to_date"``): each measure's number as published and
+    the grants to services divided by it (to the nearest £10; ``[x]`` without an output)."""
+    costs = programme_costs(ctx.seen, ctx.year)
+    rows = costs.loc[costs["scope"] == scope].set_index("measure")
+    grants = float(rows["grants_gbp"].iloc[0])
+    out: dict[str, tuple[str, str]] = {}
+    for measure in rows.index:
+        shown, divisor = _shown(ctx, measure, float(rows.loc[measure, "count"]))
+        cost = grants / divisor if divisor else None
+        out[str(measure)] = (
+            shown,
+            _money(disclosure.round_to_base(cost, 10)) if cost is not None else "[x]",
+        )
+    return out
+
+
 def programme_cost(ctx: YearContext) -> list[Any]:
     """Grants and the cost per output, for the year and for the programme to date."""
     if "grants" not in ctx.seen or ctx.seen["grants"].empty:
@@ -43,19 +60,15 @@ def programme_cost(ctx: YearContext) -> list[Any]:
     grants_year = float(year_rows["grants_gbp"].iloc[0])
     grants_to_date = float(date_rows["grants_gbp"].iloc[0])
     evaluation = float(date_rows["evaluation_gbp"].iloc[0])
+    per = {
+        ctx.year: grant_per_output(ctx, "year"),
+        "Programme to date": grant_per_output(ctx, "to_date"),
+    }
     records = []
     for measure in year_rows.index:
         row = {"Output": str(year_rows.loc[measure, "label"])}
-        for scope, rows, grants in (
-            (ctx.year, year_rows, grants_year),
-            ("Programme to date", date_rows, grants_to_date),
-        ):
-            shown, divisor = _shown(ctx, measure, float(rows.loc[measure, "count"]))
-            row[f"{scope}: number"] = shown
-            cost = grants / divisor if divisor else None
-            row[f"{scope}: grant per output"] = (
-                _money(disclosure.round_to_base(cost, 10)) if cost is not None else "[x]"
-            )
+        for scope, values in per.items():
+            row[f"{scope}: number"], row[f"{scope}: grant per output"] = values[str(measure)]
         records.append(row)
     frame = pd.DataFrame(records)
     text_columns = [c for c in frame.columns if c != "Output"]

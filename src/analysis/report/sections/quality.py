@@ -187,4 +187,6 @@ and the <a href="../aqa/data-log.html">data log</a>.</p>
 <h3>Version</h3><ul>{items}</ul>
 <p>The same hashes of data, parameters and code reproduce this report exactly
 (<code>dvc repro</code>).</p>"""
-    return [HTML(text), *to_date.published_comparison(ctx)]
+    from analysis.report.sections.change import technical_annex
+
+    return [HTML(text), *technical_annex(ctx), *to_date.published_comparison(ctx)]

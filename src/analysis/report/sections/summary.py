@@ -1,5 +1,6 @@
 """Section 1, Summary: the verdicts on the six outcome measures, the key findings, the
-year's key figures and what changed since the previous year."""
+programme to date with the grants per output, the year's key figures and what changed since
+the previous year."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from analysis.core.io import read_json
 from analysis.publish import disclosure
 from analysis.publish.disclosure import DisclosedTable
 from analysis.report.context import YearContext
+from analysis.report.sections.to_date import summary_to_date
 from analysis.report.sections.verdicts import key_findings, verdict_table
 from analysis.report.wording import EXACT_FIGURES, HTML, _fmt
 from analysis.report.writer import table_item
@@ -95,6 +97,7 @@ def summary(ctx: YearContext) -> list[Any]:
         HTML("".join(lede)),
         *verdict_table(ctx),
         *key_findings(ctx),
+        *summary_to_date(ctx),
         HTML("".join(sentences)),
         *table_item(table),
     ]

@@ -164,3 +164,84 @@ def published_comparison(ctx: YearContext) -> list[Any]:
             "check on the real one.</p>"
         )
     return [HTML(text), *table_item(table)]
+
+
+SUMMARY_ROWS: tuple[tuple[str, str | None], ...] = (
+    ("individual_support", "young_people"),
+    ("group_reach", "group_attendances"),
+    ("professionals_reached", "professionals"),
+    ("spoke_posts_filled", None),
+    ("spoke_areas", None),
+    ("services", None),
+)
+"""The summary's programme-to-date rows (indicator, the cost measure it is divided into)."""
+
+
+def summary_to_date(ctx: YearContext) -> list[Any]:
+    """Summary: the programme from its start to the end of the year (reported, allowing for
+    missing returns) and the grants to services per output, an upper bound."""
+    from analysis.report.sections.costs import grant_per_output
+
+    frame = _table(ctx)
+    if frame.empty:
+        return []
+    as_of = frame["as_of"].max()
+    part = frame.loc[frame["as_of"] == as_of].set_index("indicator")
+    has_grants = "grants" in ctx.seen and not ctx.seen["grants"].empty
+    per = grant_per_output(ctx, "to_date") if has_grants else {}
+    when = f"the end of {as_of:%B %Y}"
+    records = []
+    for indicator, measure in SUMMARY_ROWS:
+        if indicator not in part.index:
+            continue
+        row = part.loc[indicator]
+        person = indicator in ADJUSTED
+        records.append(
+            {
+                "Figure": str(row["label"]),
+                "Reported": _person_total(ctx, row["value"]) if person else f"{row['value']:,.0f}",
+                "Allowing for missing returns": (
+                    _person_total(ctx, row["adjusted"])
+                    if person and pd.notna(row["adjusted"])
+                    else "[z]"
+                ),
+                "Grant to services per output": per[measure][1] if measure in per else "[z]",
+            }
+        )
+    if "post_years" in per:
+        records.append(
+            {
+                "Figure": "Spoke post-years filled",
+                "Reported": per["post_years"][0],
+                "Allowing for missing returns": "[z]",
+                "Grant to services per output": per["post_years"][1],
+            }
+        )
+    frame_out = pd.DataFrame(records)
+    table = disclosure.disclose_table(
+        frame_out,
+        index="Figure",
+        count_columns=[],
+        text_columns=[c for c in frame_out.columns if c != "Figure"],
+        # no count cells left to disclose: totals of people were rounded (or [c]) above;
+        # posts, areas and services are not about individuals and are exact
+        threshold=0,
+        total_rounding=ctx.settings.total_rounding,
+        total_row=False,
+        title=f"The programme to {when}",
+        notes=(
+            "Totals of people are rounded to the nearest "
+            f"{ctx.settings.total_rounding}; the estimate allowing for missing returns is "
+            "explained in the data quality appendix. [z]: does not apply.",
+            "Grant per output divides all the grants to services so far by one output: the "
+            "same grant paid for casework, group work and training, so each is an upper "
+            "bound on that output's cost, not a unit cost (to the nearest £10).",
+        ),
+    )
+    text = (
+        f"<h3>The programme to date</h3><p>From the programme's start to {when}, counted "
+        "as the published evaluation counted them (young people by referral date, "
+        "children and professionals by the date of the session). Value for money is shown "
+        "as the grants to services per output.</p>"
+    )
+    return [HTML(text), *table_item(table)]
