@@ -85,8 +85,11 @@ PERSON_FREE_INDICATORS: frozenset[str] = frozenset(
 shown exactly, without suppression or rounding."""
 
 UNIT_NOTES: dict[str, str] = {
-    "confidence_change_mean": "Confidence is rated by professionals on a 1-5 scale before and "
-    "after training; N is the number of professionals with both ratings.",
+    "confidence_change_mean": "Descriptive self-report: professionals rate their own "
+    "confidence on a 1-5 scale before and after a session, on the same day; it does not "
+    "measure skill or later practice, and only those who returned feedback are counted "
+    "(the response rate is shown with outcome 5). N is the number of professionals with "
+    "both ratings.",
     "outcome_score_change_mean": "Change on the common 0-1 score (higher is safer and "
     "better); N is the number of young people with two or more assessments.",
 }
