@@ -7,8 +7,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse import outcomes
-from analysis.clean.harmonise import RISK_BAND_WIDTH
-from analysis.core.labels import label
+from analysis.core.labels import RISK_BAND_WIDTH, label
 from analysis.core.rules import LATE_AFTER_DAYS, current_rows, expected_periods
 
 
@@ -85,7 +84,7 @@ def age_band(ages: pd.Series) -> pd.Series:
 def band_terms(slope: float, lower: float, upper: float) -> dict[str, Any]:
     """The trajectory model's monthly change in the harmonised score, in risk-band terms.
 
-    The three common risk bands each span :data:`~analysis.clean.harmonise.RISK_BAND_WIDTH`
+    The three common risk bands each span :data:`~analysis.core.labels.RISK_BAND_WIDTH`
     of the score, so a monthly change ``slope`` moves an average young person
     ``12 * slope / width`` bands a year and takes ``width / |slope|`` months to cross one
     band. ``months_per_band_range`` comes from the interval's ends (``None`` when the

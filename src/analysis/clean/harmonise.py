@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.core.calendar import Period, parse_period, quarter_index, quarter_of, year_end
 from analysis.core.calendar import year_of as evaluation_year_of
-from analysis.core.labels import BANDS, INSTRUMENTS
+from analysis.core.labels import BANDS, INSTRUMENTS, RISK_BAND_WIDTH
 from analysis.core.people import (
     CHANGING_ATTRIBUTES,
     CLOSURE_ATTRIBUTES,
@@ -68,10 +68,6 @@ def seraf_category(total: float) -> int:
     if total <= 15:
         return 3
     return 4
-
-
-RISK_BAND_WIDTH: float = 1 / 3
-"""Each of the three common risk bands spans this much of the harmonised 0-1 score."""
 
 
 def band_from_score(score: float) -> str:

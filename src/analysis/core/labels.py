@@ -17,6 +17,10 @@ INSTRUMENTS: tuple[str, ...] = ("seraf", "star5", "star10", "risk3", "bespoke", 
 BANDS: tuple[str, ...] = ("low", "medium", "high")
 """Risk bands, lowest first."""
 
+RISK_BAND_WIDTH: float = 1 / 3
+"""Each of the three common risk bands spans this much of the harmonised 0-1 score (the
+cleaner's mapping cuts the score at 1/3 and 2/3)."""
+
 COUNT_WORDS: tuple[str, ...] = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.analyse.report_facts import band_terms
-from analysis.clean.harmonise import RISK_BAND_WIDTH, band_from_score
+from analysis.clean.harmonise import band_from_score
+from analysis.core.labels import RISK_BAND_WIDTH
 from analysis.report.sections.change import EVIDENCE_PHRASE, _in_band_terms
 
 
