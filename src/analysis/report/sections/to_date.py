@@ -205,7 +205,7 @@ def summary_to_date(ctx: YearContext) -> list[Any]:
                     if person and pd.notna(row["adjusted"])
                     else "[z]"
                 ),
-                "Grant to services per output": per[measure][1] if measure in per else "[z]",
+                "Grant per output": per[measure][1] if measure in per else "[z]",
             }
         )
     if "post_years" in per:
@@ -214,7 +214,7 @@ def summary_to_date(ctx: YearContext) -> list[Any]:
                 "Figure": "Spoke post-years filled",
                 "Reported": per["post_years"][0],
                 "Allowing for missing returns": "[z]",
-                "Grant to services per output": per["post_years"][1],
+                "Grant per output": per["post_years"][1],
             }
         )
     frame_out = pd.DataFrame(records)
