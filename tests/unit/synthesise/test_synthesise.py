@@ -700,7 +700,7 @@ def test_rerun_into_same_folder_replaces_output(raw, tmp_path):
     assert (
         set(manifest["file"])
         | {"manifest.csv", "keep.txt", "_truth/truth.json", "_truth/mess.json"}
-        | {"_truth/generator.json"}
+        | {"_truth/generator.json", "_truth/fieldwork.json", "_truth/redaction_register.csv"}
         == files
     )
     # The user's file was not generated: the folder no longer carries the marker intact.
