@@ -1,5 +1,6 @@
-"""Reading the coded fieldwork (``fieldwork/*.qdpx``): every source and coded selection
-accounted for, every quote redacted before it is stored.
+"""Reading the coded fieldwork (``fieldwork/*.qdpx`` and framework matrices
+``fieldwork/*.xlsx``): every source and coded selection accounted for, every quote redacted
+before it is stored.
 
 Each ``.qdpx`` file is a REFI-QDA project exported by the evaluators' analysis software
 (:mod:`analysis.clean.qdpx`). The ledger counts its sources (sheet ``sources``, numbered
@@ -15,6 +16,11 @@ A source is kept when it is a text source whose text is in the archive and whose
 kept, it lies inside the source's text (``0 <= start < end <= length``) and it has at
 least one code, every one of them in the codebook; it gives one row per code.
 
+The second accepted form is a framework-matrix workbook (Framework analysis: case x
+theme; :func:`read_framework_matrix`): each visible sheet a theme, each row a case with the
+same variables as columns, each other column a code and each non-empty cell the case's
+summary or quote for it. Its rows are counted in the ledger like a CSV's.
+
 Quotes are redacted (:mod:`analysis.clean.redact`) here, before anything else reads them;
 real fieldwork with no redaction register is not read at all.
 """
@@ -29,7 +35,7 @@ import pandas as pd
 from analysis.clean.intake import EVALUATION_YEARS
 from analysis.clean.qdpx import QdaProject, QdaSource, open_qdpx
 from analysis.clean.redact import Redactor, RegisterError, read_register, register_path
-from analysis.clean.returns import FileRejected
+from analysis.clean.returns import FileRejected, cell_text, is_missing
 from analysis.core import labels as L
 
 if TYPE_CHECKING:
@@ -40,6 +46,12 @@ SOURCES = "sources"
 SELECTIONS = "coded selections"
 VARIABLES = ("site", "evaluation_year", "participant_role", "source_type", "visit")
 """The source variables read (names compared in lower case, spaces as ``_``)."""
+MATRIX_REQUIRED = ("site", "evaluation_year")
+"""Columns every sheet of a framework matrix needs."""
+NOT_FIELDWORK = (
+    "not coded fieldwork: the fieldwork folder holds REFI-QDA projects (.qdpx) and "
+    "framework-matrix workbooks (.xlsx) only"
+)
 NO_REGISTER = (
     "no redaction register: fieldwork quotes are read only when the people, places and "
     "schools to take out of them are listed (set HUBSPOKE_REDACTION_REGISTER to the "
@@ -79,12 +91,22 @@ def _source_problems(
 ) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """The source's fields and its problems as ``(column, value, reason)``."""
     if src.kind != "TextSource":
-        return {}, [("", "", f"a {src.kind}: only text sources (transcripts, case studies) are "
-                             "read")]  # fmt: skip
+        return {}, [
+            ("", "", f"a {src.kind}: only text sources (transcripts, case studies) are read")
+        ]
     if src.problem:
         return {}, [("", "", f"source {src.number}: {src.problem}")]
     attrs, conflicts = _attributes(project, src)
-    problems = [(k, "", reason) for k, reason in conflicts]
+    fields, problems = check_attributes(st, attrs)
+    return fields, [(k, "", reason) for k, reason in conflicts] + problems
+
+
+def check_attributes(
+    st: State, attrs: dict[str, str]
+) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """The fields of a source (or framework-matrix row) from its variables, or its problems
+    as ``(column, value, reason)`` (the value is masked by the ledger)."""
+    problems: list[tuple[str, str, str]] = []
     site = attrs.get("site", "")
     if not site:
         problems.append(("site", "", "no site: the source and its cases have no 'site' variable"))
@@ -92,8 +114,14 @@ def _source_problems(
         problems.append(("site", site, "unknown site: not a service of register/services.csv"))
     year = attrs.get("evaluation_year", "")
     if year not in EVALUATION_YEARS:
-        problems.append(("evaluation_year", year, "evaluation_year is missing or not a year of "
-                         f"the programme ({', '.join(EVALUATION_YEARS)})"))  # fmt: skip
+        problems.append(
+            (
+                "evaluation_year",
+                year,
+                "evaluation_year is missing or not a year of the programme "
+                f"({', '.join(EVALUATION_YEARS)})",
+            )
+        )
     source_type = attrs.get("source_type", "interview") or "interview"
     if source_type not in L.FIELDWORK_SOURCE_TYPES:
         problems.append(
@@ -108,13 +136,18 @@ def _source_problems(
     if source_type == "case_study" and not role:
         role = "case_study"
     elif role not in L.PARTICIPANT_ROLES:
-        problems.append(("participant_role", role, "participant_role is missing or not one of "
-                         f"{', '.join(L.PARTICIPANT_ROLES)}"))  # fmt: skip
+        problems.append(
+            (
+                "participant_role",
+                role,
+                "participant_role is missing or not one of " + ", ".join(L.PARTICIPANT_ROLES),
+            )
+        )
     visit_text = attrs.get("visit", "")
     visit = None
     if visit_text:
-        if visit_text in ("1", "2"):
-            visit = int(visit_text)
+        if visit_text in ("1", "2", "1.0", "2.0"):
+            visit = int(float(visit_text))
         else:
             problems.append(("visit", visit_text, "visit is not 1 or 2"))
     if problems:
@@ -134,10 +167,6 @@ def read_fieldwork_project(st: State, file: str, redactor: Redactor | None) -> l
     """Validate one ``.qdpx`` file; its kept coded selections as records (one per code),
     quotes redacted. Rejects the file (ledger) when it cannot be read or there is no
     redaction register."""
-    if not file.lower().endswith(".qdpx"):
-        st.ledger.reject_file(file, "not a REFI-QDA project (.qdpx): the fieldwork folder "
-                                    "holds coded projects only")  # fmt: skip
-        return []
     if redactor is None:
         st.ledger.reject_file(file, NO_REGISTER)
         return []
@@ -189,6 +218,74 @@ def read_fieldwork_project(st: State, file: str, redactor: Redactor | None) -> l
     return out
 
 
+def read_framework_matrix(st: State, file: str, redactor: Redactor | None) -> list[dict[str, Any]]:
+    """Validate one framework-matrix workbook; its kept cells as records, quotes redacted.
+
+    Each visible sheet is a theme (its name is the ``code_group``); each row is a case with
+    the source variables as columns (``site``, ``evaluation_year``, ``participant_role``,
+    ``source_type``, ``visit``); every other column is a code (its header as written) and a
+    non-empty cell is the case's summary or quote for that code. The ledger counts rows; a
+    row with a problem is quarantined whole. Hidden sheets are never read (noted).
+    """
+    if redactor is None:
+        st.ledger.reject_file(file, NO_REGISTER)
+        return []
+    from analysis.clean.workbook import read_return_workbook
+
+    try:
+        read = read_return_workbook(st.raw_dir / file, file)
+    except FileRejected as exc:
+        st.ledger.reject_file(file, str(exc))
+        return []
+    for sheet in read.hidden:
+        st.ledger.set_aside(file, sheet, "hidden sheet: never read (unhide it to include it)")
+    out: list[dict[str, Any]] = []
+    for sheet, sr in read.sheets.items():
+        table = sr.table
+        if not table.header:
+            st.notes.append({"file": file, "note": "a sheet holds nothing"})
+            continue
+        missing = [c for c in MATRIX_REQUIRED if c not in table.header]
+        if missing:
+            st.ledger.read(file, sheet, [r for r, _ in table.rows], table.blank)
+            for row, _ in table.rows:
+                st.ledger.quarantine_row(
+                    file, sheet, row, "", "",
+                    f"the sheet has no {', '.join(missing)} column: its rows cannot be "
+                    "placed (a framework matrix has a row per case with site and "
+                    "evaluation_year columns)",
+                )  # fmt: skip
+            continue
+        codes = [
+            (h, " ".join(str(raw).split()))
+            for h, raw in zip(table.header, table.raw_header, strict=False)
+            if h and h not in VARIABLES
+        ]
+        st.ledger.read(file, sheet, [r for r, _ in table.rows], table.blank)
+        for row, values in table.rows:
+            attrs = {
+                k: "" if is_missing(values.get(k)) else cell_text(values.get(k)) for k in VARIABLES
+            }
+            fields, problems = check_attributes(st, attrs)
+            problems += [
+                ("", "", f"column {col}: {why}") for col, why in sr.cell_problems.get(row, [])
+            ]
+            if problems:
+                for column, value, reason in problems:
+                    st.ledger.quarantine_row(file, sheet, row, column, value, reason)
+                continue
+            for key, name in codes:
+                cell = values.get(key)
+                if is_missing(cell):
+                    continue
+                out.append(
+                    {**fields, "code_group": " ".join(sheet.split()), "code": name,
+                     "text": redactor.redact(cell_text(cell))}
+                )  # fmt: skip
+            st.ledger.keep(file, sheet, row)
+    return out
+
+
 def read_fieldwork(st: State, described: set[str]) -> pd.DataFrame:
     """Every ``fieldwork/`` file read (see the module docstring); the processed table
     ``fieldwork_quotes``."""
@@ -208,7 +305,12 @@ def read_fieldwork(st: State, described: set[str]) -> pd.DataFrame:
                 return _frame([], "fieldwork_quotes")
     recs: list[dict[str, Any]] = []
     for f in files:
-        recs.extend(read_fieldwork_project(st, f, redactor))
+        if f.lower().endswith(".qdpx"):
+            recs.extend(read_fieldwork_project(st, f, redactor))
+        elif f.lower().endswith(".xlsx"):
+            recs.extend(read_framework_matrix(st, f, redactor))
+        else:
+            st.ledger.reject_file(f, NOT_FIELDWORK)
     if redactor is not None and redactor.counts:
         done = Counter({k: v for k, v in redactor.counts.items() if v})
         st.notes.append({

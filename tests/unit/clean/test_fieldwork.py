@@ -361,3 +361,78 @@ def test_zip_entry_understating_its_size_is_caught(tmp_path: Path) -> None:
     path.write_bytes(data)
     with pytest.raises(FileRejected, match="unpack|damaged"):
         open_qdpx(path)
+
+
+# ----------------------------------------------------------------------------- framework matrix
+
+
+def _matrix(path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Context"
+    ws.append(["Site", "Evaluation year", "Participant role", "Visit",
+               "Host demands on spoke time", "Recruitment"])  # fmt: skip
+    ws.append(["S01", "2014-15", "spoke_worker", 2, "Ysolde Marchbanks is asked for everything",
+               None])  # fmt: skip
+    ws.append(["S02", "2014-15", "hub_manager", 1, None, "Two rounds, call 07700 900123"])
+    ws.append(["S77", "2014-15", "hub_manager", 1, "Quillon said so", None])  # unknown site
+    ws.append(["S02", "2019-20", "hub_manager", 1, "late", None])  # not a programme year
+    out = wb.create_sheet("Outcome")
+    out.append(["site", "evaluation_year", "source_type", "Outcome 6"])
+    out.append(["S02", "2015-16", "case_study", "Back at Greyfriars High School since 3 May"])
+    hidden = wb.create_sheet("Names")
+    hidden.append(["site", "evaluation_year", "Ysolde Marchbanks"])
+    hidden.sheet_state = "hidden"
+    wb.save(path)
+
+
+def test_framework_matrix_is_read_redacted(fieldwork, tmp_path: Path, monkeypatch) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(MINIMAL, raw)
+    (raw / "fieldwork").mkdir()
+    _matrix(raw / "fieldwork" / "matrix.xlsx")
+    reg = tmp_path / "register.csv"
+    reg.write_text("kind,text\nperson,Ysolde Marchbanks\nperson,Quillon Fairweather\n", "utf-8")
+    monkeypatch.setenv(REGISTER_ENV, str(reg))
+    out = tmp_path / "out"
+    clean_returns(raw, out)
+    quotes = pd.read_parquet(out / "fieldwork_quotes.parquet")
+    got = sorted(
+        (r.site_key, r.evaluation_year, r.role_group, r.code_group, r.code, r.text)
+        for r in quotes.itertuples()
+    )
+    assert got == [
+        ("S01", "2014-15", "programme_staff", "Context", "Host demands on spoke time",
+         "[name] is asked for everything"),
+        ("S02", "2014-15", "programme_staff", "Context", "Recruitment", "Two rounds, call [phone]"),
+        ("S02", "2015-16", "case_study", "Outcome", "Outcome 6", "Back at [school] since [date]"),
+    ]  # fmt: skip
+    ledger = json.loads((out / "ledger.json").read_text("utf-8"))
+    lines = {
+        (f["file"], f["sheet"]): f for f in ledger["files"] if f["file"].startswith("fieldwork")
+    }
+    ctx = lines[("fieldwork/matrix.xlsx", "Context")]
+    assert (ctx["read"], ctx["kept"], ctx["quarantined"]) == (4, 2, 2)
+    assert ("fieldwork/matrix.xlsx", "Names") not in lines
+    with open(out / "quarantine.csv", encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["file"] == "fieldwork/matrix.xlsx"]
+    reasons = {(r["sheet"], r["row"]): r["reason"] for r in rows}
+    assert reasons[("Context", "4")] == "unknown site: not a service of register/services.csv"
+    assert reasons[("Context", "5")].startswith("evaluation_year is missing or not a year")
+    assert reasons[("Names", "")].startswith("hidden sheet")
+    whole = (out / "quarantine.csv").read_text("utf-8") + (out / "ledger.json").read_text("utf-8")
+    assert "Quillon" not in whole and "S77" not in whole and "Ysolde" not in whole
+
+
+def test_other_files_in_the_fieldwork_folder_are_rejected(fieldwork, tmp_path, monkeypatch) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(MINIMAL, raw)
+    (raw / "fieldwork").mkdir()
+    (raw / "fieldwork" / "notes.txt").write_text("Ysolde Marchbanks", "utf-8")
+    monkeypatch.setenv(REGISTER_ENV, str(_register_file(tmp_path, fieldwork)))
+    clean_returns(raw, tmp_path / "out")
+    ledger = json.loads((tmp_path / "out" / "ledger.json").read_text("utf-8"))
+    assert [r["file"] for r in ledger["rejected"]] == ["fieldwork/notes.txt"]
+    assert ledger["rejected"][0]["reason"].startswith("not coded fieldwork")
