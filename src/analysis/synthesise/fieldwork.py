@@ -175,14 +175,14 @@ FILLER: tuple[str, ...] = (
     "Thank you, that is really helpful.",
 )
 
-FIRST_NAMES = ("Ysolde", "Quillon", "Tamsin", "Oriel", "Bexley", "Cressida", "Dashiell",
+FIRST_NAMES = ("Anwen", "Briallen", "Tamsin", "Oriel", "Bexley", "Cressida", "Dashiell",
                "Elowen", "Fenwick", "Gwenllian", "Hollis", "Isolde", "Jareth", "Kestrel",
                "Linnea", "Marisol", "Niamh", "Odalys", "Peregrine", "Rosalind", "Saoirse",
                "Thaddeus", "Ulrika", "Wrenna")  # fmt: skip
-SURNAMES = ("Marchbanks", "Fairweather", "Quenby", "Ashdown", "Blackthorne", "Cavendish",
+SURNAMES = ("Quarrington", "Fennimore", "Quenby", "Ashdown", "Blackthorne", "Cavendish",
             "Dunmore", "Everleigh", "Fotheringham", "Gallimore", "Hartigan", "Inchbald",
             "Jessop", "Kilbride", "Loxley", "Merriweather", "Nettleship", "Ormerod")  # fmt: skip
-PLACES = ("Larkspur Arcade", "Quarry Bank Parade", "Wexcombe Rise", "Hollin Lane",
+PLACES = ("Lanthorn Arcade", "Quarry Bank Parade", "Wexcombe Rise", "Hollin Lane",
           "Tanner's Yard", "Saltmarsh Green", "Kittiwake Row", "Brackenfold Park")  # fmt: skip
 SCHOOLS = ("Thornbury Vale Academy", "Greyfriars High School", "Millbeck Primary School",
            "Castlerigg College", "Ravensworth Academy", "Elmhurst Grange School")  # fmt: skip
