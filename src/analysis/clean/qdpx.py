@@ -171,6 +171,28 @@ def _parse_xml(data: bytes) -> etree._Element:
     return root
 
 
+def _readable_path(root: etree._Element, path: str) -> str:
+    """An error's element as ``Project/Sources/TextSource[3]/PlainTextSelection[2]``
+    (element names and positions only)."""
+    try:
+        found = root.getroottree().xpath(path) if path else []
+    except etree.XPathError:
+        found = []
+    if not found or not isinstance(found[0], etree._Element):
+        return "?"
+    el, parts = found[0], []
+    while el is not None:
+        parent = el.getparent()
+        name = etree.QName(el).localname
+        if parent is not None:
+            same = [c for c in parent if c.tag == el.tag]
+            if len(same) > 1:
+                name += f"[{same.index(el) + 1}]"
+        parts.append(name)
+        el = parent
+    return "/".join(reversed(parts))
+
+
 def _check_schema(root: etree._Element) -> None:
     schema = project_schema()
     if schema.validate(root):
@@ -178,7 +200,7 @@ def _check_schema(root: etree._Element) -> None:
     errors = list(schema.error_log)
     first = errors[0]
     what = _SCHEMA_PHRASES.get(first.type_name, first.type_name.lower())
-    path = re.sub(r"\{[^}]*\}", "", first.path or "") or "?"
+    path = _readable_path(root, first.path or "")
     raise _reject(
         f"project.qde does not follow the REFI-QDA project schema ({NS}): {len(errors)} "
         f"problem(s), the first at line {first.line} ({path}): {what}"

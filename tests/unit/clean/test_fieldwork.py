@@ -274,7 +274,8 @@ def _bad_cases(fw) -> dict[str, tuple[bytes, str]]:
         ),
         "schema_violation": (
             _mutate_xml(fw, f'endPosition="{end_value}"', ""),
-            "file rejected: project.qde does not follow the REFI-QDA project schema",
+            "file rejected: project.qde does not follow the REFI-QDA project schema "
+            "(urn:QDA-XML:project:1.0): 1 problem(s), the first at line ",
         ),
         "selection_outside_source": (
             _mutate_xml(fw, f'endPosition="{end_value}"', 'endPosition="999999"'),
@@ -321,6 +322,10 @@ def test_bad_input(case: str, fieldwork, tmp_path: Path, monkeypatch) -> None:
     assert (FILE in rejected) == reason.startswith("file rejected")
     for line in ledger["files"]:
         assert line["read"] == line["kept"] + line["quarantined"] + line["superseded"], line
+    if case == "schema_violation":
+        assert lines[0]["reason"].endswith(
+            "(Project/Sources/TextSource[1]/PlainTextSelection[1]): a required attribute is missing"
+        )
     if case in ("selection_outside_source", "code_missing"):
         sel = next(
             f for f in ledger["files"] if f["file"] == FILE and f["sheet"] == "coded selections"
