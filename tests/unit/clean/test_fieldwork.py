@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.clean import limits
 from analysis.clean.pipeline import clean_returns
@@ -441,3 +444,46 @@ def test_other_files_in_the_fieldwork_folder_are_rejected(fieldwork, tmp_path, m
     ledger = json.loads((tmp_path / "out" / "ledger.json").read_text("utf-8"))
     assert [r["file"] for r in ledger["rejected"]] == ["fieldwork/notes.txt"]
     assert ledger["rejected"][0]["reason"].startswith("not coded fieldwork")
+
+
+REGISTER_NAMES = (("person", "Anwen Quarrington"), ("person", "Oriel Fennimore-Blake"),
+                  ("place", "Lanthorn Arcade"), ("school", "Castlerigg College"))  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "Anwen",
+                    "QUARRINGTON",
+                    "anwen quarrington's",
+                    "Fennimore-Blake",
+                    "Oriel",
+                    "lanthorn arcade",
+                    "Castlerigg College",
+                    "at",
+                    "the",
+                    "school",
+                    "on",
+                ]
+            ),  # fmt: skip
+            st.text(alphabet=st.characters(categories=("L", "N", "P", "Zs")), max_size=8),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from([" ", "\n", ", ", "-", "'"]),
+)
+def test_redaction_leaves_no_register_entry(words: list[str], sep: str) -> None:
+    """Whatever surrounds them, no register entry (or part of a person's name) survives
+    as a word of the redacted text."""
+    redactor = Redactor(Register(REGISTER_NAMES))
+    out = redactor.redact(sep.join(words))
+    for kind, entry in REGISTER_NAMES:
+        parts = entry.replace("-", " ").split() if kind == "person" else []
+        for part in [entry, *parts]:
+            assert not re.search(rf"(?<!\w){re.escape(part)}(?!\w)", out, re.IGNORECASE), (
+                part,
+                out,
+            )
