@@ -9,7 +9,12 @@ free-text alike); the name, postcode and notes columns of those files carry plan
 in every row (they are dropped by the cleaner, rows kept); kept rows carry a planted date of
 birth; one extract loses its header row, one row has an unquoted comma, cells hold formula
 payloads; workbooks get planted text in labels, values, the Cover and a hidden sheet; the
-registers get planted text in coded columns. Then ``dvc repro`` runs clean, analyse, report
+registers get planted text in coded columns. The generator's coded fieldwork
+(``fieldwork/*.qdpx``) carries its own planted identifiers in the transcripts: young
+people's and workers' names, places, schools, dates, phone numbers and postcodes (listed in
+``_truth/redaction_register.csv`` and ``_truth/fieldwork.json``); the folder is real data
+once planted, so the cleaner is given that register as the evaluators' own
+(``HUBSPOKE_REDACTION_REGISTER``). Then ``dvc repro`` runs clean, analyse, report
 and index. Every output is searched (processed tables cell by cell, quarantine, ledger,
 completion marker, metrics, interim tables, executed notebooks, reports, CSV tables, SVG
 figures) and so is the log of the run. PNG figures are pictures (no text to search); the
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +174,26 @@ def _texts(root: Path, log: str) -> dict[str, str]:
     return out
 
 
+def _fieldwork_register(root: Path) -> Path:
+    """A copy of the generator's register outside the raw folder (as evaluators keep it)."""
+    out = root / "redaction_register.csv"
+    out.write_bytes((root / "data/raw/_truth/redaction_register.csv").read_bytes())
+    return out
+
+
+def fieldwork_plants(root: Path) -> list[str]:
+    """Every identifier the generator planted in the fieldwork transcripts: the names
+    (whole and each part), places and schools of its register, and its dates, phone
+    numbers and postcodes."""
+    with open(root / "redaction_register.csv", encoding="utf-8", newline="") as fh:
+        register = [(r["kind"], r["text"]) for r in csv.DictReader(fh)]
+    truth = json.loads((root / "data/raw/_truth/fieldwork.json").read_text("utf-8"))
+    values = {text for _, text in register}
+    values |= {part for kind, text in register if kind == "person" for part in text.split()}
+    values |= {v for vs in truth["planted"].values() for v in vs}
+    return sorted(values)
+
+
 @pytest.fixture(scope="module")
 def planted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
     root = make_repo_copy(tmp_path_factory.mktemp("leak") / "repo", PIPELINE_TEST_PARAMS)
@@ -179,6 +206,7 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, in
         cwd=root, env=env, check=True, capture_output=True,
     )  # fmt: skip
     planted = plant(root / "data" / "raw")
+    env = {**env, "HUBSPOKE_REDACTION_REGISTER": str(_fieldwork_register(root))}
     log = ""
     for args in (["repro", "aqa", "national"], ["repro", "--downstream", "clean"]):
         proc = subprocess.run(
@@ -209,6 +237,23 @@ def test_no_output_holds_a_planted_value(planted_run) -> None:
         for value in SEARCH
         if value.casefold() in text.casefold()
     ]
+    assert found == []
+
+
+def test_no_output_holds_a_fieldwork_identifier(planted_run) -> None:
+    """The quotes reach the processed tables, redacted: no planted name, place, school,
+    date, phone number or postcode in any output (digits bounded, so a planted 1/03/2015
+    is not found inside an unrelated 01/03/2015)."""
+    root, log, _ = planted_run
+    quotes = pd.read_parquet(root / "data" / "processed" / "fieldwork_quotes.parquet")
+    assert len(quotes) > 100
+    assert quotes["text"].str.contains(r"\[(?:name|place|school|date|phone)\]").any()
+    values = fieldwork_plants(root)
+    assert len(values) > 50
+    alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", re.IGNORECASE)
+    texts = _texts(root, log)
+    found = [f"{where}: {m[0]}" for where, text in texts.items() for m in pattern.finditer(text)]
     assert found == []
 
 

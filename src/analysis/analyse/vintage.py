@@ -35,7 +35,9 @@ RETURN_TABLES: tuple[str, ...] = (
     "outputs",
 )
 RECEIVED_TABLES: tuple[str, ...] = ("case_periods", "assessments", "training", "group_sessions")
-YEAR_TABLES: tuple[str, ...] = ("periods", "area_panel", "fieldwork", "funding", "grants")
+YEAR_TABLES: tuple[str, ...] = (
+    "periods", "area_panel", "fieldwork", "fieldwork_quotes", "funding", "grants",
+)  # fmt: skip
 
 
 def _upto(frame: pd.DataFrame, year: str) -> pd.Series:

@@ -32,3 +32,18 @@ def megabytes(n: int) -> str:
     """A byte count for a message (``"20 MiB"``, ``"0.4 MiB"``)."""
     mib = n / (1024 * 1024)
     return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
+
+
+MAX_QDPX_BYTES = 50 * 1024 * 1024
+"""Largest REFI-QDA project file (``.qdpx``) read (50 MiB: transcripts are text; a
+project's audio or video is never read)."""
+
+MAX_QDPX_MEMBERS = 20_000
+"""Most entries one ``.qdpx`` archive may list."""
+
+MAX_QDPX_XML_BYTES = 64 * 1024 * 1024
+"""Largest uncompressed ``project.qde`` (64 MiB)."""
+
+MAX_QDPX_TEXT_BYTES = 128 * 1024 * 1024
+"""Largest uncompressed size of all the source texts one ``.qdpx`` may hold together (a
+guard against a small archive that unpacks to gigabytes)."""

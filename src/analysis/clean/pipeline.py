@@ -18,6 +18,7 @@ from analysis.clean.extracts import (
     _read_extract,
     _read_training,
 )
+from analysis.clean.fieldwork import read_fieldwork
 from analysis.clean.files import scan_raw
 from analysis.clean.harmonise import (
     completeness_table,
@@ -279,6 +280,7 @@ def _clean(st: State) -> dict[str, pd.DataFrame]:
     for group in _submissions(st, "groupwork", described):
         groups.extend(_current_of(st, group, lambda sub: read_group_sessions(st, sub)))
     tables["group_sessions"] = _frame(groups, "group_sessions")
+    tables["fieldwork_quotes"] = read_fieldwork(st, described)
     _stray_files(st, described)
 
     tables["completeness"] = completeness_table(tables["case_periods"], tables["assessments"])

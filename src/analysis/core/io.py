@@ -45,6 +45,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
     "training",
     "group_sessions",
     "fieldwork",
+    "fieldwork_quotes",
     "completeness",
     "reconciliation",
     "deliveries",

@@ -261,6 +261,16 @@ GRANT_YEARS = ("2013-14", "2014-15", "2015-16", "2016-17", "2017-18", "2018-19")
 FIELDWORK_COLUMNS = ("evaluation_year", "phase", "participant_role", "interviews")
 PARTICIPANT_ROLES = ("spoke_worker", "hub_manager", "host_agency", "partner_agency",
                      "young_person", "strategic_lead")  # fmt: skip
+ROLE_GROUPS: dict[str, str] = {
+    "spoke_worker": "programme_staff", "hub_manager": "programme_staff",
+    "host_agency": "partner_agency", "partner_agency": "partner_agency",
+    "strategic_lead": "partner_agency", "young_person": "young_person",
+    "case_study": "case_study",
+}  # fmt: skip
+"""The role group a fieldwork quote is published under (finer roles would single people
+out at a site): programme staff, partner agencies, young people, case studies."""
+FIELDWORK_SOURCE_TYPES = ("interview", "case_study")
+"""What a fieldwork source is: an interview transcript or a written practice case study."""
 POSTS_COLUMNS = ("post_id", "service_id", "spoke_id", "area_code", "host_agency",
                  "qualification", "funding", "co_funder", "recruitment_rounds",
                  "advertised_date", "start_date", "end_date", "cse_time_share")  # fmt: skip

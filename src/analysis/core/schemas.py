@@ -21,10 +21,12 @@ from analysis.core.labels import (
     BANDS,
     CLOSURE_REASONS,
     CO_FUNDERS,
+    FIELDWORK_SOURCE_TYPES,
     GROUP_SETTINGS,
     INSTRUMENTS,
     POST_FUNDING,
     QUALIFICATIONS,
+    ROLE_GROUPS,
 )
 
 REFERRAL_SOURCES = (
@@ -362,6 +364,21 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         ["evaluation_year", "phase", "participant_role"],
     ),
+    "fieldwork_quotes": _schema(
+        "fieldwork_quotes",
+        {
+            "evaluation_year": _year(),
+            "phase": _int(False, 1, 3),
+            "site_key": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
+            "role_group": _cat(tuple(sorted(set(ROLE_GROUPS.values()))), nullable=False),
+            "source_type": _cat(FIELDWORK_SOURCE_TYPES, nullable=False),
+            "visit": _int(True, 1, 2),
+            "code_group": _s(),
+            "code": _s(),
+            "text": _s(),
+        },
+        [],
+    ),
     "deliveries": _schema(
         "deliveries",
         {
@@ -407,6 +424,17 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 """One schema per processed table (name without ``.parquet``)."""
 
 SORT_KEYS: dict[str, list[str]] = {
+    "fieldwork_quotes": [
+        "evaluation_year",
+        "site_key",
+        "role_group",
+        "source_type",
+        "visit",
+        "code_group",
+        "code",
+        "text",
+        "phase",
+    ],
     "assessments": ["service_id", "person_key", "assessment_month", "period", "raw_score"],
     "training": [
         "service_id",

@@ -56,6 +56,7 @@ from analysis.synthesise.write import (
     write_registers,
     write_service_files,
 )
+from analysis.synthesise.write.qdpx import write_fieldwork_projects
 
 __all__ = [
     "area_panel_estimands",
@@ -69,7 +70,7 @@ __all__ = [
 
 GENERATOR_VERSION = "1.0"
 _OWNED = ("manifest.csv", "register", "returns", "extracts", "assessments", "training",
-          "groupwork", "area_panel.csv", "fieldwork.csv", "_truth")  # fmt: skip
+          "groupwork", "area_panel.csv", "fieldwork.csv", "fieldwork", "_truth")  # fmt: skip
 
 
 def true_estimands(
@@ -325,6 +326,7 @@ def synthesise_programme(
     write_registers(sink, world)
     write_area_panel(sink, world, mess)
     write_fieldwork(sink)
+    write_fieldwork_projects(sink, world)
     deliveries = plan_deliveries(world, mess)
     totals: dict[str, int] = {}
     written = _write_services(

@@ -242,6 +242,7 @@ def test_every_file_is_in_the_manifest_and_the_layout(raw, manifest):
         r"groupwork/(S\d{2,})/\1_\d{4}-\d{2}(Q[1-4])?_groups\.csv",
         r"area_panel\.csv",
         r"fieldwork\.csv",
+        r"fieldwork/fieldwork_\d{4}-\d{2}\.qdpx",
     ]
     for f in on_disk:
         assert any(re.fullmatch(p, f) for p in layout), f
@@ -699,7 +700,7 @@ def test_rerun_into_same_folder_replaces_output(raw, tmp_path):
     assert (
         set(manifest["file"])
         | {"manifest.csv", "keep.txt", "_truth/truth.json", "_truth/mess.json"}
-        | {"_truth/generator.json"}
+        | {"_truth/generator.json", "_truth/fieldwork.json", "_truth/redaction_register.csv"}
         == files
     )
     # The user's file was not generated: the folder no longer carries the marker intact.
