@@ -348,6 +348,23 @@ def _rollout_main(args: argparse.Namespace) -> int:
     return 0 if all(summary["done_when"].values()) else 1
 
 
+def _reach_main(args: argparse.Namespace) -> int:
+    """The reach study (:mod:`analysis.analyse.validation_reach`)."""
+    from analysis.analyse import validation_reach as study
+
+    out = args.out or Path("bench/reach-validation")
+    out = out if out.is_absolute() else ROOT / out
+    start = time.perf_counter()
+    records = study.run_study(args.seeds, out, jobs=args.jobs)
+    wall = time.perf_counter() - start
+    summary = study.summarise(records)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    text = study.markdown(summary, wall, args.jobs)
+    (out / "summary.md").write_text(text)
+    print(text)
+    return 0 if all(summary["done_when"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run (or resume) a validation study and print its summary. ``--study
     rollout`` (the default): the rollout's evidence on the default world and the stress
@@ -357,9 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--study",
         default="rollout",
-        choices=["rollout", "models"],
+        choices=["rollout", "models", "reach"],
         help="rollout: the rollout's evidence on the default world and the stress scenarios "
-        "(default); models: interval coverage of the trajectory and rollout models",
+        "(default); models: interval coverage of the trajectory and rollout models; reach: "
+        "the spoke-level reach model on the default world and slow_recruitment",
     )
     parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N) per world")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
@@ -367,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=None,
-        help="output folder (under ROOT; default bench/rollout-validation or bench/coverage)",
+        help="output folder (under ROOT; default bench/rollout-validation, bench/coverage or "
+        "bench/reach-validation)",
     )
     parser.add_argument(
         "--no-power",
@@ -384,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.study == "rollout":
         return _rollout_main(args)
+    if args.study == "reach":
+        return _reach_main(args)
     out = args.out or Path("bench/coverage")
     out = out if out.is_absolute() else ROOT / out
     config = CoverageConfig(simulator=args.simulator)
