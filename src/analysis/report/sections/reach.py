@@ -1,0 +1,163 @@
+"""Reach per spoke as its posts mature (outcome 4 and the reach model of section 7):
+individual and group reach by spoke and year of operation, and the spoke-level rate model,
+worded by what it shows and what it cannot, with its strength of evidence."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from analysis.core.catalog import MODELS, model_file
+from analysis.core.io import read_json
+from analysis.report.context import YearContext
+from analysis.report.sections.common import (
+    caution_notes,
+    counts_table,
+    estimates_table,
+    no_breakdown,
+    service_breakdown_allowed,
+)
+from analysis.report.wording import HTML, term_label
+from analysis.report.writer import table_item
+
+YEAR_NOTE = (
+    "A spoke's year of operation counts from the month its first post was filled; "
+    "post-months are the months each of its posts was filled."
+)
+
+
+def _year(k: Any) -> str:
+    return f"Year {int(k)}"
+
+
+def reach_model_text(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
+    """The reach model in plain words: what it shows (how reach grows as a spoke's posts
+    mature), what it cannot show, and its evidence label from the framework."""
+    if not rec["fitted"]:
+        return [HTML(f"<p>{html.escape(rec['reason'])}</p>")]
+    est = pd.read_parquet(ctx.analysis_dir / model_file("reach")).set_index("term")
+    first = est.loc["first_year"]
+    checks = rec.get("checks", {})
+    services, spokes = checks.get("services", 0), rec["n_units_used"]
+    parts = [
+        f"During a spoke's first year of operation, the number of new young people per "
+        f"month a post was filled grew by a factor of {first['rate_ratio']:.2f} over the "
+        f"year (95% confidence interval {first['rr_ci_lower']:.2f} to "
+        f"{first['rr_ci_upper']:.2f})"
+    ]
+    if "later_years" in est.index:
+        later = est.loc["later_years"]
+        parts.append(
+            f"; after the first year, by a factor of {later['rate_ratio']:.2f} a year "
+            f"({later['rr_ci_lower']:.2f} to {later['rr_ci_upper']:.2f})"
+        )
+    else:
+        parts.append("; no spoke has yet been observed long enough to estimate later years")
+    text = (
+        "<p>"
+        + "".join(parts)
+        + f". Each spoke is compared with itself over {rec['n_obs_used']} spoke-months "
+        f"({spokes} spokes of {services} services); months with no post filled do not count "
+        "as low reach, because the months posts were filled are the exposure. The "
+        "intervals allow for spokes of one service being alike (clustered by service, "
+        "with a small-sample correction).</p>"
+        "<p>What this cannot show: whether the young people a spoke took on would otherwise "
+        "have gone without specialist support, and whether the growth comes from the posts "
+        "maturing rather than from other changes over the same months (referral routes, "
+        f"awareness of CSE). Strength of evidence: {html.escape(rec.get('evidence', ''))} "
+        "(evaluation framework).</p>"
+    )
+    return [HTML(text), *caution_notes(ctx, rec)]
+
+
+def reach_model_table(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
+    """The reach model's rate ratios with their intervals (N: spoke-months)."""
+    if not rec["fitted"]:
+        return []
+    est = pd.read_parquet(ctx.analysis_dir / model_file("reach"))
+    cols = ("rate_ratio", "rr_ci_lower", "rr_ci_upper")
+    main = est[["term", *cols]].assign(n=rec["n_obs_used"])
+    return table_item(
+        estimates_table(
+            ctx,
+            main.assign(term=main["term"].map(term_label)),
+            index="term",
+            estimate_columns=cols,
+            n_column="n",
+            threshold=0,
+            decimals=3,
+            title=f"Reach as spoke posts mature: rate ratios with 95% intervals, {ctx.year}",
+            notes=("N: spoke-months used (months are not individuals).", YEAR_NOTE),
+        )
+    )
+
+
+def outcome_reach(ctx: YearContext) -> list[Any]:
+    """Outcome 4: individual and group reach by year of operation for the programme and
+    per spoke, then the reach model."""
+    rec = read_json(ctx.analysis_dir / MODELS)["reach"]
+    path = ctx.analysis_dir / model_file("reach", "by_spoke_year")
+    out: list[Any] = [HTML("<h4>Reach per spoke by year of operation</h4>")]
+    by = pd.read_parquet(path) if path.exists() else pd.DataFrame()
+    if by.empty:
+        return [*out, HTML("<p>No spoke post had been filled by the end of the year.</p>")]
+    out += _programme_by_year(ctx, by)
+    out += reach_model_text(ctx, rec)
+    if not service_breakdown_allowed(ctx):
+        return out + no_breakdown(ctx, "Reach figures")
+    frame = by.assign(year=by["year_of_operation"].map(_year), spoke=by["spoke_id"])
+    for value, what, person in (
+        ("new_young_people", "New young people", True),
+        ("group_sessions", "Group sessions", False),
+        ("group_attendances", "Attendances at group sessions", True),
+    ):
+        out += table_item(
+            counts_table(
+                ctx,
+                frame.rename(columns={"spoke": "Spoke", "year": "Year of operation"}),
+                index="Spoke",
+                columns="Year of operation",
+                values=value,
+                title=f"{what} by spoke and year of operation, to the end of {ctx.year}",
+                notes=(YEAR_NOTE,),
+                threshold=None if person else 0,
+            )
+        )
+    return out
+
+
+def _programme_by_year(ctx: YearContext, by: pd.DataFrame) -> list[Any]:
+    """The programme's post-months, new young people, group sessions and attendances by
+    year of operation (one disclosed table)."""
+    keys = {
+        "post_months": "Post-months filled",
+        "new_young_people": "New young people",
+        "group_sessions": "Group sessions",
+        "group_attendances": "Attendances at group sessions",
+    }
+    long = by.melt(
+        id_vars=["year_of_operation"], value_vars=list(keys), var_name="m", value_name="n"
+    )
+    long = long.assign(
+        **{
+            "Year of operation": long["year_of_operation"].map(_year),
+            "Measure": long["m"].map(keys),
+        }
+    )
+    return table_item(
+        counts_table(
+            ctx,
+            long,
+            index="Measure",
+            columns="Year of operation",
+            values="n",
+            title=f"Individual and group reach by spoke's year of operation, to the end of {ctx.year}",
+            notes=(
+                YEAR_NOTE,
+                "Attendances count a young person once per session attended.",
+            ),
+            totals=False,
+        )
+    )
