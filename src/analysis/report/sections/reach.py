@@ -11,12 +11,14 @@ import pandas as pd
 
 from analysis.core.catalog import MODELS, model_file
 from analysis.core.io import read_json
+from analysis.publish import disclosure
 from analysis.report.context import YearContext
 from analysis.report.sections.common import (
     caution_notes,
     counts_table,
     estimates_table,
     no_breakdown,
+    rounded_n,
     service_breakdown_allowed,
 )
 from analysis.report.wording import HTML, term_label
@@ -107,22 +109,28 @@ def outcome_reach(ctx: YearContext) -> list[Any]:
     out += reach_model_text(ctx, rec)
     if not service_breakdown_allowed(ctx):
         return out + no_breakdown(ctx, "Reach figures")
-    frame = by.assign(year=by["year_of_operation"].map(_year), spoke=by["spoke_id"])
+    frame = by.assign(
+        **{"Year of operation": by["year_of_operation"].map(_year), "Spoke": by["spoke_id"]}
+    )
+    years = [_year(k) for k in sorted(by["year_of_operation"].unique())]
     for value, what, person in (
         ("new_young_people", "New young people", True),
         ("group_sessions", "Group sessions", False),
         ("group_attendances", "Attendances at group sessions", True),
     ):
+        # A year a spoke has not reached is not applicable ([z]), not zero.
         out += table_item(
-            counts_table(
-                ctx,
-                frame.rename(columns={"spoke": "Spoke", "year": "Year of operation"}),
+            disclosure.disclose_counts(
+                frame,
                 index="Spoke",
                 columns="Year of operation",
                 values=value,
+                threshold=ctx.settings.threshold if person else 0,
+                total_rounding=ctx.settings.total_rounding if person else 1,
                 title=f"{what} by spoke and year of operation, to the end of {ctx.year}",
-                notes=(YEAR_NOTE,),
-                threshold=None if person else 0,
+                notes=(YEAR_NOTE, "[z]: the spoke had not reached that year of operation."),
+                missing="[z]",
+                column_order=years,
             )
         )
     return out
@@ -137,14 +145,20 @@ def _programme_by_year(ctx: YearContext, by: pd.DataFrame) -> list[Any]:
         "group_sessions": "Group sessions",
         "group_attendances": "Attendances at group sessions",
     }
-    long = by.melt(
+    totals = by.groupby("year_of_operation", as_index=False)[list(keys)].sum()
+    long = totals.melt(
         id_vars=["year_of_operation"], value_vars=list(keys), var_name="m", value_name="n"
     )
+    # The programme's counts of young people are published rounded, as every programme
+    # total is (so that they agree with the per-spoke tables' rounded totals).
+    person = long["m"].isin(["new_young_people", "group_attendances"])
+    rounded = long["n"].map(lambda n: rounded_n(ctx, float(n))).astype("int64")
     long = long.assign(
+        n=long["n"].where(~person, rounded),
         **{
             "Year of operation": long["year_of_operation"].map(_year),
             "Measure": long["m"].map(keys),
-        }
+        },
     )
     return table_item(
         counts_table(
@@ -156,7 +170,9 @@ def _programme_by_year(ctx: YearContext, by: pd.DataFrame) -> list[Any]:
             title=f"Individual and group reach by spoke's year of operation, to the end of {ctx.year}",
             notes=(
                 YEAR_NOTE,
-                "Attendances count a young person once per session attended.",
+                "New young people and attendances are rounded to the nearest "
+                f"{ctx.settings.total_rounding}; attendances count a young person once per "
+                "session attended.",
             ),
             totals=False,
         )
