@@ -27,9 +27,7 @@ count, no interval). Targets are :data:`analysis.analyse.validation_rollout.TARG
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ import pandas as pd
 
 from analysis.analyse import models
 from analysis.analyse.models.reach import reach_estimand
-from analysis.analyse.parallel import run_parallel
+from analysis.analyse.parallel import run_checkpointed
 from analysis.analyse.validation_rollout import TARGETS, World
 
 FINAL_YEAR = "2016-17"
@@ -101,41 +99,13 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
         str(int(k)): float(r.new_young_people / r.expected - 1) for k, r in by.iterrows()
     }
     rec["spokes"], rec["services"], rec["spoke_months"] = fit.spokes, fit.n_clusters, len(data)
-    rec["mean_post_start_delay_months"] = float(
-        data.groupby("spoke_id")["month_index"].min().mean()
-    )
     rec["seconds"] = round(time.perf_counter() - start, 3)
     return rec
 
 
-def _path(out: Path, world: World, seed: int) -> Path:
-    return out / "seeds" / world.label / f"seed_{seed:04d}.json"
-
-
-def _run_and_save(args: tuple[World, int, str]) -> None:
-    world, seed, out = args
-    path = _path(Path(out), world, seed)
-    record = run_seed(world, seed)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-
-
 def run_study(seeds: int, out: Path, *, jobs: int = 2) -> dict[str, list[dict[str, Any]]]:
     """Run every (world, seed) not yet checkpointed under ``out``; return the records."""
-    for w in WORLDS:
-        (out / "seeds" / w.label).mkdir(parents=True, exist_ok=True)
-    tasks = [
-        (w, s, str(out))
-        for w in WORLDS
-        for s in range(1, seeds + 1)
-        if not _path(out, w, s).exists()
-    ]
-    run_parallel(_run_and_save, tasks, jobs=jobs, chunksize=8, every=200, what="simulations")
-    return {
-        w.label: [json.loads(_path(out, w, s).read_text()) for s in range(1, seeds + 1)]
-        for w in WORLDS
-    }
+    return run_checkpointed(run_seed, WORLDS, seeds, out, jobs=jobs, chunksize=8)
 
 
 def _coverage(values: list[bool]) -> dict[str, Any]:
