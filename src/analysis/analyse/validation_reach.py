@@ -98,7 +98,11 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
     rec["per_post_year_relative_error"] = {
         str(int(k)): float(r.new_young_people / r.expected - 1) for k, r in by.iterrows()
     }
-    rec["spokes"], rec["services"], rec["spoke_months"] = fit.spokes, fit.n_clusters, len(data)
+    rec["spokes"], rec["services"], rec["spoke_months"] = (
+        fit.n_units_used,
+        fit.n_clusters,
+        len(data),
+    )
     rec["seconds"] = round(time.perf_counter() - start, 3)
     return rec
 

@@ -49,12 +49,12 @@ def test_spline_basis_has_its_knot_at_one_year():
 
 
 def test_recovers_both_slopes_on_a_large_world():
-    res = spoke_reach_model(_world(1, services=60, spokes_per=3, months=48))
+    res = spoke_reach_model(_world(1, services=40, spokes_per=2, months=48))
     first, later = res.term("first_year"), res.term("later_years")
-    assert first["estimate"] == pytest.approx(TRUE_FIRST, abs=0.12)
-    assert later["estimate"] == pytest.approx(TRUE_LATER, abs=0.06)
+    assert first["estimate"] == pytest.approx(TRUE_FIRST, abs=0.15)
+    assert later["estimate"] == pytest.approx(TRUE_LATER, abs=0.08)
     assert first["ci_lower"] < TRUE_FIRST < first["ci_upper"]
-    assert res.df == 59 and res.n_clusters == 60
+    assert res.df == 39 and res.n_clusters == 40
     assert first["rate_ratio"] == pytest.approx(np.exp(first["estimate"]), rel=1e-6)
 
 

@@ -26,7 +26,7 @@ service are in the sandwich.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -60,15 +60,14 @@ class ReachResult(ModelResult):
 
     ``estimates``: one row per spline term with ``term, estimate, std_error, ci_lower,
     ci_upper, p_value, rate_ratio, rr_ci_lower, rr_ci_upper`` (log rate ratios per year of
-    operation; t intervals with ``df`` degrees of freedom). ``n_clusters``: services.
+    operation; t intervals with ``df`` degrees of freedom). ``n_clusters``: services;
+    ``n_units_used``: spokes; ``terms``: the spline terms fitted.
     """
 
     n_clusters: int = 0
     df: int = 0
     terms: tuple[str, ...] = ()
     pearson_dispersion: float = float("nan")
-    spokes: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def spline_basis(years: pd.Series | np.ndarray, knot: float = KNOT_YEARS) -> pd.DataFrame:
@@ -235,8 +234,6 @@ def spoke_reach_model(
         df=df,
         terms=terms,
         pearson_dispersion=float(r(pearson)),
-        spokes=int(frame[unit].nunique()),
-        notes=notes,
     )
 
 
