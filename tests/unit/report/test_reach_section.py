@@ -12,6 +12,7 @@ import pytest
 from analysis import report
 from analysis.analyse import year as evaluation
 from analysis.core.settings import load_settings
+from analysis.report.sections.change import EVIDENCE_PHRASE
 
 YEAR = "2016-17"
 
@@ -51,5 +52,5 @@ def test_the_model_is_worded_by_what_it_shows_and_cannot(rendered):
     assert "first year of operation" in text
     assert "would otherwise have gone without specialist support" in text
     record = json.loads((work / "analysis" / "models.json").read_text())["reach"]
-    assert record["fitted"] and f"Strength of evidence: {record['evidence']}" in text
+    assert record["fitted"] and f"This is {EVIDENCE_PHRASE[record['evidence']]}" in text
     assert record["checks"]["services"] >= evaluation.MIN_REACH_SERVICES

@@ -228,7 +228,7 @@ def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str)
 
 def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>Reach: new young people as spoke posts mature</h3>")]
-    return out + reach.reach_model_text(ctx, rec)
+    return out + reach.reach_model_text(ctx, rec, EVIDENCE_PHRASE.get(rec.get("evidence", "")))
 
 
 def _reach_table(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:

@@ -34,42 +34,52 @@ def _year(k: Any) -> str:
     return f"Year {int(k)}"
 
 
-def reach_model_text(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
+def _change(row: pd.Series, period: str) -> tuple[str, bool]:
+    """``"about 92% more over a spoke's first year (95% interval +42% to +159%)"`` and
+    whether the interval excludes no change."""
+    rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
+    clear = lo > 1 or hi < 1
+    word = "more" if rr >= 1 else "fewer"
+    return (
+        f"about {abs(rr - 1):.0%} {word} {period} (95% interval {lo - 1:+.0%} to {hi - 1:+.0%})"
+        f"{'' if clear else ', which cannot be told apart from no change'}",
+        clear,
+    )
+
+
+def reach_model_text(
+    ctx: YearContext, rec: dict[str, Any], evidence_phrase: str | None = None
+) -> list[Any]:
     """The reach model in plain words: what it shows (how reach grows as a spoke's posts
-    mature), what it cannot show, and its evidence label from the framework."""
+    mature), what it cannot show, and its strength of evidence (``evidence_phrase``, as
+    section 7 names it; the framework's label when not given), then the method in one
+    technical sentence (the estimates are in the technical annex)."""
     if not rec["fitted"]:
         return [HTML(f"<p>{html.escape(rec['reason'])}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("reach")).set_index("term")
-    first = est.loc["first_year"]
+    first, _ = _change(est.loc["first_year"], "over a spoke's first year of operation")
+    if "later_years" in est.index:
+        later, _ = _change(est.loc["later_years"], "a year after it")
+        later = f", and {later}"
+    else:
+        later = " (no spoke has yet been observed long enough to estimate later years)"
     checks = rec.get("checks", {})
     services, spokes = checks.get("services", 0), rec["n_units_used"]
-    parts = [
-        f"During a spoke's first year of operation, the number of new young people per "
-        f"month a post was filled grew by a factor of {first['rate_ratio']:.2f} over the "
-        f"year (95% confidence interval {first['rr_ci_lower']:.2f} to "
-        f"{first['rr_ci_upper']:.2f})"
-    ]
-    if "later_years" in est.index:
-        later = est.loc["later_years"]
-        parts.append(
-            f"; after the first year, by a factor of {later['rate_ratio']:.2f} a year "
-            f"({later['rr_ci_lower']:.2f} to {later['rr_ci_upper']:.2f})"
-        )
-    else:
-        parts.append("; no spoke has yet been observed long enough to estimate later years")
+    evidence = evidence_phrase or f"{rec.get('evidence', '')} evidence"
     text = (
-        "<p>"
-        + "".join(parts)
-        + f". Each spoke is compared with itself over {rec['n_obs_used']} spoke-months "
-        f"({spokes} spokes of {services} services); months with no post filled do not count "
-        "as low reach, because the months posts were filled are the exposure. The "
-        "intervals allow for spokes of one service being alike (clustered by service, "
-        "with a small-sample correction).</p>"
-        "<p>What this cannot show: whether the young people a spoke took on would otherwise "
-        "have gone without specialist support, and whether the growth comes from the posts "
-        "maturing rather than from other changes over the same months (referral routes, "
-        f"awareness of CSE). Strength of evidence: {html.escape(rec.get('evidence', ''))} "
-        "(evaluation framework).</p>"
+        f"<p>As a spoke's posts matured, each month a post was filled brought {first}"
+        f"{later}. This is {html.escape(evidence)}: each spoke is compared with itself over "
+        f"{rec['n_obs_used']} spoke-months ({spokes} spokes of {services} services), so it "
+        "describes how reach grew as posts matured, not whether the young people a spoke "
+        "took on would otherwise have gone without specialist support, nor whether the "
+        "growth came from the posts maturing rather than from other changes over the same "
+        "months (referral routes, awareness of CSE). Months with no post filled do not "
+        "count as low reach: the months posts were filled are the exposure.</p>"
+        "<p>Technically: a Poisson regression of new young people per spoke-month on years "
+        "of operation (a linear spline with its knot at one year), with the post-months "
+        "filled as exposure, a fixed effect for each spoke, and intervals clustered by "
+        "service with a small-sample correction (t with services - 1 degrees of freedom); "
+        "estimates and assumptions are in the technical annex (section 10).</p>"
     )
     return [HTML(text), *caution_notes(ctx, rec)]
 
@@ -105,8 +115,10 @@ def outcome_reach(ctx: YearContext) -> list[Any]:
     by = pd.read_parquet(path) if path.exists() else pd.DataFrame()
     if by.empty:
         return [*out, HTML("<p>No spoke post had been filled by the end of the year.</p>")]
+    from analysis.report.sections.change import EVIDENCE_PHRASE  # change imports this module
+
     out += _programme_by_year(ctx, by)
-    out += reach_model_text(ctx, rec)
+    out += reach_model_text(ctx, rec, EVIDENCE_PHRASE.get(rec.get("evidence", "")))
     if not service_breakdown_allowed(ctx):
         return out + no_breakdown(ctx, "Reach figures")
     frame = by.assign(
