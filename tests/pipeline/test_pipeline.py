@@ -186,7 +186,7 @@ def test_service_level_tables_publish_no_small_count(pipeline_run: PipelineRun):
 
 # ----------------------------------------------------------------- one number per figure
 ANALYSIS_INPUT_KEYS = {
-    "reach": ["service_id", "period"],
+    "reach": ["spoke_id", "month_index"],
     "rollout": ["area_code", "quarter_index"],
     "returns": ["service_id", "period"],
     "referrals": ["service_id", "period", "referral_source"],
@@ -210,9 +210,7 @@ def _analysis_inputs(processed: Path, year: str) -> dict:
         name: rules.current_rows(seen[name])
         for name in ("returns", "referrals", "young_people_counts", "activities", "outputs")
     }
-    inputs["reach"] = evaluation.reach_data(
-        seen["young_people_counts"], seen["services"], seen["periods"]
-    )
+    inputs["reach"] = evaluation.reach_data(seen, year)
     inputs["rollout"] = evaluation.rollout_panel(seen["area_panel"], seen["areas"], year)
     return inputs
 

@@ -29,7 +29,7 @@ from analysis.core.catalog import INDICATORS, MODELS, model_file
 
 MODEL_TITLES = {
     "trajectory": "Outcome trajectories (linear mixed model)",
-    "reach": "Reach: new young people per month open (rate model)",
+    "reach": "Reach: new young people per spoke-month (rate model)",
     "rollout": "Rollout: effect of a spoke's arrival on CSE concerns (group-time ATT)",
 }
 
@@ -210,11 +210,9 @@ def diagnostic_figures(
             what="outcome score",
         )  # fmt: skip
     if summaries.get("reach", {}).get("fitted"):
-        data = evaluation.reach_data(seen["young_people_counts"], seen["services"], seen["periods"])
-        est = pd.read_parquet(folder / model_file("reach"))
-        predicted = data["months_open"].to_numpy() * np.exp(linear_predictor(est, data))
+        data = pd.read_parquet(folder / model_file("reach", "spoke_months"))
         out["reach"] = observed_predicted_figure(
-            data["young_people"], predicted, title=MODEL_TITLES["reach"],
+            data["new_young_people"], data["fitted"], title=MODEL_TITLES["reach"],
             what="new young people",
         )  # fmt: skip
     dynamic = folder / model_file("rollout", "att_dynamic")

@@ -3,11 +3,13 @@ study in ``analyse/``)."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 
@@ -34,3 +36,49 @@ def run_parallel(
     else:
         for task in tasks:
             func(task)
+
+
+def checkpoint_path(out: Path, label: str, seed: int) -> Path:
+    """Where a study keeps one world's record for one seed."""
+    return Path(out) / "seeds" / label / f"seed_{seed:04d}.json"
+
+
+def _run_and_save(args: tuple[Callable[[Any, int], dict[str, Any]], Any, int, str]) -> None:
+    func, world, seed, out = args
+    path = checkpoint_path(Path(out), world.label, seed)
+    record = func(world, seed)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def run_checkpointed(
+    func: Callable[[Any, int], dict[str, Any]],
+    worlds: Sequence[Any],
+    seeds: int,
+    out: Path,
+    *,
+    jobs: int,
+    chunksize: int = 4,
+) -> dict[str, list[dict[str, Any]]]:
+    """Run ``func(world, seed)`` for every world (anything with a ``label``) and seed 1..
+    ``seeds`` not yet checkpointed under ``out`` (one JSON file each, written atomically, so
+    a stopped study resumes where it was); return every world's records in seed order.
+    ``func`` must be a module-level function (the workers are spawned)."""
+    for w in worlds:
+        (Path(out) / "seeds" / w.label).mkdir(parents=True, exist_ok=True)
+    tasks = [
+        (func, w, s, str(out))
+        for w in worlds
+        for s in range(1, seeds + 1)
+        if not checkpoint_path(out, w.label, s).exists()
+    ]
+    run_parallel(
+        _run_and_save, tasks, jobs=jobs, chunksize=chunksize, every=200, what="simulations"
+    )
+    return {
+        w.label: [
+            json.loads(checkpoint_path(out, w.label, s).read_text()) for s in range(1, seeds + 1)
+        ]
+        for w in worlds
+    }

@@ -331,14 +331,22 @@ def _markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rollout_main(args: argparse.Namespace) -> int:
-    """The rollout-evidence study (:mod:`analysis.analyse.validation_rollout`)."""
-    from analysis.analyse import validation_rollout as study
+def _study_main(args: argparse.Namespace) -> int:
+    """A study with its own module (``run_study``, ``summarise``, ``markdown``): the
+    rollout's evidence (:mod:`analysis.analyse.validation_rollout`) or reach per spoke
+    (:mod:`analysis.analyse.validation_reach`); its summary in ``summary.json`` and
+    ``summary.md`` under the output folder."""
+    from analysis.analyse import validation_reach, validation_rollout
 
-    out = args.out or Path("bench/rollout-validation")
+    if args.study == "rollout":
+        study: Any = validation_rollout
+        out = args.out or Path("bench/rollout-validation")
+        options = {"power": not args.no_power}
+    else:
+        study, out, options = validation_reach, args.out or Path("bench/reach-validation"), {}
     out = out if out.is_absolute() else ROOT / out
     start = time.perf_counter()
-    records = study.run_study(args.seeds, out, jobs=args.jobs, power=not args.no_power)
+    records = study.run_study(args.seeds, out, jobs=args.jobs, **options)
     wall = time.perf_counter() - start
     summary = study.summarise(records)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -357,9 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--study",
         default="rollout",
-        choices=["rollout", "models"],
+        choices=["rollout", "models", "reach"],
         help="rollout: the rollout's evidence on the default world and the stress scenarios "
-        "(default); models: interval coverage of the trajectory and rollout models",
+        "(default); models: interval coverage of the trajectory and rollout models; reach: "
+        "the spoke-level reach model on the default world and slow_recruitment",
     )
     parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N) per world")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
@@ -367,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=None,
-        help="output folder (under ROOT; default bench/rollout-validation or bench/coverage)",
+        help="output folder (under ROOT; default bench/rollout-validation, bench/coverage or "
+        "bench/reach-validation)",
     )
     parser.add_argument(
         "--no-power",
@@ -382,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         "a minimal one",
     )
     args = parser.parse_args(argv)
-    if args.study == "rollout":
-        return _rollout_main(args)
+    if args.study in ("rollout", "reach"):
+        return _study_main(args)
     out = args.out or Path("bench/coverage")
     out = out if out.is_absolute() else ROOT / out
     config = CoverageConfig(simulator=args.simulator)

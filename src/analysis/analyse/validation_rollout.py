@@ -30,9 +30,7 @@ and seed (one JSON file each) so a run can be stopped and resumed::
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +41,7 @@ import pandas as pd
 
 from analysis.analyse import models
 from analysis.analyse.models.results import Z95
-from analysis.analyse.parallel import run_parallel
+from analysis.analyse.parallel import run_checkpointed
 from analysis.analyse.rollout import (
     assumption_flags,
     event_study_table,
@@ -215,37 +213,11 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
     return rec
 
 
-def _path(out: Path, world: World, seed: int) -> Path:
-    return out / "seeds" / world.label / f"seed_{seed:04d}.json"
-
-
-def _run_and_save(args: tuple[World, int, str]) -> None:
-    world, seed, out = args
-    path = _path(Path(out), world, seed)
-    record = run_seed(world, seed)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-
-
 def run_study(
     seeds: int, out: Path, *, jobs: int = 2, power: bool = True
 ) -> dict[str, list[dict[str, Any]]]:
     """Run every (world, seed) not yet checkpointed under ``out``; return the records."""
-    chosen = worlds(power)
-    for w in chosen:
-        (out / "seeds" / w.label).mkdir(parents=True, exist_ok=True)
-    tasks = [
-        (w, s, str(out))
-        for w in chosen
-        for s in range(1, seeds + 1)
-        if not _path(out, w, s).exists()
-    ]
-    run_parallel(_run_and_save, tasks, jobs=jobs, chunksize=4, every=200, what="simulations")
-    return {
-        w.label: [json.loads(_path(out, w, s).read_text()) for s in range(1, seeds + 1)]
-        for w in chosen
-    }
+    return run_checkpointed(run_seed, worlds(power), seeds, out, jobs=jobs, chunksize=4)
 
 
 def _rate(values: list[Any]) -> tuple[float, float, int]:

@@ -12,6 +12,7 @@ reason, never as an error.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.analyse import models, outcomes, to_date, vintage
+from analysis.analyse import models, outcomes, reach, to_date, vintage
 from analysis.analyse.rollout import rollout_evidence
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record
 from analysis.core import calendar as periods
-from analysis.core import rules
 from analysis.core.catalog import (
     HEADLINE,
     INDICATORS,
@@ -43,9 +43,12 @@ MIN_TREATED_AREAS = 5
 """Fewest spoke areas (and comparison areas) before the rollout effect is estimated: with
 fewer, the analytic standard errors of the group-time effects are unreliable."""
 
-MIN_REACH_RETURNS = 8
-"""Fewest service returns before the reach model is fitted (it has a fixed effect per
-service, so it also needs two or more services and three distinct service ages)."""
+MIN_REACH_SPOKE_MONTHS = 24
+"""Fewest spoke-months with a post filled before the reach model is fitted."""
+
+MIN_REACH_SERVICES = 5
+"""Fewest services before the reach model is fitted: its intervals are clustered by
+service, with ``services - 1`` degrees of freedom."""
 
 
 @dataclass
@@ -239,66 +242,63 @@ def trajectory_by_group(
     )
 
 
-def reach_data(
-    counts: pd.DataFrame, services: pd.DataFrame, periods_table: pd.DataFrame
-) -> pd.DataFrame:
-    """New young people per service and return period, with months covered and years
-    since the service started (at the middle of the period).
+def reach_data(tables: Mapping[str, pd.DataFrame], year: str) -> pd.DataFrame:
+    """New young people, filled post-months and group work per spoke and month, from the
+    spoke's first month of operation to the end of ``year``
+    (:func:`analysis.analyse.reach.spoke_month_table`)."""
+    return reach.spoke_month_table(tables, year)
 
-    Only current returns count (:func:`analysis.core.rules.current_rows`): a superseded
-    return never sits beside its resubmission, so there is one row per service and period.
+
+def fit_reach(data: pd.DataFrame, *, unplaced: Mapping[str, int] | None = None) -> ModelOutcome:
+    """How reach grows as a spoke's posts mature: rate ratios of new young people per
+    filled post-month per year of operation, in the first year and after it (the spline
+    of :func:`analysis.analyse.models.spoke_reach_model`), with intervals clustered by
+    service.
+
+    Besides the estimates: ``by_spoke_year`` (individual and group reach by spoke and year
+    of operation), ``by_year`` (the programme's, by year of operation) and ``spoke_months``
+    (the data with the fitted values, for the diagnostics). ``unplaced`` (from
+    :func:`analysis.analyse.reach.unplaced`) goes into the record's checks.
     """
-    counts = rules.current_rows(counts)
-    new = counts.loc[counts["measure"] == "new", ["service_id", "period", "young_people"]]
-    frame = new.merge(
-        periods_table[["period", "period_start", "period_end"]], on="period", how="left"
-    )
-    frame = frame.merge(
-        services[["service_id", "phase", "start_month"]], on="service_id", how="left"
-    )
-    start = pd.to_datetime(frame["start_month"])
-    p_start = pd.to_datetime(frame["period_start"]).where(
-        pd.to_datetime(frame["period_start"]) > start, start
-    )
-    p_end = pd.to_datetime(frame["period_end"])
-    months = ((p_end - p_start).dt.days + 1) / 30.4375
-    mid = p_start + (p_end - p_start) / 2
-    frame = frame.assign(
-        months_open=months.round(3),
-        years_since_start=((mid - start).dt.days / 365.25).round(4),
-        phase=frame["phase"].astype("str"),
-    )
-    frame = frame.loc[frame["young_people"].notna() & (frame["months_open"] > 0)]
-    return frame.astype({"young_people": "int64"}).sort_values(
-        ["service_id", "period"], ignore_index=True
-    )
-
-
-def fit_reach(data: pd.DataFrame) -> ModelOutcome:
-    """Growth in new young people supported per month open as services mature (NB2 GLM)."""
     n_services = int(data["service_id"].nunique()) if len(data) else 0
-    if len(data) < MIN_REACH_RETURNS or n_services < 2 or data["years_since_start"].nunique() < 3:
-        return not_fitted(
+    n_spokes = int(data["spoke_id"].nunique()) if len(data) else 0
+    by_spoke = reach.reach_by_spoke_year(data)
+    extra = {"by_spoke_year": by_spoke, "by_year": reach.reach_by_year_of_operation(by_spoke)}
+    checks: dict[str, Any] = {"unplaced": dict(unplaced or {})}
+    if len(data) < MIN_REACH_SPOKE_MONTHS or n_services < MIN_REACH_SERVICES:
+        outcome = not_fitted(
             "reach",
-            f"Not enough data yet: modelling how reach grows after services start needs at "
-            f"least {MIN_REACH_RETURNS} returns with new referrals from two or more services "
-            "at different stages.",
-            n_units_eligible=n_services,
+            f"Not enough data yet: modelling how reach grows as spoke posts mature needs at "
+            f"least {MIN_REACH_SPOKE_MONTHS} spoke-months with a post filled, from "
+            f"{count_word(MIN_REACH_SERVICES)} or more services (the intervals are clustered "
+            "by service).",
+            n_units_eligible=n_spokes,
             n_obs_eligible=len(data),
         )
+        outcome.extra, outcome.checks = extra, checks
+        return outcome
     try:
-        result = models.rate_model(
-            data,
-            formula="young_people ~ years_since_start + C(service_id)",
-            exposure="months_open",
-            family="negative_binomial",
-        )
+        result = models.spoke_reach_model(data)
     except models.ModelNotFitted as exc:
-        return not_fitted(
-            "reach", exc.reason, n_units_eligible=n_services, n_obs_eligible=len(data)
+        outcome = not_fitted(
+            "reach", exc.reason, n_units_eligible=n_spokes, n_obs_eligible=len(data)
         )
+        outcome.extra, outcome.checks = extra, checks
+        return outcome
     outcome = _from_result("reach", result)
-    outcome.family = result.family
+    outcome.family = "poisson_cluster_robust"
+    fitted = np.asarray(result.results.fittedvalues, dtype=float)
+    used = data.loc[data["post_months"] > 0]
+    used = used.loc[used.groupby("spoke_id")["new_young_people"].transform("sum") > 0]
+    extra["spoke_months"] = used.assign(fitted=np.round(fitted, 6)).reset_index(drop=True)
+    outcome.extra = extra
+    checks.update(
+        services=int(result.n_clusters),
+        df=int(result.df),
+        pearson_dispersion=float(result.pearson_dispersion),
+        knot_years=float(models.REACH_KNOT_YEARS),
+    )
+    outcome.checks = checks
     return outcome
 
 
@@ -423,7 +423,7 @@ def model_metrics(fitted: dict[str, ModelOutcome]) -> dict[str, Any]:
     number of units each model used is in ``models.json``.
     """
     out: dict[str, Any] = {}
-    picks = {"trajectory": "months_since_referral", "reach": "years_since_start", "rollout": None}
+    picks = {"trajectory": "months_since_referral", "reach": "first_year", "rollout": None}
     for name, model in fitted.items():
         out[f"{name}_fitted"] = model.fitted
         if not model.fitted or model.estimates.empty:
@@ -494,15 +494,14 @@ def evaluate_year(
     write_parquet(to_date.to_date_table(seen, year), out_dir / PROGRAMME_TO_DATE)
 
     year_assessments = seen["assessments"]
+    spoke_months = reach_data(seen, year)
     fitted = {
         "trajectory": fit_trajectory(
             trajectory_data(year_assessments, seen["services"]),
             min_people=min_people,
             min_assessments=min_assessments,
         ),
-        "reach": fit_reach(
-            reach_data(seen["young_people_counts"], seen["services"], seen["periods"])
-        ),
+        "reach": fit_reach(spoke_months, unplaced=reach.unplaced(seen, year, spoke_months)),
         "rollout": fit_rollout(rollout_panel(seen["area_panel"], seen["areas"], year)),
     }
     for name, model in fitted.items():

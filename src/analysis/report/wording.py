@@ -146,6 +146,7 @@ def term_label(term: str) -> str:
     names = {
         "Intercept": "Intercept",
         "months_since_referral": "Change per month since referral",
-        "years_since_start": "Rate ratio per year since the service started",
+        "first_year": "Rate ratio per year, in a spoke's first year of operation",
+        "later_years": "Rate ratio per year, after a spoke's first year of operation",
     }
     return names.get(term, term)

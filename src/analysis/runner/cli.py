@@ -283,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario",
         default=None,
         metavar="NAME[,NAME]",
-        help="stress scenarios for the area panel: chosen_on_need, anticipation, "
-        "dynamic_effects, national_decline (strengths: synthetic.scenarios in params.yaml; "
+        help="stress scenarios: chosen_on_need, anticipation, dynamic_effects, "
+        "national_decline (the area panel), slow_recruitment (the spoke posts) (strengths: synthetic.scenarios in params.yaml; "
         "default: none, the default world)",
     )
     p.set_defaults(func=_cmd_synthesise)

@@ -43,7 +43,7 @@ from analysis.synthesise.design import (
 )
 from analysis.synthesise.scenarios import scenario_set
 from analysis.synthesise.sessions import group_estimands
-from analysis.synthesise.truth import reporting_truth
+from analysis.synthesise.truth import reach_truth, reporting_truth
 from analysis.synthesise.world import World, build_world, training_estimands
 from analysis.synthesise.write import (
     Sink,
@@ -352,6 +352,7 @@ def synthesise_programme(
             final_year=settings.years[-1],
             cutoff_days=settings.report.cutoff_days_after_year_end,
         )
+        truth["reach"] = reach_truth(world, settings.years[-1])
     if adjust is not None:
         truth["scenarios"] = adjust.record()
     write_json(out_dir / "_truth" / "truth.json", truth)

@@ -3,9 +3,10 @@ fail (or are strained), so that a validation can see whether the checks notice.
 
 The default world builds in exactly what the rollout comparison needs (parallel trends in
 levels, no anticipation, spoke areas chosen at random, one ramp for every spoke). Each
-scenario changes only the area panel's expected counts, before the Poisson draw, so the
-rest of the programme and every random draw are unchanged; with no scenario the world is
-byte-identical to the default one. Strengths live in ``params.yaml`` under
+rollout scenario changes only the area panel's expected counts, before the Poisson draw,
+and ``slow_recruitment`` only the spoke posts' start months, so the rest of the programme
+and every random draw are unchanged; with no scenario the world is byte-identical to the
+default one. Strengths live in ``params.yaml`` under
 ``synthetic.scenarios`` (documented in ``docs/parameters.md``):
 
 * ``chosen_on_need`` (``strength``, ``lead_quarters``, ``level_gap``): spoke areas had
@@ -20,6 +21,14 @@ byte-identical to the default one. Strengths live in ``params.yaml`` under
 * ``national_decline`` (``decline_per_year``): identification falls everywhere, by this share
   a year from the panel's first quarter (as the DfE series does from 2018), and so does the
   extra identification spokes bring.
+* ``slow_recruitment`` (``extra_rounds``): services struggled to recruit, as the seed
+  reports: every spoke post takes a Poisson(``extra_rounds``) number of further failed
+  recruitment rounds (each ``recruitment_round_months`` of the calibration) before its
+  worker starts, so posts stay vacant longer, a spoke's first post can start after the
+  spoke's official start, and posts of one spoke mature at more different times. (A post
+  still starts at least one month before it ends.) Reach per filled post-month then ramps
+  from the later start; the truth of the reach model is computed from the posts as filled
+  (:func:`analysis.synthesise.truth.reach_truth`).
 
 The truth written to ``_truth/`` is the ``true_effect`` column: the spokes' effect against
 each area's own counterfactual, whatever the scenario (the rise of ``chosen_on_need`` is
@@ -30,15 +39,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 SCENARIOS: tuple[str, ...] = (
     "chosen_on_need",
     "anticipation",
     "dynamic_effects",
     "national_decline",
+    "slow_recruitment",
 )
 """The scenarios the generator knows, in the order they are applied."""
 
@@ -47,6 +59,7 @@ DEFAULT_STRENGTHS: dict[str, dict[str, float]] = {
     "anticipation": {"quarters": 2},
     "dynamic_effects": {"change_per_quarter": 0.1},
     "national_decline": {"decline_per_year": 0.1},
+    "slow_recruitment": {"extra_rounds": 2.0},
 }
 """Fallback strengths when ``params.yaml`` has no ``synthetic.scenarios`` entry."""
 
@@ -80,6 +93,29 @@ class ScenarioSet:
         """What ``_truth/truth.json`` says about the scenarios."""
         return {n: {k: float(v) for k, v in self.strengths[n].items()} for n in self.names}
 
+    def posts(self, posts: pd.DataFrame, rng: np.random.Generator, cal: Mapping[str, Any]):
+        """The spoke posts under ``slow_recruitment`` (unchanged without it): each post's
+        start moved later by its further failed recruitment rounds, with
+        ``recruitment_rounds`` counting them; a post still starts before it ends."""
+        if "slow_recruitment" not in self.names:
+            return posts
+        from analysis.synthesise.design import add_months
+
+        mean = float(self.strengths["slow_recruitment"]["extra_rounds"])
+        months = int(cal["recruitment_round_months"])
+        extra = rng.poisson(mean, len(posts))
+        starts, rounds = [], []
+        for post, k in zip(posts.itertuples(), extra, strict=True):
+            start = add_months(post.start_date, int(k) * months)
+            if post.end_date is not None:
+                latest = date(post.end_date.year, post.end_date.month, 1)
+                while start > latest and k > 0:
+                    k -= 1
+                    start = add_months(post.start_date, int(k) * months)
+            starts.append(start)
+            rounds.append(int(post.recruitment_rounds) + int(k))
+        return posts.assign(start_date=starts, recruitment_rounds=rounds)
+
     def __call__(
         self,
         mu0: np.ndarray,
@@ -112,6 +148,8 @@ class ScenarioSet:
             elif name == "dynamic_effects":
                 change = float(s["change_per_quarter"])
                 effect = effect * np.clip(1 + change * np.clip(event, 0, None), 0, None)
+            elif name == "slow_recruitment":
+                continue  # the posts, not the area panel (:meth:`posts`)
             elif name == "national_decline":
                 factor = (1 - float(s["decline_per_year"])) ** ((t - t.min()) / 4.0)
                 mu0 = mu0 * factor[None, :]

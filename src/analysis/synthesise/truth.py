@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analysis.core import calendar
 from analysis.synthesise.world import World, to_days
@@ -102,5 +103,77 @@ def reporting_truth(
             "final report's cut-off (before cleaning: the cleaned data also lose the rows the "
             "cleaner quarantines); 'returns': the service periods starting on or before as_of "
             "and how many had no return by the cut-off."
+        ),
+    }
+
+
+def expected_spoke_months(
+    posts: pd.DataFrame, services: pd.DataFrame, cal: dict[str, Any], last_month: date
+) -> pd.DataFrame:
+    """The generator's expected new young people per spoke and month, to ``last_month``.
+
+    Each filled post-month brings ``size_mult`` x
+    :func:`~analysis.synthesise.design.referral_rate` of the post's own months in post (the
+    ramp is the post's, not the spoke's); a spoke's months run from its first post's start,
+    as the analysis counts them (:mod:`analysis.analyse.reach`). Columns: ``service_id``,
+    ``spoke_id``, ``month_index`` (months since January 2000), ``months_since_start``,
+    ``year_of_operation``, ``years_since_start``, ``post_months``, ``expected``.
+    """
+    from analysis.synthesise.design import referral_rate
+    from analysis.synthesise.workforce import in_post_months
+
+    size = services.set_index("service_id")["size_mult"]
+    limit = (last_month.year - 2000) * 12 + last_month.month - 1
+    parts = []
+    for post in posts.itertuples():
+        months = in_post_months(post)
+        index = np.asarray([(d.year - 2000) * 12 + d.month - 1 for d in months], dtype="int64")
+        rate = size[post.service_id] * referral_rate(
+            np.arange(len(months)),
+            cal["referrals_per_worker_year"],
+            cal["referral_growth_per_month"],
+        )
+        keep = index <= limit
+        parts.append(
+            pd.DataFrame(
+                {
+                    "service_id": post.service_id,
+                    "spoke_id": post.spoke_id,
+                    "month_index": index[keep],
+                    "expected": rate[keep],
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    out = frame.groupby(["service_id", "spoke_id", "month_index"], as_index=False).agg(
+        post_months=("expected", "size"), expected=("expected", "sum")
+    )
+    start = out.groupby("spoke_id")["month_index"].transform("min")
+    since = out["month_index"] - start
+    return out.assign(
+        months_since_start=since.astype("int64"),
+        year_of_operation=(since // 12 + 1).astype("int64"),
+        years_since_start=((since + 0.5) / 12).round(6),
+    ).sort_values(["service_id", "spoke_id", "month_index"], ignore_index=True)
+
+
+def reach_truth(world: World, final_year: str) -> dict[str, Any]:
+    """True reach by year of operation to the end of ``final_year``: expected new young
+    people per filled post-year (12 post-months) in each year of a spoke's operation."""
+    months = expected_spoke_months(
+        world.posts, world.services, world.cal, calendar.year_end(final_year)
+    )
+    by = months.groupby("year_of_operation")[["post_months", "expected"]].sum()
+    return {
+        "per_post_year_by_year_of_operation": {
+            str(int(k)): round(float(12 * r.expected / r.post_months), 6) for k, r in by.iterrows()
+        },
+        "definition": (
+            "Expected new young people per 12 filled post-months in each year of a spoke's "
+            "operation (from its first post's start), summing the generator's per-post ramp "
+            "(referral_rate of the post's own months in post, times the service's size) over "
+            "the spoke's filled posts, to the end of the final year. The reach model's "
+            "first-year and later slopes are judged against the same spline fitted to these "
+            "expected counts (analysis.analyse.validation_reach)."
         ),
     }

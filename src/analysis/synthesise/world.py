@@ -472,7 +472,7 @@ def training_estimands(cal: dict[str, Any]) -> dict[str, Any]:
 
 def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None, adjust=None) -> World:
     """Simulate the whole programme's true state (``adjust``: stress scenarios for the area
-    panel, :mod:`analysis.synthesise.scenarios`)."""
+    panel and the spoke posts, :mod:`analysis.synthesise.scenarios`)."""
     services = build_services(seed, scale, cal)
     spokes = build_spokes(seed, services, cal)
     areas = build_areas(seed, spokes, scale, cal)
@@ -487,6 +487,8 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None, adj
     funding, sustained = build_funding(seed, services, spokes, cal)
     spokes["sustained"] = spokes["spoke_id"].map(sustained)
     posts = build_posts(stream(seed, "posts"), services, spokes, sustained, cal)
+    if adjust is not None:
+        posts = adjust.posts(posts, stream(seed, "slow-recruitment"), cal)
     posts = posts.merge(spokes[["spoke_id", "area_code"]], on="spoke_id", how="left")
     people, assess, training, groups, periods = [], [], [], [], {}
     for _, svc in services.iterrows():

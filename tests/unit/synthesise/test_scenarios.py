@@ -123,3 +123,59 @@ def test_command_line_writes_the_scenarios_truth(tmp_path, capsys) -> None:
     assert set(truth["scenarios"]) == {"chosen_on_need", "anticipation"}
     assert truth["scenarios"]["chosen_on_need"]["strength"] == 1.0
     assert "scenarios chosen_on_need, anticipation" in capsys.readouterr().out
+
+
+def _posts(section: dict, names: str | None, seed: int = 7) -> pd.DataFrame:
+    from analysis.synthesise.workforce import build_posts
+    from analysis.synthesise.world import build_funding, build_services, build_spokes, stream
+
+    cal = section["calibration"]
+    services = build_services(seed, 1.0, cal)
+    spokes = build_spokes(seed, services, cal)
+    _, sustained = build_funding(seed, services, spokes, cal)
+    posts = build_posts(stream(seed, "posts"), services, spokes, sustained, cal)
+    adjust = scenario_set(names, section["scenarios"]) if names else None
+    if adjust is not None:
+        posts = adjust.posts(posts, stream(seed, "slow-recruitment"), cal)
+    return posts
+
+
+def test_slow_recruitment_delays_posts_by_whole_failed_rounds(section: dict) -> None:
+    """Every post starts later by its further rounds (each recruitment_round_months), about
+    extra_rounds more a post on average; a post still starts before it ends; the other
+    scenarios leave the roster alone."""
+    base, slow = _posts(section, None), _posts(section, "slow_recruitment")
+    extra = slow["recruitment_rounds"] - base["recruitment_rounds"]
+    months = section["calibration"]["recruitment_round_months"]
+    delay = [
+        (s.year - b.year) * 12 + s.month - b.month
+        for s, b in zip(slow["start_date"], base["start_date"], strict=True)
+    ]
+    assert (extra >= 0).all() and list(extra * months) == delay
+    assert extra.mean() == pytest.approx(
+        section["scenarios"]["slow_recruitment"]["extra_rounds"], abs=0.6
+    )
+    ended = slow["end_date"].notna()
+    assert all(
+        (s.year, s.month) <= (e.year, e.month)
+        for s, e in zip(slow.loc[ended, "start_date"], slow.loc[ended, "end_date"], strict=True)
+    )
+    pd.testing.assert_frame_equal(_posts(section, "anticipation"), base)
+
+
+def test_slow_recruitment_truth_counts_filled_months_only(section: dict) -> None:
+    """The expected reach follows the posts as filled: fewer post-months, the same
+    plateau rate per filled post-month."""
+    from datetime import date
+
+    from analysis.synthesise.truth import expected_spoke_months
+    from analysis.synthesise.world import build_services
+
+    services = build_services(7, 1.0, section["calibration"])
+    last = date(2017, 8, 31)
+    base = expected_spoke_months(_posts(section, None), services, section["calibration"], last)
+    slow = expected_spoke_months(
+        _posts(section, "slow_recruitment"), services, section["calibration"], last
+    )
+    assert slow["post_months"].sum() < base["post_months"].sum()
+    assert (base.groupby("spoke_id")["months_since_start"].min() == 0).all()

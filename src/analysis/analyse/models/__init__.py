@@ -8,6 +8,9 @@ and observations used and eligible, and any warnings in plain English:
   slope per person, for repeated outcome scores.
 * :func:`rate_model` -- Poisson, quasi-Poisson or negative binomial (NB2) count GLM with an
   exposure offset, reporting rate ratios.
+* :func:`spoke_reach_model` -- new young people per spoke-month with filled post-months as
+  exposure, a linear spline in years of operation (knot at one year), fixed spoke levels and
+  intervals clustered by service (CR1, t with services - 1 df).
 * :func:`interrupted_time_series` -- segmented count regression with a level change (and
   optionally a slope change and Fourier seasonal terms) at an intervention.
 * :func:`staggered_att` and :func:`aggregate_att` -- Callaway & Sant'Anna (2021) group-time
@@ -43,6 +46,8 @@ from analysis.analyse.models.did_inference import (
     pretest_parallel_trends,
     simultaneous_band,
 )
+from analysis.analyse.models.reach import KNOT_YEARS as REACH_KNOT_YEARS
+from analysis.analyse.models.reach import ReachResult, spoke_reach_model
 from analysis.analyse.models.results import (
     ESTIMATE_COLUMNS,
     SIGNIFICANT_DIGITS,
@@ -77,7 +82,9 @@ __all__ = [
     "ModelNotFitted",
     "ModelResult",
     "PooledCohorts",
+    "REACH_KNOT_YEARS",
     "RateResult",
+    "ReachResult",
     "SimultaneousBand",
     "SIGNIFICANT_DIGITS",
     "StaggeredATTResult",
@@ -91,6 +98,7 @@ __all__ = [
     "rate_model",
     "round_significant",
     "simultaneous_band",
+    "spoke_reach_model",
     "staggered_att",
     "trajectory_model",
 ]

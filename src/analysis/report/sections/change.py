@@ -13,6 +13,7 @@ from analysis.core.io import read_json
 from analysis.core.labels import count_word
 from analysis.publish import figures
 from analysis.report.context import YearContext
+from analysis.report.sections import reach
 from analysis.report.sections.common import (
     caution_notes,
     estimate_figure,
@@ -21,7 +22,7 @@ from analysis.report.sections.common import (
     rounded_n,
 )
 from analysis.report.sections.rollout import rollout_section
-from analysis.report.wording import FAMILY_NAMES, HTML, label, term_label
+from analysis.report.wording import HTML, label, term_label
 from analysis.report.writer import figure_item, table_item
 
 
@@ -226,51 +227,9 @@ def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str)
 
 
 def _reach(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [HTML("<h3>Reach: new young people per month as services mature</h3>")]
-    if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
-    est = pd.read_parquet(ctx.analysis_dir / model_file("reach"))
-    row = est.set_index("term").loc["years_since_start"]
-    rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
-    family = rec.get("family", "negative_binomial")
-    change = "more" if rr >= 1 else "fewer"
-    clear = lo > 1 or hi < 1
-    text = (
-        f"<p>Services took on {'' if clear else 'possibly '}{change} new young people per "
-        f"month as they matured: about {abs(rr - 1):.0%} {change} for each year since a "
-        f"service started (95% interval {lo - 1:+.0%} to {hi - 1:+.0%})"
-        f"{'' if clear else ', which cannot be told apart from no change'}. This is "
-        f"{EVIDENCE_PHRASE[rec['evidence']]}: each service is compared with itself over "
-        f"{rec['n_obs_used']} returns, so it describes how referrals grew, not whether the "
-        "young people would otherwise have gone unsupported.</p>"
-        f"<p>Technically: a {FAMILY_NAMES[family]} regression of new young people on years "
-        "since the service started, with the months each return covers as exposure and a "
-        f"fixed effect for each service (rate ratio {rr:.2f}, 95% confidence interval "
-        f"{lo:.2f} to {hi:.2f}); estimates and assumptions are in the technical annex "
-        "(section 10).</p>"
-    )
-    return [*out, HTML(text), *caution_notes(ctx, rec)]
+    out: list[Any] = [HTML("<h3>Reach: new young people as spoke posts mature</h3>")]
+    return out + reach.reach_model_text(ctx, rec, EVIDENCE_PHRASE.get(rec.get("evidence", "")))
 
 
 def _reach_table(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
-    est = pd.read_parquet(ctx.analysis_dir / model_file("reach"))
-    main = est.loc[~est["term"].str.startswith("C(")].assign(n=rec["n_obs_used"])
-    cols = (
-        ("rate_ratio", "rr_ci_lower", "rr_ci_upper")
-        if "rate_ratio" in main
-        else ("estimate", "ci_lower", "ci_upper")
-    )
-    main = main[["term", *cols, "n"]]
-    return table_item(
-        estimates_table(
-            ctx,
-            main.assign(term=main["term"].map(term_label)),
-            index="term",
-            estimate_columns=cols,
-            n_column="n",
-            threshold=0,
-            decimals=3,
-            title=f"Reach over time: rate ratios with 95% intervals, {ctx.year}",
-            notes=("N: service returns used (returns are not individuals).",),
-        )
-    )
+    return reach.reach_model_table(ctx, rec)

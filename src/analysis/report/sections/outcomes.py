@@ -11,7 +11,7 @@ from analysis.analyse import outcomes
 from analysis.core.catalog import INDICATORS, PROGRAMME_INDICATORS
 from analysis.publish import disclosure
 from analysis.report.context import YearContext
-from analysis.report.sections import workforce
+from analysis.report.sections import reach, workforce
 from analysis.report.sections.common import (
     estimates_table,
     no_breakdown,
@@ -58,6 +58,8 @@ def outcome_measures(ctx: YearContext) -> list[Any]:
         out.append(HTML(_programme_findings(ctx, specs, prog, prog_before)))
         if number in workforce.OUTCOME_TABLES:
             out += workforce.OUTCOME_TABLES[number](ctx)
+        if number == 4:
+            out += reach.outcome_reach(ctx)
         if not breakdown:
             out += no_breakdown(ctx, f"Outcome {number} indicators")
             continue
