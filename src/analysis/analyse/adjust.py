@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from analysis.core import calendar
@@ -140,37 +141,73 @@ def _dispersion(tables: Mapping[str, pd.DataFrame], indicator: str) -> float:
     return float((sizes**2).sum() / total) if total > 0 else 1.0
 
 
-def _post_months(posts: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> float:
-    """Months spoke posts were filled between the months of ``first`` and ``last``."""
-    if posts.empty:
-        return 0.0
-    lo, hi = first.replace(day=1), last.replace(day=1)
-    start = pd.to_datetime(posts["start_month"])
-    end = pd.to_datetime(posts["end_month"]).fillna(hi)
-    s = start.where(start > lo, lo)
-    e = end.where(end < hi, hi)
-    months = (e.dt.year - s.dt.year) * 12 + (e.dt.month - s.dt.month) + 1
-    return float(months.where(start.notna() & (months > 0), 0).sum())
+def _month_index(values: pd.Series) -> np.ndarray:
+    """Months as integers (year * 12 + month - 1), NaN where missing."""
+    stamps = pd.to_datetime(values)
+    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _exposure(posts: pd.DataFrame, p: _Period, limit: pd.Timestamp | None = None) -> float:
-    """What a period's events are in proportion to: the months its service's spoke posts
-    were filled (calendar months when the roster lists no post for the service), up to
-    ``limit`` when given."""
-    end = p.end if limit is None else min(p.end, limit)
-    mine = posts.loc[posts["service_id"].astype("str") == p.service_id] if len(posts) else posts
-    if mine.empty:
-        return _months(p.start, end)
-    return _post_months(mine, p.start, end)
+class _Exposure:
+    """Post-months filled per service between two months, from arrays built once (the
+    months each post was filled, clipped to the two months, summed; no frame per call)."""
+
+    def __init__(self, posts: pd.DataFrame) -> None:
+        self.by_service: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if len(posts):
+            start, end = _month_index(posts["start_month"]), _month_index(posts["end_month"])
+            sid = posts["service_id"].astype("str").to_numpy()
+            for service in np.unique(sid):
+                mine = sid == service
+                self.by_service[str(service)] = (start[mine], end[mine])
+
+    def __call__(self, p: _Period, limit: pd.Timestamp | None = None) -> float:
+        """What a period's events are in proportion to: the months its service's spoke
+        posts were filled (calendar months when the roster lists no post for the service),
+        up to ``limit`` when given."""
+        end = p.end if limit is None else min(p.end, limit)
+        arrays = self.by_service.get(p.service_id)
+        if arrays is None:
+            return _months(p.start, end)
+        if end < p.start:
+            return 0.0
+        lo = p.start.year * 12 + p.start.month - 1
+        hi = end.year * 12 + end.month - 1
+        start, stop = arrays
+        s = np.where(start > lo, start, lo)
+        e = np.where(np.isnan(stop), hi, np.where(stop < hi, stop, hi))
+        months = e - s + 1
+        return float(months[~np.isnan(start) & (months > 0)].sum())
 
 
-def _in_period(events: pd.DataFrame, p: _Period) -> float:
-    """Events of ``p``'s service dated within period ``p`` (whichever file they came in)."""
-    sel = events.loc[
-        (events["service_id"] == p.service_id) & (events["month"] >= p.start.replace(day=1))
-        & (events["month"] <= p.end)
-    ]  # fmt: skip
-    return float(sel["n"].sum())
+class _Events:
+    """Events per service and month, summed once (the same sums as filtering the events
+    frame for each period)."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        month = _month_index(events["month"])
+        keep = ~np.isnan(month)
+        frame = pd.DataFrame(
+            {
+                "service_id": events["service_id"].astype("str").to_numpy()[keep],
+                "month": month[keep],
+                "n": events["n"].to_numpy(dtype="float64")[keep],
+            }
+        )
+        summed = frame.groupby(["service_id", "month"], sort=True)["n"].sum()
+        self.by_service = {
+            str(k): (g.index.get_level_values("month").to_numpy(), g.to_numpy())
+            for k, g in summed.groupby(level="service_id")
+        }
+
+    def __call__(self, p: _Period) -> float:
+        """Events of ``p``'s service dated within period ``p`` (whichever file they came in)."""
+        arrays = self.by_service.get(p.service_id)
+        if arrays is None:
+            return 0.0
+        months, n = arrays
+        lo = p.start.year * 12 + p.start.month - 1
+        hi = p.end.year * 12 + p.end.month - 1
+        return float(n[(months >= lo) & (months <= hi)].sum())
 
 
 def adjusted_totals(
@@ -190,13 +227,14 @@ def adjusted_totals(
                        strict=True))  # fmt: skip
     missing = [p for p in expected if (p.service_id, p.period) not in received]
     rows = []
+    exposure_of = _Exposure(posts)
+    got = [p for p in expected if (p.service_id, p.period) in received]
+    exposure = {(q.service_id, q.period): exposure_of(q) for q in got}
     for indicator in ADJUSTED:
-        events = _events(tables, indicator)
+        in_period = _Events(_events(tables, indicator))
         dispersion = _dispersion(tables, indicator)
         mean = var = recovered = 0.0
-        got = [p for p in expected if (p.service_id, p.period) in received]
-        counts = {(q.service_id, q.period): _in_period(events, q) for q in got}
-        exposure = {(q.service_id, q.period): _exposure(posts, q) for q in got}
+        counts = {(q.service_id, q.period): in_period(q) for q in got}
         # the programme's rate per post-month, for a service with nothing received
         all_months = sum(exposure.values()) or 1.0
         all_events = float(sum(counts.values()))
@@ -210,7 +248,7 @@ def adjusted_totals(
                 m = float(sum(exposure[(q.service_id, q.period)] for q in near))
             else:
                 e, m = all_events, all_months
-            gap = _exposure(posts, p, limit)
+            gap = exposure_of(p, limit)
             if m <= 0 or gap <= 0:
                 continue
             mu = (e + 0.5) * gap / m
@@ -218,7 +256,7 @@ def adjusted_totals(
             var += mu * dispersion * (1 + gap / m)
             if indicator == "individual_support":
                 # referred in the missing period but open later: already counted
-                recovered += _in_period(events, p)
+                recovered += in_period(p)
         base = float(reported[indicator])
         sd = math.sqrt(var)
         rows.append(
