@@ -40,6 +40,11 @@ SECTIONS: tuple[str, ...] = (
 )
 """The report's sections, in order (the browser test checks each is present)."""
 
+REGISTERED_SECTIONS: tuple[str, ...] = ("1. Summary",)
+"""Sections whose prose states every number through the registry of published statistics
+(``ctx.stats``): the consistency test fails on any untagged number in them
+(:func:`analysis.publish.registry.check_page`). Every section's tables are registered."""
+
 
 DISPLAY_NAMES: dict[str, str] = {
     "estimate": "Estimate",
