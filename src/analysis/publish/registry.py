@@ -47,6 +47,7 @@ RULES: dict[str, str] = {
     "cutoff_days": "settings/cutoff-days",
     "smallest_shown": "settings/smallest-count-shown",
     "min_services": "settings/fewest-services-for-a-breakdown",
+    "cost_rounding": "settings/cost-rounding-gbp",
 }
 """The ids of the rule parameters a page states as numbers (registered like any
 statistic: the suppression threshold, the rounding base of totals, the cut-off's days)."""
@@ -54,6 +55,7 @@ statistic: the suppression threshold, the rounding base of totals, the cut-off's
 NOTE_RULES: tuple[tuple[str, str], ...] = (
     (r"(?<=\bfrom 1 to )\d+\b", RULES["threshold"]),
     (r"(?<=\bnearest )\d+\b", RULES["rounding"]),
+    (r"(?<=\bnearest £)\d+\b", RULES["cost_rounding"]),
 )
 """Where a table note written by :mod:`analysis.publish.disclosure` states a rule
 parameter: tagged with its id when the table is published (:func:`tag_notes`)."""
@@ -306,6 +308,7 @@ ALLOWED_UNTAGGED: tuple[tuple[str, str], ...] = (
     ),
     ("the lower end of the small counts suppressed", r"\bfrom 1 to(?= )"),
     ("section numbers", r"^\s*\d{1,2}\.(?=\s)|\b[Ss]ections? \d{1,2}\b"),
+    ("phase numbers", r"\b[Pp]hases? \d\b"),
     ("outcome measure numbers", r"\b[Oo]utcomes?(?: measures?)? \d(?:(?:, | and )\d)*\b"),
     ("the 95% confidence level", r"\b95%"),
     ("rating scales", r"\b(?:1-5|0-1|1–5|0–1)\b"),

@@ -133,6 +133,11 @@ class YearContext:
             object.__setattr__(self, "stats", Registry(self.settings.year))
         register_rules(self.stats, self.settings)
 
+    @property
+    def year(self) -> str:
+        """The evaluation year the report is for."""
+        return self.settings.year
+
 
 def register_rules(registry: Registry, settings: ReportSettings) -> None:
     """The report's rule parameters that it states as numbers: statistics too."""
@@ -141,11 +146,6 @@ def register_rules(registry: Registry, settings: ReportSettings) -> None:
     registry.number(RULES["cutoff_days"], settings.cutoff_days, unit="days")
     registry.number(RULES["smallest_shown"], settings.threshold + 1)
     registry.number(RULES["min_services"], settings.min_services)
-
-    @property
-    def year(self) -> str:
-        """The evaluation year the report is for."""
-        return self.settings.year
 
 
 def build_context(

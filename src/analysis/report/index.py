@@ -106,11 +106,6 @@ def _most_in(metrics: dict[str, dict], key: str) -> tuple[str, int] | None:
     return year, int(value)
 
 
-def _most(metrics: dict[str, dict], key: str) -> int | None:
-    found = _most_in(metrics, key)
-    return None if found is None else found[1]
-
-
 Cite = Callable[[str, str, int], str]
 """``cite(key, year, value)``: the number as the page states it (tagged)."""
 

@@ -40,7 +40,14 @@ SECTIONS: tuple[str, ...] = (
 )
 """The report's sections, in order (the browser test checks each is present)."""
 
-REGISTERED_SECTIONS: tuple[str, ...] = ("1. Summary",)
+REGISTERED_SECTIONS: tuple[str, ...] = (
+    "1. Summary",
+    "2. Programme status",
+    "3. Referrals and pathways",
+    "4. Who was supported",
+    "5. Activities and outputs",
+    "8. Fieldwork",
+)
 """Sections whose prose states every number through the registry of published statistics
 (``ctx.stats``): the consistency test fails on any untagged number in them
 (:func:`analysis.publish.registry.check_page`). Every section's tables are registered."""
