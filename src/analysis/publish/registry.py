@@ -48,6 +48,7 @@ RULES: dict[str, str] = {
     "smallest_shown": "settings/smallest-count-shown",
     "min_services": "settings/fewest-services-for-a-breakdown",
     "cost_rounding": "settings/cost-rounding-gbp",
+    "late_days": "settings/late-after-days",
 }
 """The ids of the rule parameters a page states as numbers (registered like any
 statistic: the suppression threshold, the rounding base of totals, the cut-off's days)."""
@@ -56,6 +57,7 @@ NOTE_RULES: tuple[tuple[str, str], ...] = (
     (r"(?<=\bfrom 1 to )\d+\b", RULES["threshold"]),
     (r"(?<=\bnearest )\d+\b", RULES["rounding"]),
     (r"(?<=\bnearest £)\d+\b", RULES["cost_rounding"]),
+    (r"(?<=\bmore than )\d+(?= days after the period)", RULES["late_days"]),
 )
 """Where a table note written by :mod:`analysis.publish.disclosure` states a rule
 parameter: tagged with its id when the table is published (:func:`tag_notes`)."""
@@ -323,7 +325,9 @@ statistics and are registered."""
 
 _ALLOWED = re.compile("|".join(f"(?:{p})" for _, p in ALLOWED_UNTAGGED), re.MULTILINE)
 _ANY_DIGIT = re.compile(r"\d")
-_SKIP = {"style", "script", "nav", "th", "header", "footer"}
+_SKIP = {"style", "script", "nav", "th", "header", "footer", "code"}
+"""Elements whose text is not checked: styles, the contents list, row and column labels,
+the page's banner and footer, and code (version hashes, commands)."""
 _HEADING = re.compile(r"h[1-6]")
 
 
