@@ -8,8 +8,8 @@ from typing import Any
 from analysis.analyse.report_facts import returns_expected
 from analysis.core.rules import LATE_AFTER_DAYS
 from analysis.publish import disclosure, figures
-from analysis.publish.registry import RULES
 from analysis.publish.quality import delivered_files, ledger_totals, quarantine_by_reason
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext, version_hashes
 from analysis.report.sections import to_date
 from analysis.report.sections.common import counts_table
