@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -160,9 +160,10 @@ class Registry:
         """Register every cell of ``table`` (published under the slug ``name``); return the
         frame of their ids, aligned to ``table.table`` (for the HTML's ``data-stat``)."""
         shown, numeric = table.table, table.numeric
+        texts, values = shown.to_numpy(), numeric.to_numpy()
         rows = [_slug(_label(r)) for r in shown.index]
         cols = [_slug(_label(c)) for c in shown.columns]
-        ids = pd.DataFrame("", index=shown.index, columns=shown.columns, dtype="str")
+        out = [["" for _ in cols] for _ in rows]
         used: set[str] = set()
         for i, row in enumerate(shown.index):
             for j, col in enumerate(shown.columns):
@@ -171,14 +172,14 @@ class Registry:
                 while ident in used:  # two labels with one slug: number them in order
                     ident, k = f"{base}-{k}", k + 1
                 used.add(ident)
-                text = str(shown.iat[i, j])
+                text = str(texts[i, j])
                 unit = _unit_of(text, table.kind)
                 _, decimals, status = parse_number(text)
                 self.add(
                     Statistic(
                         id=ident,
                         text=text,
-                        value=None if unit == "text" else _finite(numeric.iat[i, j]),
+                        value=None if unit == "text" else _finite(values[i, j]),
                         unit=unit,
                         precision=None if unit == "text" else decimals,
                         vintage=self.vintage,
@@ -188,8 +189,8 @@ class Registry:
                         column=_label(col),
                     )
                 )
-                ids.iat[i, j] = ident
-        return ids
+                out[i][j] = ident
+        return pd.DataFrame(out, index=shown.index, columns=shown.columns, dtype="str")
 
     def number(
         self,
@@ -271,7 +272,7 @@ class Registry:
         """The statistics in id order, as plain dictionaries (a field that does not apply,
         such as the value of a suppressed cell, is left out: nothing published is null)."""
         return [
-            {k: v for k, v in asdict(self.stats[i]).items() if v is not None}
+            {k: v for k, v in vars(self.stats[i]).items() if v is not None}
             for i in sorted(self.stats)
         ]
 

@@ -76,6 +76,7 @@ class ReportWriter:
     tables_written: list[str] = field(default_factory=list)
     table_index: list[dict[str, Any]] = field(default_factory=list)
     registry: Registry | None = None
+    _registered: int = -1
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -92,8 +93,9 @@ class ReportWriter:
                 out.append(self._figure(item.figure, item.name))
             else:
                 out.append(item)
-        if self.registry is not None:
+        if self.registry is not None and len(self.registry.stats) != self._registered:
             self.registry.write(self.out_dir / STATISTICS)
+            self._registered = len(self.registry.stats)
         return out
 
     def _table(self, table: DisclosedTable) -> list[Any]:
