@@ -4,7 +4,8 @@ Every cell of every disclosed table a report shows (and offers as a CSV) and eve
 its prose states is registered here, once, as a :class:`Statistic`: its id, the text as
 rendered, its value, unit, precision (decimal places shown), vintage (the report's year)
 and GSS status symbol (``[c]``, ``[x]``, ``[z]``, ``[r]``, ``[u]``, ``[k]`` or none). The
-page carries the ids: a table's cells have ``data-stat`` attributes, a number in prose is
+page carries the ids: a table has ``data-stats`` (its slug) and its cells ``data-stat``
+(the rest of their id), a number in prose is
 a ``<data value=... data-stat=...>`` element (:meth:`Registry.number`, :meth:`Registry.cite`).
 Registering one id twice with different values is an error: one number per statistic.
 
@@ -346,7 +347,7 @@ class _PageScanner(HTMLParser):
         self.untagged_cells: list[tuple[str, str]] = []  # (section, text)
         self.prose: list[tuple[str, str]] = []  # (section, text)
         self._open: list[tuple[str, dict[str, str], list[str]]] = []
-        self._in_stat_table = 0
+        self._tables: list[str] = []  # the data-stats of the tables the parser is in
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
@@ -355,8 +356,8 @@ class _PageScanner(HTMLParser):
             self.heading = []
         if tag in _SKIP:
             self.skip += 1
-        if tag == "table" and "data-stats" in values:
-            self._in_stat_table += 1
+        if tag == "table":
+            self._tables.append(values.get("data-stats", ""))
         if tag == "data" and "data-stat" in values or tag == "td":
             self._open.append((tag, values, []))
 
@@ -370,15 +371,17 @@ class _PageScanner(HTMLParser):
             self.heading = None
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
-        if tag == "table" and self._in_stat_table:
-            self._in_stat_table -= 1
+        if tag == "table" and self._tables:
+            self._tables.pop()
         if self._open and self._open[-1][0] == tag and tag in ("data", "td"):
             _, values, text = self._open.pop()
             shown = " ".join("".join(text).split())
             if tag == "data":
                 self.tagged.append((values["data-stat"], values.get("value", ""), shown))
             elif "data-stat" in values:
-                self.cells.append((values["data-stat"], shown))
+                table = self._tables[-1] if self._tables else ""
+                ident = f"{table}/{values['data-stat']}" if table else values["data-stat"]
+                self.cells.append((ident, shown))
             elif _ANY_DIGIT.search(shown):
                 self.untagged_cells.append((self.section, shown))
 

@@ -62,7 +62,7 @@ class TableBlock:
         )
 
     def __repr__(self) -> str:
-        return self.table.to_markdown_text()
+        return repr(self.table)
 
 
 @dataclass

@@ -230,7 +230,8 @@ class DisclosedTable:
 
         With ``stats`` (the table's slug in the registry of published statistics) and
         ``cell_ids`` (each cell's statistic id, aligned to :attr:`table`), the table carries
-        ``data-stats`` and each cell ``data-stat`` (:mod:`analysis.publish.registry`);
+        ``data-stats`` and each cell ``data-stat`` (its id after the table's slug and
+        ``/``: :mod:`analysis.publish.registry`);
         ``notes_html`` replaces the escaped notes (the same notes, numbers tagged).
         """
         self._check(self._title)
@@ -332,6 +333,12 @@ def _table_html(
     if stats:
         id_attr += f' data-stats="{html.escape(stats, quote=True)}"'
     ids = None if cell_ids is None else cell_ids.to_numpy()
+    prefix = f"{stats}/" if stats else ""
+
+    def _local(ident: str) -> str:
+        """A cell's id within its table (the page is smaller; the table names the rest)."""
+        return ident[len(prefix) :] if prefix and ident.startswith(prefix) else ident
+
     # A wide table scrolls sideways inside its wrapper: keyboard users must reach it
     # (axe "scrollable-region-focusable"), and screen readers hear what it holds.
     label = html.escape(dt.title, quote=True)
@@ -365,7 +372,9 @@ def _table_html(
         for j, (column, value) in enumerate(zip(table.columns, row, strict=True)):
             kind = "text" if _WORDS.search(str(value)) else "num"
             heading = html.escape(str(column), quote=True)
-            stat = "" if ids is None else f' data-stat="{html.escape(str(ids[i, j]), quote=True)}"'
+            stat = (
+                "" if ids is None else f' data-stat="{html.escape(_local(ids[i, j]), quote=True)}"'
+            )
             parts.append(
                 f'<td class="{kind}" data-label="{heading}"{stat}>{_cell_html(str(value))}</td>'
             )
