@@ -50,18 +50,21 @@ RULES: dict[str, str] = {
     "min_services": "settings/fewest-services-for-a-breakdown",
     "cost_rounding": "settings/cost-rounding-gbp",
     "late_days": "settings/late-after-days",
+    "min_assessments": "settings/fewest-assessments-per-person",
 }
 """The ids of the rule parameters a page states as numbers (registered like any
 statistic: the suppression threshold, the rounding base of totals, the cut-off's days)."""
 
 NOTE_RULES: tuple[tuple[str, str], ...] = (
-    (r"(?<=\bfrom 1 to )\d+\b", RULES["threshold"]),
+    (r"(?<=\b1 to )\d+\b", RULES["threshold"]),
     (r"(?<=\bnearest )\d+\b", RULES["rounding"]),
     (r"(?<=\bnearest £)\d+\b", RULES["cost_rounding"]),
     (r"(?<=\bmore than )\d+(?= days after the period)", RULES["late_days"]),
+    (r"(?<=\bfewer than )\d+(?= assessments)", RULES["min_assessments"]),
 )
-"""Where a table note written by :mod:`analysis.publish.disclosure` states a rule
-parameter: tagged with its id when the table is published (:func:`tag_notes`)."""
+"""Where a table note written by :mod:`analysis.publish.disclosure` (or a reason the
+analysis gives for a missing figure) states a rule parameter: tagged with its id when
+published (:meth:`Registry.tag_notes`)."""
 
 SYMBOLS: tuple[str, ...] = tuple(SYMBOL_KEY)
 """The GSS status symbols a statistic may carry."""
@@ -310,7 +313,11 @@ ALLOWED_UNTAGGED: tuple[tuple[str, str], ...] = (
         r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|"
         r"October|November|December)\b",
     ),
-    ("the lower end of the small counts suppressed", r"\bfrom 1 to(?= )"),
+    (
+        "the lower end of the small counts suppressed (before the tagged threshold)",
+        r"\b1 to (?=\Z)",
+    ),
+    ("service identifiers", r"\bS\d{2,3}\b"),
     ("section numbers", r"^\s*\d{1,2}\.(?=\s)|\b[Ss]ections? \d{1,2}\b"),
     ("phase numbers", r"\b[Pp]hases? \d\b"),
     ("outcome measure numbers", r"\b[Oo]utcomes?(?: measures?)? \d(?:(?:, | and )\d)*\b"),

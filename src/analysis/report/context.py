@@ -146,6 +146,7 @@ def register_rules(registry: Registry, settings: ReportSettings) -> None:
     registry.number(RULES["cutoff_days"], settings.cutoff_days, unit="days")
     registry.number(RULES["smallest_shown"], settings.threshold + 1)
     registry.number(RULES["min_services"], settings.min_services)
+    registry.number(RULES["min_assessments"], settings.min_assessments)
 
 
 def build_context(
