@@ -146,6 +146,8 @@ class Registry:
 
     vintage: str
     stats: dict[str, Statistic] = field(default_factory=dict)
+    links: list[tuple[str, str]] = field(default_factory=list, compare=False)
+    """Pairs of ids that state one quantity (:meth:`same`)."""
 
     # -- registering ---------------------------------------------------------------------
     def add(self, stat: Statistic) -> Statistic:
@@ -158,6 +160,9 @@ class Registry:
                 "number per statistic"
             )
         self.stats[stat.id] = stat
+        for first, second in self.links:
+            if stat.id in (first, second):
+                self._check_same(first, second)
         return stat
 
     def table(self, table: DisclosedTable, name: str) -> pd.DataFrame:
@@ -249,6 +254,23 @@ class Registry:
         if stat.status and stat.status not in shown:
             shown = f"{shown} {stat.status}"
         return tag(stat, shown)
+
+    def same(self, first: str, second: str) -> None:
+        """Declare that ``first`` and ``second`` state one quantity (a table's cell and the
+        sentence that restates it under an id of its own): refused, now or when the later
+        of the two is registered, if their numbers differ."""
+        self.links.append((first, second))
+        self._check_same(first, second)
+
+    def _check_same(self, first: str, second: str) -> None:
+        a, b = self.stats.get(first), self.stats.get(second)
+        if a is None or b is None or a.value is None or b.value is None:
+            return
+        if not _same_number(b.text, a, status=False):
+            raise RegistryError(
+                f"{first} ({a.text!r}) and {second} ({b.text!r}) are one statistic published "
+                "with two numbers"
+            )
 
     def tag_notes(self, notes: Iterable[str]) -> list[str]:
         """A table's notes as HTML, the rule parameters they state tagged

@@ -116,6 +116,20 @@ def test_one_number_per_statistic() -> None:
         reg.cite("programme/unknown")
 
 
+def test_a_quantity_under_two_ids_must_agree() -> None:
+    reg = _registry()
+    reg.number("key-figures/young-people-supported/2016-17", 1640)
+    reg.number("young_people_supported/2016-17", 1640)
+    reg.same("key-figures/young-people-supported/2016-17", "young_people_supported/2016-17")
+    reg.number("young_people_supported/2015-16", 960)
+    with pytest.raises(RegistryError, match="two numbers"):
+        reg.same("key-figures/young-people-supported/2016-17", "young_people_supported/2015-16")
+    reg.same("key-figures/areas/2016-17", "spoke_areas_reached/2016-17")  # neither yet
+    reg.number("key-figures/areas/2016-17", 35)
+    with pytest.raises(RegistryError, match="two numbers"):  # the later one, when it comes
+        reg.number("spoke_areas_reached/2016-17", 34)
+
+
 def test_a_revised_figure_restated_in_prose_keeps_its_symbol() -> None:
     flags = pd.DataFrame(False, index=_table().table.index, columns=_table().table.columns)
     flags.iloc[0, 0] = True

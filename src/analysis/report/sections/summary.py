@@ -20,6 +20,15 @@ from analysis.report.sections.verdicts import key_findings, verdict_table
 from analysis.report.wording import EXACT_FIGURES, HTML, _fmt, slug
 from analysis.report.writer import table_item
 
+RESTATED: dict[str, str] = {
+    "Young people supported": "young_people_supported",
+    "Professionals trained": "professionals_trained",
+    "Spoke areas reached": "spoke_areas_reached",
+}
+"""Key figures the verdicts, key findings and outcome measures restate under the
+indicator's id (``<indicator>/<year>``): the registry refuses the report if they differ
+(:meth:`analysis.publish.registry.Registry.same`, checked when either is registered)."""
+
 
 # ----------------------------------------------------------------------- sections
 def summary(ctx: YearContext) -> list[Any]:
@@ -102,6 +111,10 @@ def summary(ctx: YearContext) -> list[Any]:
                 + " and ".join(p for p in parts if p)
                 + ".</p>"
             )
+    for figure, indicator in RESTATED.items():  # one number per statistic
+        for year in ids.columns:
+            if figure in ids.index:
+                ctx.stats.same(ids.loc[figure, year], f"{indicator}/{year}")
     return [
         HTML("".join(lede)),
         *verdict_table(ctx),
