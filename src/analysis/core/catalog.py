@@ -20,6 +20,7 @@ __all__ = [
     "FRAMEWORK",
     "GENERATOR_MARKER",
     "HEADLINE",
+    "INDEX_STATISTICS",
     "INDICATORS",
     "LEDGER",
     "MANIFEST",
@@ -30,6 +31,7 @@ __all__ = [
     "QUARANTINE",
     "REVISIONS",
     "STAGES",
+    "STATISTICS",
     "VERDICTS",
     "Stage",
     "model_file",
@@ -83,6 +85,14 @@ HEADLINE = "headline.json"
 ANALYSED_DATA = "analysed_data.json"
 """``data/interim/<year>``: the year and the hash of the data the analysis rests on (a
 report refuses an analysis of other data)."""
+
+STATISTICS = "statistics.json"
+"""``reports/<year>``: the registry of every statistic the report publishes (each table
+cell and each number in its prose: id, text, value, unit, precision, vintage, status
+symbol; ``analysis.publish.registry``), suppressed cells with their symbol."""
+
+INDEX_STATISTICS = "reports/index_statistics.json"
+"""The index page's registry of published statistics (its headline trend and prose)."""
 
 PARAMS_CHECKED = "data/interim/params-checked.json"
 """Written by the ``check`` stage when ``params.yaml`` can be run; every stage reads it."""
@@ -157,7 +167,7 @@ STAGES: tuple[Stage, ...] = (
             "reports/aqa",
             "reports/national",
         ),
-        ("reports/index.html", "reports/headline_trend.csv"),
+        ("reports/index.html", "reports/headline_trend.csv", INDEX_STATISTICS),
     ),
 )
 """The pipeline's stages in order, with the files each reads and writes."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +19,7 @@ from analysis.core.io import (
     read_json,
 )
 from analysis.core.settings import Settings
+from analysis.publish.registry import RULES, Registry
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,10 @@ class YearContext:
 
     ``seen`` is what the year's report may see (:func:`analysis.vintage.tables_as_of`);
     ``previous`` what the previous year's report saw (``None`` for the first year);
-    ``analysis_dir`` the year's analysis outputs, computed on data with hash ``input_hash``.
+    ``analysis_dir`` the year's analysis outputs, computed on data with hash ``input_hash``;
+    ``stats`` the registry of the statistics the report publishes (a section states a
+    number in prose through ``ctx.stats.number`` or ``ctx.stats.cite``; the writer
+    registers every table cell).
     """
 
     settings: ReportSettings
@@ -122,11 +126,27 @@ class YearContext:
     analysis_dir: Path
     input_hash: str
     processed_dir: Path
+    stats: Registry = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.stats is None:
+            object.__setattr__(self, "stats", Registry(self.settings.year))
+        register_rules(self.stats, self.settings)
 
     @property
     def year(self) -> str:
         """The evaluation year the report is for."""
         return self.settings.year
+
+
+def register_rules(registry: Registry, settings: ReportSettings) -> None:
+    """The report's rule parameters that it states as numbers: statistics too."""
+    registry.number(RULES["threshold"], settings.threshold)
+    registry.number(RULES["rounding"], settings.total_rounding)
+    registry.number(RULES["cutoff_days"], settings.cutoff_days, unit="days")
+    registry.number(RULES["smallest_shown"], settings.threshold + 1)
+    registry.number(RULES["min_services"], settings.min_services)
+    registry.number(RULES["min_assessments"], settings.min_assessments)
 
 
 def build_context(

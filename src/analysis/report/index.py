@@ -8,18 +8,20 @@ disclosed values for ``dvc plots``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.core import calendar, paths
-from analysis.core.catalog import REVISIONS
+from analysis.core.catalog import INDEX_STATISTICS, REVISIONS
 from analysis.core.io import csv_text, read_json
 from analysis.core.labels import COUNT_WORDS
 from analysis.core.settings import load_settings
 from analysis.publish import disclosure, figures
+from analysis.publish.registry import RULES, Registry
 from analysis.publish.render import images_without_alt, page_html
-from analysis.report.wording import EXACT_FIGURES
+from analysis.report.wording import EXACT_FIGURES, slug
 
 TREND_FIGURES: dict[str, str] = {
     "young_people_supported": "Young people supported",
@@ -95,31 +97,48 @@ def _latest_revisions(analysis_dir: Path, years: list[str]) -> dict[str, dict]:
     return {}
 
 
-def _most(metrics: dict[str, dict], key: str) -> int | None:
-    values = [v[key] for v in metrics.values() if isinstance(v.get(key), int | float)]
-    return int(max(values)) if values else None
+def _most_in(metrics: dict[str, dict], key: str) -> tuple[str, int] | None:
+    """The year with the most of ``key`` and that number (the first such year)."""
+    values = [(y, v[key]) for y, v in metrics.items() if isinstance(v.get(key), int | float)]
+    if not values:
+        return None
+    year, value = max(values, key=lambda yv: yv[1])
+    return year, int(value)
 
 
-def programme_sentence(metrics: dict[str, dict]) -> str:
+Cite = Callable[[str, str, int], str]
+"""``cite(key, year, value)``: the number as the page states it (tagged)."""
+
+
+def programme_sentence(metrics: dict[str, dict], cite: Cite | None = None) -> str:
     """What the programme is, with its services, areas and spoke posts counted from the
-    years' metrics (never restated as fixed numbers, so every scale reads correctly)."""
-    services = _most(metrics, "services_active")
-    areas = _most(metrics, "spoke_areas_reached")
-    posts = _most(metrics, "spoke_posts_filled")
+    years' metrics (never restated as fixed numbers, so every scale reads correctly).
+
+    ``cite`` states each number (the index tags it with the trend table's statistic);
+    by default the numbers are plain text."""
+    say: Cite = cite or (lambda _key, _year, value: f"{value:,}")
+
+    def most(key: str) -> str | None:
+        found = _most_in(metrics, key)
+        return None if not found or not found[1] else say(key, *found)
+
+    services = most("services_active")
+    areas = most("spoke_areas_reached")
+    posts = most("spoke_posts_filled")
     phases = COUNT_WORDS[len(calendar.PHASE_STARTS)]
     first, last = calendar.PHASE_STARTS[0].year, calendar.PHASE_STARTS[-1].year
     who = (
-        f"{services:,} voluntary-sector child sexual exploitation services"
+        f"{services} voluntary-sector child sexual exploitation services"
         if services
         else "voluntary-sector child sexual exploitation services"
     )
-    where = f"{areas:,} new local authority areas" if areas else "new areas"
+    where = f"{areas} new local authority areas" if areas else "new areas"
     text = (
         f"{who} that placed specialist spoke workers in {where} of England in {phases} "
         f"phases ({first}–{last})"
     )
     if posts:
-        text += f", with up to {posts:,} spoke posts filled in a year"
+        text += f", with up to {posts} spoke posts filled in a year"
     return text + "."
 
 
@@ -153,6 +172,20 @@ def build_index(
     (reports_dir / "headline_trend.csv").write_text(
         csv_text(trend_csv(table), index=False), "utf-8", newline=""
     )
+    registry = Registry(years[-1] if years else "")
+    registry.number(RULES["threshold"], settings.report.suppression_threshold)
+    registry.number(RULES["rounding"], settings.report.total_rounding)
+    name = slug(table.title)
+    ids = registry.table(table, name)
+
+    def cite(key: str, year: str, value: int) -> str:
+        row = TREND_FIGURES[key]
+        if row in ids.index and year in ids.columns:
+            return registry.cite(ids.loc[row, year], f"{value:,}")
+        return registry.number(f"index/{key}/most-in-a-year", value)
+
+    sentence = programme_sentence(latest, cite)
+    trend_html = table.to_html(stats=name, cell_ids=ids, notes_html=registry.tag_notes(table.notes))
 
     items = []
     for year in years:
@@ -181,14 +214,14 @@ def build_index(
         else ""
     )
     body = f"""
-<p>Year-by-year evaluation reports of the CSE Hub and Spoke programme: {programme_sentence(latest)}
+<p>Year-by-year evaluation reports of the CSE Hub and Spoke programme: {sentence}
 Each report uses the data received by its cut-off; figures that a later report revises are
 marked [r] there.</p>
 {synthetic_note}
 <h2>Reports</h2>
 <ul>{"".join(items)}</ul>
 <h2>The headline trend</h2>
-{table.to_html()}
+{trend_html}
 {figures.show_figure(fig).data}
 <h2>Quality assurance</h2>
 <ul>
@@ -206,4 +239,5 @@ marked [r] there.</p>
     out = reports_dir / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8", newline="\n")
+    registry.write(reports_dir / Path(INDEX_STATISTICS).name)
     return out

@@ -40,6 +40,22 @@ SECTIONS: tuple[str, ...] = (
 )
 """The report's sections, in order (the browser test checks each is present)."""
 
+REGISTERED_SECTIONS: tuple[str, ...] = (
+    "1. Summary",
+    "2. Programme status",
+    "3. Referrals and pathways",
+    "4. Who was supported",
+    "5. Activities and outputs",
+    "6. The six outcome measures",
+    "8. Fieldwork",
+    "9. Data quality appendix",
+    "10. Methods, assumptions and caveats",
+)
+"""Sections whose prose states every number through the registry of published statistics
+(``ctx.stats``): the consistency test fails on any untagged number in them
+(:func:`analysis.publish.registry.check_page`). Every section's tables are registered;
+section 7 (change over time) still states numbers untagged."""
+
 
 DISPLAY_NAMES: dict[str, str] = {
     "estimate": "Estimate",

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.core.catalog import STATISTICS
 from analysis.core.io import write_json
 from analysis.publish import figures
 from analysis.publish.disclosure import DisclosedTable
+from analysis.publish.registry import Registry
 from analysis.report.wording import HTML, slug
 
 
@@ -45,13 +47,36 @@ def figure_item(fig: Any, name: str) -> list[Any]:
     return [FigureItem(fig, name)]
 
 
+@dataclass(frozen=True)
+class TableBlock:
+    """A published table as the page shows it: its cells carry their statistics' ids."""
+
+    table: DisclosedTable
+    name: str
+    cell_ids: Any
+    notes_html: tuple[str, ...]
+
+    def _repr_html_(self) -> str:
+        return self.table.to_html(
+            stats=self.name, cell_ids=self.cell_ids, notes_html=self.notes_html
+        )
+
+    def __repr__(self) -> str:
+        return repr(self.table)
+
+
 @dataclass
 class ReportWriter:
-    """Writes a report's tables and figures into ``out_dir`` and returns display blocks."""
+    """Writes a report's tables and figures into ``out_dir`` and returns display blocks.
+
+    Every table cell it publishes is registered in ``registry`` (the report's published
+    statistics, written to ``statistics.json`` beside the tables after each section)."""
 
     out_dir: Path
     tables_written: list[str] = field(default_factory=list)
     table_index: list[dict[str, Any]] = field(default_factory=list)
+    registry: Registry | None = None
+    _registered: int = -1
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -68,6 +93,9 @@ class ReportWriter:
                 out.append(self._figure(item.figure, item.name))
             else:
                 out.append(item)
+        if self.registry is not None and len(self.registry.stats) != self._registered:
+            self.registry.write(self.out_dir / STATISTICS)
+            self._registered = len(self.registry.stats)
         return out
 
     def _table(self, table: DisclosedTable) -> list[Any]:
@@ -91,7 +119,11 @@ class ReportWriter:
             f'<p class="download"><a href="tables/{html.escape(path.name)}" download>'
             f"Download this table as CSV</a></p>"
         )
-        return [table, HTML(link)]
+        if self.registry is None:
+            return [table, HTML(link)]
+        ids = self.registry.table(table, name)
+        notes = tuple(self.registry.tag_notes(table.notes))
+        return [TableBlock(table, name, ids, notes), HTML(link)]
 
     def _figure(self, fig: Any, name: str) -> Any:
         stem = self.out_dir / "figures" / slug(name)

@@ -73,7 +73,7 @@ class YearReport:
     ) -> YearReport:
         """Load the tables the year's report may see and prepare its output folder."""
         context = build_context(settings, processed_dir=processed_dir, analysis_dir=analysis_dir)
-        return cls(context, ReportWriter(Path(out_dir)))
+        return cls(context, ReportWriter(Path(out_dir), registry=context.stats))
 
     @property
     def settings(self) -> ReportSettings:

@@ -218,10 +218,27 @@ class DisclosedTable:
         out.write_text(text, encoding="utf-8", newline="")
         return out
 
-    def to_html(self, *, table_id: str | None = None) -> str:
-        """An accessible HTML table: ``<caption>``, ``<th scope>``, notes underneath."""
+    def to_html(
+        self,
+        *,
+        table_id: str | None = None,
+        stats: str | None = None,
+        cell_ids: pd.DataFrame | None = None,
+        notes_html: Sequence[str] | None = None,
+    ) -> str:
+        """An accessible HTML table: ``<caption>``, ``<th scope>``, notes underneath.
+
+        With ``stats`` (the table's slug in the registry of published statistics) and
+        ``cell_ids`` (each cell's statistic id, aligned to :attr:`table`), the table carries
+        ``data-stats`` and each cell ``data-stat`` (its id after the table's slug and
+        ``/``: :mod:`analysis.publish.registry`);
+        ``notes_html`` replaces the escaped notes (the same notes, numbers tagged).
+        """
         self._check(self._title)
-        return check_text(_table_html(self, table_id=table_id), self._title)
+        html_text = _table_html(
+            self, table_id=table_id, stats=stats, cell_ids=cell_ids, notes_html=notes_html
+        )
+        return check_text(html_text, self._title)
 
     def _check(self, what: str) -> None:
         """Refuse to publish a cell, row or column label that is NaN, infinite or None."""
@@ -300,12 +317,28 @@ _WORDS = re.compile(r"[A-Za-z]{3,}")
 symbols align right."""
 
 
-def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
+def _table_html(
+    dt: DisclosedTable,
+    *,
+    table_id: str | None = None,
+    stats: str | None = None,
+    cell_ids: pd.DataFrame | None = None,
+    notes_html: Sequence[str] | None = None,
+) -> str:
     table = dt._table
     idx = table.index
     n_levels = idx.nlevels
     names = [n if n is not None else "" for n in idx.names]
     id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
+    if stats:
+        id_attr += f' data-stats="{html.escape(stats, quote=True)}"'
+    ids = None if cell_ids is None else cell_ids.to_numpy()
+    prefix = f"{stats}/" if stats else ""
+
+    def _local(ident: str) -> str:
+        """A cell's id within its table (the page is smaller; the table names the rest)."""
+        return ident[len(prefix) :] if prefix and ident.startswith(prefix) else ident
+
     # A wide table scrolls sideways inside its wrapper: keyboard users must reach it
     # (axe "scrollable-region-focusable"), and screen readers hear what it holds.
     label = html.escape(dt.title, quote=True)
@@ -326,7 +359,7 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
         parts.append(f'<th scope="col">{_label_html(col)}</th>')
     parts.append("</tr></thead><tbody>")
     total = dt.total_label
-    for row_label, row in zip(idx, table.itertuples(index=False), strict=True):
+    for i, (row_label, row) in enumerate(zip(idx, table.itertuples(index=False), strict=True)):
         labels = row_label if isinstance(row_label, tuple) else (row_label,)
         is_total = total is not None and _is_total_label(row_label, total)
         parts.append('<tr class="total">' if is_total else "<tr>")
@@ -336,15 +369,21 @@ def _table_html(dt: DisclosedTable, *, table_id: str | None = None) -> str:
                 if k == 0
                 else f"<td>{_label_html(lab)}</td>"
             )
-        for column, value in zip(table.columns, row, strict=True):
+        for j, (column, value) in enumerate(zip(table.columns, row, strict=True)):
             kind = "text" if _WORDS.search(str(value)) else "num"
             heading = html.escape(str(column), quote=True)
-            parts.append(f'<td class="{kind}" data-label="{heading}">{_cell_html(str(value))}</td>')
+            stat = (
+                "" if ids is None else f' data-stat="{html.escape(_local(ids[i, j]), quote=True)}"'
+            )
+            parts.append(
+                f'<td class="{kind}" data-label="{heading}"{stat}>{_cell_html(str(value))}</td>'
+            )
         parts.append("</tr>")
     parts.append("</tbody></table>")
     if dt.notes:
         parts.append('<ul class="table-notes">')
-        parts.extend(f"<li>{html.escape(n)}</li>" for n in dt.notes)
+        shown = [html.escape(n) for n in dt.notes] if notes_html is None else notes_html
+        parts.extend(f"<li>{n}</li>" for n in shown)
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)

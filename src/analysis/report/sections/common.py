@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.analyse import outcomes
 from analysis.publish import disclosure, figures
 from analysis.publish.disclosure import DisclosedTable
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext
 from analysis.report.wording import DISPLAY_NAMES, HTML
 from analysis.report.writer import figure_item
@@ -71,7 +72,7 @@ def no_breakdown(ctx: YearContext, what: str) -> list[Any]:
     return [
         HTML(
             f"<p>{html.escape(what)} by service are not shown for {ctx.year}: with fewer "
-            f"than {ctx.settings.min_services} services active, a service's figures would "
+            f"than {ctx.stats.cite(RULES['min_services'])} services active, a service's figures would "
             "be the programme's own, unrounded.</p>"
         )
     ]
@@ -104,10 +105,16 @@ def rounded_n(ctx: YearContext, n: float) -> float:
     return float(disclosure.round_to_base(float(n), ctx.settings.total_rounding))
 
 
-def people_n(ctx: YearContext, n: float) -> str:
-    """A number of young people for a sentence: rounded, or 'fewer than 10'."""
+def people_n(ctx: YearContext, n: float, ident: str | None = None) -> str:
+    """A number of young people for a sentence: rounded, or 'fewer than 10'.
+
+    With ``ident`` the number is registered in ``ctx.stats`` under that id and returned
+    tagged (HTML); the small-count bound is the registered rule parameter."""
     if n <= ctx.settings.threshold:
-        return f"fewer than {ctx.settings.threshold + 1}"
+        bound = ctx.stats.cite(RULES["smallest_shown"]) if ident else ctx.settings.threshold + 1
+        return f"fewer than {bound}"
+    if ident:
+        return f"about {ctx.stats.number(ident, rounded_n(ctx, n))}"
     return f"about {rounded_n(ctx, n):,.0f}"
 
 

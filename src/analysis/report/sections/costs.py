@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.analyse.costs import programme_costs
 from analysis.core.published_figures import load_published_figures
 from analysis.publish import disclosure
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext
 from analysis.report.wording import HTML
 from analysis.report.writer import table_item
@@ -29,6 +30,10 @@ def _shown(ctx: YearContext, measure: str, count: float) -> tuple[str, float | N
     return (f"{shown:,.0f}", shown) if shown > 0 else ("0", None)
 
 
+COST_ROUNDING = 10
+"""A grant per output is published to the nearest £10."""
+
+
 def _money(value: float) -> str:
     return f"£{value:,.0f}"
 
@@ -36,6 +41,7 @@ def _money(value: float) -> str:
 def grant_per_output(ctx: YearContext, scope: str) -> dict[str, tuple[str, str]]:
     """For ``scope`` (``"year"`` or ``"to_date"``): each measure's number as published and
     the grants to services divided by it (to the nearest £10; ``[x]`` without an output)."""
+    ctx.stats.number(RULES["cost_rounding"], COST_ROUNDING, unit="GBP")  # a rule, stated
     costs = programme_costs(ctx.seen, ctx.year)
     rows = costs.loc[costs["scope"] == scope].set_index("measure")
     grants = float(rows["grants_gbp"].iloc[0])
@@ -45,7 +51,7 @@ def grant_per_output(ctx: YearContext, scope: str) -> dict[str, tuple[str, str]]
         cost = grants / divisor if divisor else None
         out[str(measure)] = (
             shown,
-            _money(disclosure.round_to_base(cost, 10)) if cost is not None else "[x]",
+            _money(disclosure.round_to_base(cost, COST_ROUNDING)) if cost is not None else "[x]",
         )
     return out
 
@@ -87,18 +93,26 @@ def programme_cost(ctx: YearContext) -> list[Any]:
             "on what that output cost, not a unit cost. The evaluation's grant is not "
             "included.",
             "Numbers of people are rounded like programme totals and the grant per output "
-            "is worked out from the rounded number (to the nearest £10); [x]: no output.",
+            f"is worked out from the rounded number (to the nearest £{COST_ROUNDING}); [x]: no "
+            "output.",
         ),
     )
+
+    def money(ident: str, value: float) -> str:
+        return ctx.stats.number(f"costs/{ident}", value, unit="GBP", text=_money(value))
+
     text = (
-        f"<p>The services' grants for {ctx.year} came to {_money(grants_year)}, and to "
-        f"{_money(grants_to_date)} from the programme's start to the end of the year; the "
-        f"evaluation's own grant to date was {_money(evaluation)}.</p>"
+        f"<p>The services' grants for {ctx.year} came to "
+        f"{money(f'grants/{ctx.year}', grants_year)}, and to "
+        f"{money(f'grants/to-{ctx.year}', grants_to_date)} from the programme's start to the "
+        "end of the year; the evaluation's own grant to date was "
+        f"{money(f'evaluation-grant/to-{ctx.year}', evaluation)}.</p>"
     )
     if ctx.settings.synthetic:
         published = load_published_figures()["programme_cost"]
         text += (
-            f"<p>The real programme cost {_money(published.value)} in all (published), which "
+            f"<p>The real programme cost {money('published-programme-cost', published.value)} "
+            "in all (published), which "
             "paid for the services' casework, training and group work and for the "
             "evaluation; the synthetic programme's grants are set to the same total at the "
             "default size.</p>"

@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.analyse import outcomes
 from analysis.core.catalog import INDICATORS, PROGRAMME_INDICATORS
 from analysis.publish import disclosure
+from analysis.publish.registry import Registry, parse_number
 from analysis.report.context import YearContext
 from analysis.report.sections import reach, workforce
 from analysis.report.sections.common import (
@@ -22,7 +23,6 @@ from analysis.report.wording import (
     HTML,
     PERSON_FREE_INDICATORS,
     UNIT_NOTES,
-    _plural,
     outcome_titles,
 )
 from analysis.report.writer import table_item
@@ -81,21 +81,41 @@ def _programme_findings(
     against the year before is the difference of the two published figures (as known
     now), so it always agrees with them."""
     items = []
+    base = f"indicators/{ctx.year}"
     for spec in specs:
         if spec.indicator not in prog.index:
             continue
         row = prog.loc[spec.indicator]
+        label = html.escape(spec.label)
         if spec.unit == outcomes.CHANGE:
-            shown = _published_change(ctx, spec, prog, prog_before)
-            items.append(f"<li>{html.escape(spec.label)}: <strong>{shown}</strong></li>")
+            shown = _published_change(ctx, spec, prog, prog_before, stats=ctx.stats)
+            items.append(f"<li>{label}: <strong>{shown}</strong></li>")
             continue
         shown = _programme_value(ctx, spec, row)
-        services = int(row["services_with_value"])
-        items.append(
-            f"<li>{html.escape(spec.label)}: <strong>{shown}</strong> "
-            f"({_plural(services, 'service', 'services')} with a figure)</li>"
+        value, _, status = parse_number(shown)
+        if value is not None and spec.unit == outcomes.SHARE:
+            value = value / 100  # a share is registered as a fraction, shown as 34%
+        tagged = ctx.stats.number(
+            f"{base}/{spec.indicator}",
+            value,
+            unit=_UNITS.get(spec.unit, "count"),
+            precision=_precision(shown),
+            text=shown,
+            status=status,
         )
+        services = int(row["services_with_value"])
+        n = ctx.stats.number(f"{base}/{spec.indicator}/services-with-a-figure", services)
+        noun = "service" if services == 1 else "services"
+        items.append(f"<li>{label}: <strong>{tagged}</strong> ({n} {noun} with a figure)</li>")
     return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+_UNITS = {outcomes.SHARE: "percent", outcomes.MEAN_CHANGE: "mean change"}
+
+
+def _precision(shown: str) -> int:
+    _, decimals, _ = parse_number(shown)
+    return decimals or 0
 
 
 def _published_count(ctx: YearContext, indicator: str, table: pd.DataFrame) -> float | None:
@@ -110,17 +130,27 @@ def _published_count(ctx: YearContext, indicator: str, table: pd.DataFrame) -> f
 
 
 def _published_change(
-    ctx: YearContext, spec: Any, prog: pd.DataFrame, prog_before: pd.DataFrame
+    ctx: YearContext,
+    spec: Any,
+    prog: pd.DataFrame,
+    prog_before: pd.DataFrame,
+    *,
+    stats: Registry | None = None,
 ) -> str:
-    """The change in a count from the year before, from the two published figures."""
+    """The change in a count from the year before, from the two published figures (with
+    ``stats``, HTML: each number registered and tagged, the figures under the ids the
+    summary's verdicts use)."""
     now = _published_count(ctx, spec.change_of, prog)
     before = _published_count(ctx, spec.change_of, prog_before)
     if now is None or before is None:
         return "[x] (no published figure for both years)"
-    return (
-        f"{now - before:+,.0f} ({now:,.0f} against {before:,.0f} in "
-        f"{ctx.settings.previous_year}, as known now)"
-    )
+    prev = ctx.settings.previous_year
+    if stats is None:
+        return f"{now - before:+,.0f} ({now:,.0f} against {before:,.0f} in {prev}, as known now)"
+    change = stats.number(f"indicators/{ctx.year}/{spec.indicator}", now - before, unit="change")
+    then = stats.number(f"{spec.change_of}/{prev}", before)
+    this = stats.number(f"{spec.change_of}/{ctx.year}", now)
+    return f"{change} ({this} against {then} in {prev}, as known now)"
 
 
 def _programme_value(ctx: YearContext, spec: Any, row: pd.Series) -> str:
@@ -191,7 +221,7 @@ def _indicator(ctx: YearContext, spec: Any, rows: pd.DataFrame) -> list[Any]:
         out += table_item(table)
     if len(reasons):
         items = "".join(
-            f"<li>{html.escape(str(r.service_id))}: {html.escape(str(r.reason))}</li>"
+            f"<li>{html.escape(str(r.service_id))}: {ctx.stats.tag_notes([str(r.reason)])[0]}</li>"
             for r in reasons.itertuples()
         )
         out.append(

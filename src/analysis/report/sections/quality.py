@@ -9,6 +9,7 @@ from analysis.analyse.report_facts import returns_expected
 from analysis.core.rules import LATE_AFTER_DAYS
 from analysis.publish import disclosure, figures
 from analysis.publish.quality import delivered_files, ledger_totals, quarantine_by_reason
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext, version_hashes
 from analysis.report.sections import to_date
 from analysis.report.sections.common import counts_table
@@ -38,6 +39,7 @@ def fieldwork(ctx: YearContext) -> list[Any]:
 
 def data_quality(ctx: YearContext) -> list[Any]:
     """Section 9: completeness, returns received vs expected, reconciliation, quarantine, ledger."""
+    ctx.stats.number(RULES["late_days"], LATE_AFTER_DAYS, unit="days")
     out: list[Any] = []
     comp = ctx.seen["completeness"]
     comp = comp.loc[comp["evaluation_year"] == ctx.year]
@@ -169,6 +171,8 @@ def methods(ctx: YearContext) -> list[Any]:
         f"<li><strong>{html.escape(k)}</strong>: <code>{html.escape(v)}</code></li>"
         for k, v in {"Data this report may see": ctx.input_hash, **version}.items()
     )
+    sentence = disclosure_sentence(ctx.settings.threshold, ctx.settings.total_rounding)
+    rules = ctx.stats.tag_notes([sentence])[0]  # the threshold and rounding, tagged
     text = f"""
 <p>Figures come from the services' monitoring returns, case-level extracts and outcome
 assessments, cleaned and pseudonymised by the pipeline; the report for {ctx.year} uses
@@ -180,7 +184,7 @@ with a random intercept and slope per young person; a negative binomial model of
 people per month open (quasi-Poisson in a year where the negative binomial cannot be fitted,
 as the reach section then says); and Callaway and Sant'Anna group-time effects of a spoke's arrival
 on CSE concerns identified, against areas no spoke reached.</p>
-<p>Disclosure control: {disclosure_sentence(ctx.settings.threshold, ctx.settings.total_rounding)}</p>
+<p>Disclosure control: {rules}</p>
 <p>See the <a href="../aqa/assumptions-and-caveats.html">assumptions and caveats log</a>
 and the <a href="../aqa/data-log.html">data log</a>.</p>
 <h3>Symbols</h3>{disclosure.symbol_key_html()}

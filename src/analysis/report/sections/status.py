@@ -12,7 +12,7 @@ from analysis.publish import figures
 from analysis.report.context import YearContext
 from analysis.report.sections import costs, workforce
 from analysis.report.sections.common import counts_table
-from analysis.report.wording import HTML, _plural, label
+from analysis.report.wording import HTML, label
 from analysis.report.writer import figure_item, table_item
 
 
@@ -48,9 +48,13 @@ def programme_status(ctx: YearContext) -> list[Any]:
         notes=("Counts of spoke posts are not about individuals and are not suppressed.",),
     )
     n_areas = spokes["area_code"].nunique()
+    stat = ctx.stats.number
+    n_svc = stat(f"status/services-active/{ctx.year}", len(svc))
+    n_spoke = stat(f"status/spoke-areas/{ctx.year}", n_areas)
     text = (
-        f"<p>{_plural(len(svc), 'service was', 'services were')} active in {ctx.year}, "
-        f"with spoke workers in {_plural(n_areas, 'local authority area', 'local authority areas')}.</p>"
+        f"<p>{n_svc} {'service was' if len(svc) == 1 else 'services were'} active in "
+        f"{ctx.year}, with spoke workers in {n_spoke} local authority "
+        f"area{'' if n_areas == 1 else 's'}.</p>"
     )
     out: list[Any] = [HTML(text), *table_item(t1), *table_item(t2)]
     if len(host):

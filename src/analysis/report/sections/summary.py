@@ -13,11 +13,21 @@ from analysis.core.catalog import HEADLINE
 from analysis.core.io import read_json
 from analysis.publish import disclosure
 from analysis.publish.disclosure import DisclosedTable
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext
 from analysis.report.sections.to_date import summary_to_date
 from analysis.report.sections.verdicts import key_findings, verdict_table
-from analysis.report.wording import EXACT_FIGURES, HTML, _fmt
+from analysis.report.wording import EXACT_FIGURES, HTML, _fmt, slug
 from analysis.report.writer import table_item
+
+RESTATED: dict[str, str] = {
+    "Young people supported": "young_people_supported",
+    "Professionals trained": "professionals_trained",
+    "Spoke areas reached": "spoke_areas_reached",
+}
+"""Key figures the verdicts, key findings and outcome measures restate under the
+indicator's id (``<indicator>/<year>``): the registry refuses the report if they differ
+(:meth:`analysis.publish.registry.Registry.same`, checked when either is registered)."""
 
 
 # ----------------------------------------------------------------------- sections
@@ -48,6 +58,7 @@ def summary(ctx: YearContext) -> list[Any]:
     )
     table = _revise_previous(ctx, table, now)
     values = table.numeric
+    ids = ctx.stats.table(table, slug(table.title))  # the prose below cites its cells
     lede = [
         f"<p>Evaluation year {ctx.year} (1 September to 31 August), from returns received "
         f"by the cut-off in {ctx.settings.cutoff:%B %Y}.</p>"
@@ -59,7 +70,8 @@ def summary(ctx: YearContext) -> list[Any]:
         )
     sentences = [
         "<h3>Key figures</h3>"
-        f"<p>The cut-off for returns was {ctx.settings.cutoff_days} days after the year "
+        f"<p>The cut-off for returns was {ctx.stats.cite(RULES['cutoff_days'])} days after "
+        "the year "
         "end; returns that arrived later are counted in the next report. Figures the "
         "previous year's report gave differently, because returns arrived late or were "
         "resubmitted, are marked [r].</p>"
@@ -75,24 +87,34 @@ def summary(ctx: YearContext) -> list[Any]:
             a, b = values.loc[idx, prev], values.loc[idx, ctx.year]
             if pd.notna(a) and pd.notna(b) and a != b:
                 direction = "rose" if b > a else "fell"
-                changes.append(f"{str(idx).lower()} {direction} from {_fmt(a)} to {_fmt(b)}")
+                was = ctx.stats.cite(ids.loc[idx, prev], _fmt(a))
+                is_ = ctx.stats.cite(ids.loc[idx, ctx.year], _fmt(b))
+                changes.append(f"{str(idx).lower()} {direction} from {was} to {is_}")
         if changes:
             sentences.append(f"<p>Compared with {prev}: " + "; ".join(changes) + ".</p>")
         causes = revision_causes(ctx.seen, ctx.previous, prev)
         if any(causes.values()):
             late, again = causes["late_returns"], causes["resubmitted_returns"]
+            stat = ctx.stats.number
             parts = [
-                f"{late} return{'s' if late != 1 else ''} for {prev} arrived after its "
-                "report's cut-off"
+                f"{stat(f'revisions/{prev}/late-returns', late)} "
+                f"return{'s' if late != 1 else ''} for {prev} arrived after its report's cut-off"
                 if late
                 else "",
-                f"{again} {'were' if again != 1 else 'was'} resubmitted since" if again else "",
+                f"{stat(f'revisions/{prev}/resubmitted-returns', again)} "
+                f"{'were' if again != 1 else 'was'} resubmitted since"
+                if again
+                else "",
             ]
             sentences.append(
                 f"<p>Figures for {prev} marked [r] differ from its report because "
                 + " and ".join(p for p in parts if p)
                 + ".</p>"
             )
+    for figure, indicator in RESTATED.items():  # one number per statistic
+        for year in ids.columns:
+            if figure in ids.index:
+                ctx.stats.same(ids.loc[figure, year], f"{indicator}/{year}")
     return [
         HTML("".join(lede)),
         *verdict_table(ctx),

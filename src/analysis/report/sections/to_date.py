@@ -13,6 +13,7 @@ import pandas as pd
 from analysis.analyse.adjust import ADJUSTED
 from analysis.core.catalog import PROGRAMME_TO_DATE
 from analysis.publish import disclosure
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext
 from analysis.report.wording import HTML
 from analysis.report.writer import table_item
@@ -35,9 +36,13 @@ def adjusted_totals(ctx: YearContext) -> list[Any]:
         missing = int(rows["returns_missing"].iloc[0])
         share = missing / expected if expected else 0.0
         when = f"the end of {as_of:%B %Y}"  # a month, never a day (disclosure rule)
+        stat, base = ctx.stats.number, f"to-date/{as_of:%Y-%m}"
+        n_expected = stat(f"{base}/returns-expected", expected)
+        n_missing = stat(f"{base}/returns-missing", missing)
+        p_missing = stat(f"{base}/returns-missing-share", share, unit="percent")
         text = (
-            f"<h3>Totals to {when} and missing returns</h3><p>Of the {expected} returns "
-            f"expected for periods up to {when}, {missing} ({share:.0%}) had not arrived by "
+            f"<h3>Totals to {when} and missing returns</h3><p>Of the {n_expected} returns "
+            f"expected for periods up to {when}, {n_missing} ({p_missing}) had not arrived by "
             f"the cut-off. A missing return takes its period's files with it, so the totals "
             "undercount: young people referred in that period and closed before the next "
             "return are in no extract, and the professionals and children at its sessions "
@@ -50,7 +55,8 @@ def adjusted_totals(ctx: YearContext) -> list[Any]:
             text += (
                 "<p>On the synthetic programme, whose true totals are known, the reported "
                 "number of young people falls short of the true number by about the share "
-                "of returns missing (the project's calibration test checks it is within 5 "
+                "of returns missing (the project's calibration test checks it is within "
+                f"{stat('methods/calibration-tolerance', 5, unit='percentage points')} "
                 "percentage points), and the adjusted range is meant to cover the true "
                 "number.</p>"
             )
@@ -155,7 +161,7 @@ def published_comparison(ctx: YearContext) -> list[Any]:
         "are counted as the published evaluation counted them: young people by referral "
         "date, professionals and children by the date of the session, spoke workers and "
         "areas by the date the first worker was in post. Totals of people are rounded to "
-        f"the nearest {ctx.settings.total_rounding}.</p>"
+        f"the nearest {ctx.stats.cite(RULES['rounding'])}.</p>"
     )
     if ctx.settings.synthetic:
         text += (

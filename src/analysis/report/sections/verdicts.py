@@ -59,26 +59,47 @@ def _verdicts(ctx: YearContext) -> dict[str, Any]:
     return read_json(ctx.analysis_dir / VERDICTS)
 
 
-def _share(v: dict[str, Any], ctx: YearContext) -> str:
-    """A share with its base, or [c] when its numerator is a small count of young people."""
+def _share(v: dict[str, Any], ctx: YearContext) -> tuple[float | None, str | None]:
+    """A share's value, or ``(None, "[c]")`` when its numerator is a small count of young
+    people."""
     personal = v["primary"] not in PERSON_FREE_INDICATORS
     num = v.get("numerator")
     if personal and num is not None and 0 < num <= ctx.settings.threshold:
-        return "[c]"
-    return f"{v['value']:.0%}"
+        return None, "[c]"
+    return v["value"], None
 
 
-def evidence_line(v: dict[str, Any], ctx: YearContext) -> str:
-    """One line stating the primary indicator's value (disclosed) for the verdict table."""
+def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) -> str:
+    """One line stating the primary indicator's value (disclosed) for the verdict table.
+
+    Its numbers are registered in ``ctx.stats`` (ids ``outcome-<n>/<indicator>...``); with
+    ``tagged`` the line is HTML with each number tagged for the page, else plain text."""
     what = PRIMARY_WHAT.get(v["primary"], v["primary"])
+    words = html.escape if tagged else str
+    base = f"outcome-{v['outcome']}/{v['primary']}"
+
+    def num(ident: str, value: float | None, **kwargs: Any) -> str:
+        out = ctx.stats.number(ident, value, **kwargs)
+        return out if tagged else ctx.stats.stats[ident].text
+
     if v.get("value") is None:
-        return f"No figure yet ({what})"
+        return words(f"No figure yet ({what})")
     if v["unit"] == "share":
-        return f"{_share(v, ctx)} {what} (out of {v.get('denominator', 0):,.0f})"
+        value, status = _share(v, ctx)
+        share = num(base, value, unit="percent", status=status)
+        out_of = num(f"{base}/base", v.get("denominator", 0))
+        return f"{share}{words(f' {what} (out of ')}{out_of}{words(')')}"
     if v["unit"] == "mean change":
-        return f"{v['value']:+.2f}: {what}"
+        change = num(base, v["value"], unit="change", precision=2)
+        return f"{change}{words(f': {what}')}"
     now, before = rounded_n(ctx, v["numerator"]), rounded_n(ctx, v.get("denominator", 0))
-    return f"{v['value']:+.0%} {what}: about {now:,.0f} against {before:,.0f} the year before"
+    change = num(base, v["value"], unit="percent-change", text=f"{v['value']:+.0%}")
+    now_text = num(f"{v['primary']}/{ctx.year}", now)
+    before_text = num(f"{v['primary']}/{ctx.settings.previous_year}", before)
+    return (
+        f"{change}{words(f' {what}: about ')}{now_text}{words(' against ')}{before_text}"
+        f"{words(' the year before')}"
+    )
 
 
 def _threshold(x: float, unit: str) -> str:
@@ -156,22 +177,23 @@ def key_findings(ctx: YearContext) -> list[Any]:
     prog = pd.read_parquet(ctx.analysis_dir / PROGRAMME_INDICATORS).set_index(
         ["evaluation_year", "indicator"]
     )
-    items: list[str] = []
+    items: list[str] = []  # HTML: words escaped, numbers tagged (ctx.stats)
+    esc = html.escape
     supported = prog["value"].get((ctx.year, "young_people_supported"))
     before = prog["value"].get((ctx.settings.previous_year, "young_people_supported"))
     if supported is not None and pd.notna(supported):
-        text = f"About {rounded_n(ctx, supported):,.0f} young people were supported in {ctx.year}"
+        now = ctx.stats.number(f"young_people_supported/{ctx.year}", rounded_n(ctx, supported))
+        text = f"About {now} young people were supported in {esc(ctx.year)}"
         if before is not None and pd.notna(before) and before > 0:
-            text += (
-                f", against about {rounded_n(ctx, before):,.0f} in "
-                f"{ctx.settings.previous_year} (as known now)"
-            )
+            prev = ctx.settings.previous_year
+            then = ctx.stats.number(f"young_people_supported/{prev}", rounded_n(ctx, before))
+            text += f", against about {then} in {esc(prev)} (as known now)"
         items.append(text + " (descriptive).")
     trained = prog["value"].get((ctx.year, "professionals_trained"))
     if trained is not None and pd.notna(trained):
+        count = ctx.stats.number(f"professionals_trained/{ctx.year}", trained)
         items.append(
-            f"{trained:,.0f} professionals took part in CSE training or awareness sessions "
-            "(descriptive)."
+            f"{count} professionals took part in CSE training or awareness sessions (descriptive)."
         )
     early = []
     for v in record["verdicts"]:
@@ -179,12 +201,13 @@ def key_findings(ctx: YearContext) -> list[Any]:
             early.append(str(v["outcome"]))
             continue
         items.append(
-            f"Outcome {v['outcome']} ({v['title']}) is {v['rating']}: "
-            f"{evidence_line(v, ctx)}. This is {EVIDENCE_CAVEAT[v['evidence']]}."
+            esc(f"Outcome {v['outcome']} ({v['title']}) is {v['rating']}: ")
+            + evidence_line(v, ctx, tagged=True)
+            + esc(f". This is {EVIDENCE_CAVEAT[v['evidence']]}.")
         )
     if early:
         which = ", ".join(early[:-1]) + (" and " if len(early) > 1 else "") + early[-1]
         noun = "Outcome measure" if len(early) == 1 else "Outcome measures"
-        items.append(f"{noun} {which}: too early to tell (reasons in the verdict table).")
-    body = "".join(f"<li>{html.escape(i)}</li>" for i in items[:8])
+        items.append(esc(f"{noun} {which}: too early to tell (reasons in the verdict table)."))
+    body = "".join(f"<li>{i}</li>" for i in items[:8])
     return [HTML(f'<h3>Key findings</h3><ul class="key-findings">{body}</ul>')]

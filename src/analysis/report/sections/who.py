@@ -13,14 +13,19 @@ from analysis.report.wording import HTML, label
 from analysis.report.writer import table_item
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def who(ctx: YearContext) -> list[Any]:
     """Section 4: characteristics of young people supported, with the share not recorded."""
     people = people_in_year(ctx.seen, ctx.year)
     out: list[Any] = [
         HTML(
-            f"<p>{people_n(ctx, len(people)).capitalize()} young people were open to a service "
-            f"at some time in {ctx.year}, counted once per service from the case-level "
-            "extracts (the monitoring returns' figures in section 3 may differ slightly). "
+            f"<p>{_cap(people_n(ctx, len(people), f'who/young-people-open/{ctx.year}'))} young "
+            f"people were open to a service at some time in {ctx.year}, counted once per "
+            "service from the case-level extracts (the monitoring returns' figures in "
+            "section 3 may differ slightly). "
             "For each characteristic the first table shows the programme's young people by "
             "category and the second the share not recorded, by service.</p>"
         )

@@ -12,7 +12,7 @@ from analysis.analyse.workforce import posts_in_year, unlinked_young_people, wor
 from analysis.publish import disclosure
 from analysis.report.context import YearContext
 from analysis.report.sections.common import people_n
-from analysis.report.wording import HTML, _plural, label
+from analysis.report.wording import HTML, label
 from analysis.report.writer import table_item
 
 POSTS_NOTE = "Counts of spoke posts are not about individuals and are not suppressed."
@@ -33,11 +33,16 @@ def workforce_status(ctx: YearContext) -> list[Any]:
     first = filled.sort_values("post_id").groupby("spoke_id").head(1)
     rounds = int((first["recruitment_rounds"] > 1).sum())
     vacancy = filled["vacancy_months"].astype("float64").median()
+    stat, base = ctx.stats.number, f"workforce/{ctx.year}"
+    n_posts = stat(f"{base}/posts-filled", len(filled))
+    n_rounds = stat(f"{base}/areas-recruiting-more-than-once", rounds)
+    n_first = stat(f"{base}/areas-with-a-first-post", len(first))
+    months = stat(f"{base}/median-months-vacant", vacancy, unit="months")
     text = (
-        f"<p>{_plural(len(filled), 'spoke post was', 'spoke posts were')} filled at some time "
-        f"in {ctx.year}. Recruitment took time: {rounds} of {len(first)} spoke areas needed "
-        "more than one round of recruitment to fill their first post, and a post was vacant "
-        f"for a median of {vacancy:.0f} months between the service's start and its first "
+        f"<p>{n_posts} {'spoke post was' if len(filled) == 1 else 'spoke posts were'} filled "
+        f"at some time in {ctx.year}. Recruitment took time: {n_rounds} of {n_first} spoke "
+        "areas needed more than one round of recruitment to fill their first post, and a post "
+        f"was vacant for a median of {months} months between the service's start and its first "
         "worker being in post. A part-funded post is co-funded by a statutory body (the "
         "local authority, police and crime commissioner or a health commissioner).</p>"
     )
