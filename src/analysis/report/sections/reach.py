@@ -34,17 +34,33 @@ def _year(k: Any) -> str:
     return f"Year {int(k)}"
 
 
-def _change(row: pd.Series, period: str) -> tuple[str, bool]:
+def _change(ctx: YearContext, row: pd.Series, term: str, period: str) -> tuple[str, bool]:
     """``"about 92% more over a spoke's first year (95% interval +42% to +159%)"`` and
-    whether the interval excludes no change."""
+    whether the interval excludes no change; each number registered (``reach/<term>/...``)."""
     rr, lo, hi = (float(row[c]) for c in ("rate_ratio", "rr_ci_lower", "rr_ci_upper"))
     clear = lo > 1 or hi < 1
     word = "more" if rr >= 1 else "fewer"
+    stats = ctx.stats
+    change = stats.number(f"reach/{term}/change", abs(rr - 1), unit="percent")
+    low = stats.number(f"reach/{term}/lower", lo - 1, unit="percent", text=f"{lo - 1:+.0%}")
+    high = stats.number(f"reach/{term}/upper", hi - 1, unit="percent", text=f"{hi - 1:+.0%}")
     return (
-        f"about {abs(rr - 1):.0%} {word} {period} (95% interval {lo - 1:+.0%} to {hi - 1:+.0%})"
+        f"about {change} {word} {period} (95% interval {low} to {high})"
         f"{'' if clear else ', which cannot be told apart from no change'}",
         clear,
     )
+
+
+def _reason(ctx: YearContext, reason: str) -> str:
+    """Why the model was not fitted, its rule's threshold registered as a rule parameter."""
+    from analysis.analyse.year import MIN_REACH_SPOKE_MONTHS
+
+    rule = f"{MIN_REACH_SPOKE_MONTHS} spoke-months"
+    text = html.escape(reason)
+    if rule in reason:
+        tagged = ctx.stats.number("rules/reach-min-spoke-months", MIN_REACH_SPOKE_MONTHS)
+        text = text.replace(rule, f"{tagged} spoke-months", 1)
+    return text
 
 
 def reach_model_text(
@@ -55,11 +71,13 @@ def reach_model_text(
     section 7 names it; the framework's label when not given), then the method in one
     technical sentence (the estimates are in the technical annex)."""
     if not rec["fitted"]:
-        return [HTML(f"<p>{html.escape(rec['reason'])}</p>")]
+        return [HTML(f"<p>{_reason(ctx, rec['reason'])}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("reach")).set_index("term")
-    first, _ = _change(est.loc["first_year"], "over a spoke's first year of operation")
+    first, _ = _change(
+        ctx, est.loc["first_year"], "first_year", "over a spoke's first year of operation"
+    )
     if "later_years" in est.index:
-        later, _ = _change(est.loc["later_years"], "a year after it")
+        later, _ = _change(ctx, est.loc["later_years"], "later_years", "a year after it")
         later = f", and {later}"
     else:
         later = " (no spoke has yet been observed long enough to estimate later years)"
@@ -69,7 +87,9 @@ def reach_model_text(
     text = (
         f"<p>As a spoke's posts matured, each month a post was filled brought {first}"
         f"{later}. This is {html.escape(evidence)}: each spoke is compared with itself over "
-        f"{rec['n_obs_used']} spoke-months ({spokes} spokes of {services} services), so it "
+        f"{ctx.stats.number('reach/spoke-months', rec['n_obs_used'])} spoke-months "
+        f"({ctx.stats.number('reach/spokes', spokes)} spokes of "
+        f"{ctx.stats.number('reach/services', services)} services), so it "
         "describes how reach grew as posts matured, not whether the young people a spoke "
         "took on would otherwise have gone without specialist support, nor whether the "
         "growth came from the posts maturing rather than from other changes over the same "
@@ -78,7 +98,8 @@ def reach_model_text(
         "<p>Technically: a Poisson regression of new young people per spoke-month on years "
         "of operation (a linear spline with its knot at one year), with the post-months "
         "filled as exposure, a fixed effect for each spoke, and intervals clustered by "
-        "service with a small-sample correction (t with services - 1 degrees of freedom); "
+        "service with a small-sample correction (t with one degree of freedom fewer than "
+        "there are services); "
         "estimates and assumptions are in the technical annex (section 10).</p>"
     )
     return [HTML(text), *caution_notes(ctx, rec)]
