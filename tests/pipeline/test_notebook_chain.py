@@ -68,7 +68,11 @@ def test_notebooks_chain_through_one_scratch_sample(repo: Path, tmp_path: Path):
         assert samples[0] in shown, name
     # 03 shows estimate tables with intervals and the diagnostics figures.
     html = "".join(_outputs(executed["03_analyse"], "text/html"))
-    assert html.count("95% CI lower") >= 2 and "rate ratio" in html
+    assert html.count("95% CI lower") >= 2
+    # the reach model per spoke: its rate ratios, or (a sample this small has fewer
+    # services than the clustered intervals need) the reason it was not fitted
+    shown = "".join(_outputs(executed["03_analyse"], "text/markdown"))
+    assert "rate ratio" in html or "Not fitted: Not enough data yet: modelling how reach" in shown
     assert len(_outputs(executed["03_analyse"], "image/png")) >= 1
     assert "..." not in "".join(_outputs(executed["02_clean"], "text/plain"))
 
