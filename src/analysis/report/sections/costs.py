@@ -38,11 +38,14 @@ def _money(value: float) -> str:
     return f"£{value:,.0f}"
 
 
-def grant_per_output(ctx: YearContext, scope: str) -> dict[str, tuple[str, str]]:
+def grant_per_output(
+    ctx: YearContext, scope: str, costs: pd.DataFrame | None = None
+) -> dict[str, tuple[str, str]]:
     """For ``scope`` (``"year"`` or ``"to_date"``): each measure's number as published and
     the grants to services divided by it (to the nearest £10; ``[x]`` without an output)."""
     ctx.stats.number(RULES["cost_rounding"], COST_ROUNDING, unit="GBP")  # a rule, stated
-    costs = programme_costs(ctx.seen, ctx.year)
+    if costs is None:
+        costs = programme_costs(ctx.seen, ctx.year)
     rows = costs.loc[costs["scope"] == scope].set_index("measure")
     grants = float(rows["grants_gbp"].iloc[0])
     out: dict[str, tuple[str, str]] = {}
@@ -67,8 +70,8 @@ def programme_cost(ctx: YearContext) -> list[Any]:
     grants_to_date = float(date_rows["grants_gbp"].iloc[0])
     evaluation = float(date_rows["evaluation_gbp"].iloc[0])
     per = {
-        ctx.year: grant_per_output(ctx, "year"),
-        "Programme to date": grant_per_output(ctx, "to_date"),
+        ctx.year: grant_per_output(ctx, "year", costs),
+        "Programme to date": grant_per_output(ctx, "to_date", costs),
     }
     records = []
     for measure in year_rows.index:

@@ -15,6 +15,7 @@ from analysis.core.catalog import PROGRAMME_TO_DATE
 from analysis.publish import disclosure
 from analysis.publish.registry import RULES
 from analysis.report.context import YearContext
+from analysis.report.sections.costs import grant_per_output
 from analysis.report.wording import HTML
 from analysis.report.writer import table_item
 
@@ -186,8 +187,6 @@ SUMMARY_ROWS: tuple[tuple[str, str | None], ...] = (
 def summary_to_date(ctx: YearContext) -> list[Any]:
     """Summary: the programme from its start to the end of the year (reported, allowing for
     missing returns) and the grants to services per output, an upper bound."""
-    from analysis.report.sections.costs import grant_per_output
-
     frame = _table(ctx)
     if frame.empty:
         return []
