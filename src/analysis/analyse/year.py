@@ -69,6 +69,10 @@ class ModelOutcome:
     """Why the model could not be fitted (a plain sentence); empty when it was. The words
     describing a fitted model belong to the report (``report/sections/change.py``), not
     to the analysis."""
+    reason_values: dict[str, int] = field(default_factory=dict)
+    """The rule parameters ``reason`` states, by name: ``reason`` is a template
+    (``"fewer than {min_people} young people"``) filled with them, so the report can
+    publish each as a registered number rather than find it in the words."""
     pretest: dict[str, Any] | None = None
     checks: dict[str, Any] = field(default_factory=dict)
     """Further numbers about a fitted model's assumptions (the rollout's: pooling, the
@@ -103,7 +107,10 @@ class ModelOutcome:
         if self.checks:
             out["checks"] = _finite_tree(self.checks)
         if not self.fitted:
-            out["reason"] = self.reason
+            out["reason"] = self.reason.format(**self.reason_values)
+            if self.reason_values:
+                out["reason_template"] = self.reason
+                out["reason_values"] = {k: int(v) for k, v in self.reason_values.items()}
         return out
 
 
@@ -119,10 +126,22 @@ def _empty_estimates() -> pd.DataFrame:
     )
 
 
-def not_fitted(name: str, reason: str, **counts: int) -> ModelOutcome:
-    """A model that could not be fitted this year, with the plain-English reason."""
+def not_fitted(
+    name: str, reason: str, *, values: Mapping[str, int] | None = None, **counts: int
+) -> ModelOutcome:
+    """A model that could not be fitted this year, with the plain-English reason.
+
+    With ``values``, ``reason`` is a template naming the rule parameters it states
+    (``"fewer than {min_people} young people"``); without, any braces in it are literal."""
+    if values is None:
+        reason = reason.replace("{", "{{").replace("}", "}}")
     return ModelOutcome(
-        name=name, fitted=False, reason=reason, estimates=_empty_estimates(), **counts
+        name=name,
+        fitted=False,
+        reason=reason,
+        reason_values=dict(values or {}),
+        estimates=_empty_estimates(),
+        **counts,
     )
 
 
@@ -150,9 +169,10 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int, min_assessments: int)
     if eligible < min_people:
         return not_fitted(
             "trajectory",
-            f"Not enough data yet: fewer than {min_people} young people have "
+            "Not enough data yet: fewer than {min_people} young people have "
             f"{_assessments(min_assessments, 'outcome assessments')}, too few to estimate "
             "change over time.",
+            values={"min_people": min_people},
             n_units_used=0,
             n_units_eligible=int(counts.size),
         )
@@ -268,10 +288,11 @@ def fit_reach(data: pd.DataFrame, *, unplaced: Mapping[str, int] | None = None) 
     if len(data) < MIN_REACH_SPOKE_MONTHS or n_services < MIN_REACH_SERVICES:
         outcome = not_fitted(
             "reach",
-            f"Not enough data yet: modelling how reach grows as spoke posts mature needs at "
-            f"least {MIN_REACH_SPOKE_MONTHS} spoke-months with a post filled, from "
+            "Not enough data yet: modelling how reach grows as spoke posts mature needs at "
+            "least {min_spoke_months} spoke-months with a post filled, from "
             f"{count_word(MIN_REACH_SERVICES)} or more services (the intervals are clustered "
             "by service).",
+            values={"min_spoke_months": MIN_REACH_SPOKE_MONTHS},
             n_units_eligible=n_spokes,
             n_obs_eligible=len(data),
         )
@@ -332,9 +353,11 @@ def fit_rollout(panel: pd.DataFrame) -> ModelOutcome:
     if treated < MIN_TREATED_AREAS or controls < MIN_TREATED_AREAS or post_quarters < 2 * treated:
         return not_fitted(
             "rollout",
-            f"Not enough data yet: the effect of spoke arrival needs at least "
-            f"{MIN_TREATED_AREAS} spoke areas observed for two or more quarters after their "
-            f"spoke arrived, and as many areas without a spoke, by quarter {last} of the panel.",
+            "Not enough data yet: the effect of spoke arrival needs at least "
+            "{min_areas} spoke areas observed for two or more quarters after their "
+            "spoke arrived, and as many areas without a spoke, by quarter {last_quarter} of "
+            "the panel.",
+            values={"min_areas": MIN_TREATED_AREAS, "last_quarter": last},
             n_units_eligible=int(len(areas)),
         )
     evidence = rollout_evidence(panel)

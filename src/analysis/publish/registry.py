@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.core.io import neutralise_cell, write_json
-from analysis.publish.disclosure.table import SYMBOL_KEY, DisclosedTable
+from analysis.publish.disclosure.table import REVISED, SYMBOL_KEY, DisclosedTable
 
 __all__ = [
     "ALLOWED_UNTAGGED",
@@ -215,8 +215,12 @@ class Registry:
 
         ``text`` defaults to the value with thousands separators at ``precision`` places
         (a ``percent`` value is a fraction, written as ``34%``); ``status`` a symbol shown
-        instead of (``value`` None) or beside the number.
+        instead of (``value`` None) or beside the number. A statistic declared the same
+        (:meth:`same`) as one already published as revised takes its ``[r]``: a figure
+        restated in prose is marked revised wherever it is.
         """
+        if status is None and value is not None and self._revised_twin(ident):
+            status = REVISED
         if text is None:
             if value is None:
                 text = status or "[x]"
@@ -226,6 +230,8 @@ class Registry:
                 text = f"{value:+,.{precision}f}"
             else:
                 text = f"{value:,.{precision}f}"
+        if status and value is not None and status not in text:
+            text = f"{text} {status}"
         stat = self.add(
             Statistic(
                 id=ident,
@@ -262,6 +268,14 @@ class Registry:
         self.links.append((first, second))
         self._check_same(first, second)
 
+    def _revised_twin(self, ident: str) -> bool:
+        """Whether ``ident`` is declared the same as a statistic published as revised."""
+        twins = [b if a == ident else a for a, b in self.links if ident in (a, b)]
+        return any(
+            (twin := self.stats.get(other)) is not None and twin.status == REVISED
+            for other in twins
+        )
+
     def _check_same(self, first: str, second: str) -> None:
         a, b = self.stats.get(first), self.stats.get(second)
         if a is None or b is None or a.value is None or b.value is None:
@@ -270,6 +284,12 @@ class Registry:
             raise RegistryError(
                 f"{first} ({a.text!r}) and {second} ({b.text!r}) are one statistic published "
                 "with two numbers"
+            )
+        if (a.status == REVISED) != (b.status == REVISED):
+            raise RegistryError(
+                f"{first} ({a.text!r}) and {second} ({b.text!r}) are one statistic, revised "
+                "in one place and not the other: a revised figure carries [r] wherever it "
+                "is stated"
             )
 
     def tag_notes(self, notes: Iterable[str]) -> list[str]:
@@ -330,6 +350,7 @@ def tag(stat: Statistic, text: str | None = None) -> str:
 # ------------------------------------------------------------------------------ checks
 ALLOWED_UNTAGGED: tuple[tuple[str, str], ...] = (
     ("evaluation years and periods", r"\b(?:19|20)\d\d(?:[-–/](?:\d\d){1,2})?\b"),
+    ("evaluation quarters (2014-15 Q2)", r"(?<=\d\d )Q[1-4]\b"),
     (
         "dates (day and month)",
         r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|"
@@ -344,13 +365,18 @@ ALLOWED_UNTAGGED: tuple[tuple[str, str], ...] = (
     ("phase numbers", r"\b[Pp]hases? \d\b"),
     ("outcome measure numbers", r"\b[Oo]utcomes?(?: measures?)? \d(?:(?:, | and )\d)*\b"),
     ("the 95% confidence level", r"\b95%"),
+    ("the 5% significance level", r"\b5%(?= (?:level|test))"),
+    ("the normal distribution's 95% critical value", r"\b1\.96\b"),
+    ("rate bases", r"\bper 10,000\b"),
     ("rating scales", r"\b(?:1-5|0-1|1–5|0–1)\b"),
     ("framework version", r"\bversion \d+(?:\.\d+)*\b"),
 )
 """Numbers in prose that are not statistics, and may appear untagged in a strictly checked
 section: the evaluation's years and periods (2015-16, 2014–2016), days and months of the
-calendar, section numbers (a heading's, or "section 3"), outcome measure numbers, the 95% confidence level of the
-intervals, the 1-5 and 0-1 scales' names and the framework's version. Rule parameters that
+calendar and quarters, section numbers (a heading's, or "section 3"), outcome measure numbers, the 95%
+confidence level of the intervals, the 5% level of a test and the normal distribution's
+1.96, the base of a rate ("per 10,000"), the 1-5 and 0-1 scales' names and the framework's
+version. Rule parameters that
 are numbers (the disclosure threshold, the rounding base, the cut-off's days) are
 statistics and are registered."""
 

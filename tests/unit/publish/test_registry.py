@@ -140,6 +140,23 @@ def test_a_revised_figure_restated_in_prose_keeps_its_symbol() -> None:
     assert ">40 [r]<" in text and 'value="40.0"' in text
 
 
+def test_a_revised_figure_restated_under_its_own_id_carries_r_there_too() -> None:
+    """The key findings restate a revised key figure under the indicator's id: declared
+    the same, the prose number takes the [r]; stated without it, the registry refuses."""
+    flags = pd.DataFrame(False, index=_table().table.index, columns=_table().table.columns)
+    flags.iloc[0, 0] = True
+    reg = _registry()
+    ids = reg.table(disclosure.mark_revised(_table(), flags), "t")
+    reg.same(ids.iloc[0, 0], "referrals/S01")
+    text = reg.number("referrals/S01", 40)
+    assert ">40 [r]<" in text and reg.stats["referrals/S01"].status == "[r]"
+    other = _registry()
+    other.number("referrals/S01", 40)
+    other.table(disclosure.mark_revised(_table(), flags), "t")
+    with pytest.raises(RegistryError, match=r"revised in one place and not the other"):
+        other.same("t/s01/referrals", "referrals/S01")
+
+
 def test_rule_parameters_in_table_notes_are_tagged() -> None:
     reg = _registry()
     notes = reg.tag_notes(["[c]: counts from 1 to 9 are suppressed; totals to the nearest 5."])
@@ -153,6 +170,7 @@ def test_documented_non_statistics_are_allowed_and_nothing_else() -> None:
     assert untagged_numbers("Evaluation year 2015-16, phases (2014–2016), by 31 August") == []
     assert untagged_numbers("Outcome measures 4, 5 and 6: too early; 95% intervals") == []
     assert untagged_numbers("framework version 1.0, a 1-5 scale") == []
+    assert untagged_numbers("a two-sided 5% test; 3.35 instead of 1.96; per 10,000") == ["3.35"]
     assert untagged_numbers("about 965 young people, 34%, +0.12") == ["965", "34", "+0.12"]
 
 

@@ -19,6 +19,7 @@ from analysis.report.sections.common import (
     estimate_figure,
     estimates_table,
     people_n,
+    reason_html,
     rounded_n,
 )
 from analysis.report.sections.rollout import rollout_section
@@ -39,23 +40,30 @@ def change_over_time(ctx: YearContext) -> list[Any]:
 def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     out: list[Any] = [HTML("<h3>Young people's outcome scores over time</h3>")]
     if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
+        return [*out, HTML(f"<p>{reason_html(ctx, rec)}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("trajectory")).set_index("term")
     slope = est.loc["months_since_referral"]
     used, eligible = rec["n_units_used"], rec["n_units_eligible"]
     least = ctx.settings.min_assessments
     bands = band_terms(slope["estimate"], slope["ci_lower"], slope["ci_upper"])
-    plain = _in_band_terms(bands)
+    plain = _in_band_terms(ctx, bands)
+    stats = ctx.stats
+
+    def change(ident: str, value: float) -> str:
+        return stats.number(f"trajectory/{ident}", value, unit="change", precision=3)
+
     text = (
         f"<p>{plain} This is {EVIDENCE_PHRASE[rec['evidence']]}: it describes how the "
         "assessments of young people the services supported changed, with no comparison "
         "group, so it cannot say how they would have changed without the services.</p>"
-        f"<p>Technically: across {people_n(ctx, used)} young people with "
-        f"{count_word(least)} or more outcome assessments, the harmonised outcome score "
-        f"(0 = highest risk, 1 = safest) changed on average by {slope['estimate']:+.3f} a "
-        f"month (95% confidence interval {slope['ci_lower']:+.3f} to "
-        f"{slope['ci_upper']:+.3f}). {people_n(ctx, eligible - used).capitalize()} young "
-        f"people with fewer than {count_word(least)} assessments were left out. The "
+        f"<p>Technically: across {people_n(ctx, used, 'trajectory/young-people-used')} young "
+        f"people with {count_word(least)} or more outcome assessments, the harmonised "
+        "outcome score (on the 0-1 scale, where higher is safer) changed on average by "
+        f"{change('monthly-change', slope['estimate'])} a month (95% confidence interval "
+        f"{change('monthly-change-lower', slope['ci_lower'])} to "
+        f"{change('monthly-change-upper', slope['ci_upper'])}). "
+        f"{people_n(ctx, eligible - used, 'trajectory/young-people-left-out').capitalize()} "
+        f"young people with fewer than {count_word(least)} assessments were left out. The "
         "model, its estimates and its assumptions are in the technical annex (section "
         "10).</p>"
     )
@@ -102,8 +110,9 @@ EVIDENCE_PHRASE: dict[str, str] = {
 """How a model finding names its strength of evidence (its label in models.json)."""
 
 
-def _in_band_terms(bands: dict[str, Any]) -> str:
-    """The trajectory's average change as a sentence in risk-band terms."""
+def _in_band_terms(ctx: YearContext, bands: dict[str, Any]) -> str:
+    """The trajectory's average change as a sentence in risk-band terms, its numbers
+    registered (``trajectory/bands/...``)."""
     if bands["direction"] == "unclear":
         return (
             "The average change in young people's outcome scores cannot be told apart "
@@ -111,12 +120,20 @@ def _in_band_terms(bands: dict[str, Any]) -> str:
             "person's risk band moved."
         )
     low, high = bands["months_per_band_range"]
+
+    def num(ident: str, value: float, precision: int = 0) -> str:
+        return ctx.stats.number(
+            f"trajectory/bands/{ident}", value, unit="estimate", precision=precision
+        )
+
     return (
         f"On average, young people's outcome scores moved towards a {bands['direction']} "
-        f"risk band by about {abs(bands['bands_per_year']):.1f} of a band a year (each of "
-        "the three bands, high, medium and low risk, spans a third of the score): at that "
-        f"rate a typical young person would take about {bands['months_per_band']:.0f} "
-        f"months to move one band (95% interval {low:.0f} to {high:.0f} months)."
+        f"risk band by about {num('per-year', abs(bands['bands_per_year']), 1)} of a band "
+        "a year (each of the three bands, high, medium and low risk, spans a third of the "
+        "score): at that rate a typical young person would take about "
+        f"{num('months-per-band', bands['months_per_band'])} months to move one band (95% "
+        f"interval {num('months-per-band-lower', low)} to "
+        f"{num('months-per-band-upper', high)} months)."
     )
 
 

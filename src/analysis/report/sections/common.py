@@ -124,3 +124,17 @@ def caution_notes(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         for w in rec.get("warnings", [])
         if "left out" not in w
     ]
+
+
+def reason_html(ctx: YearContext, rec: dict[str, Any]) -> str:
+    """Why a model was not fitted, as HTML: the rule parameters its reason states
+    (``reason_values`` in the model's record) published as registered numbers
+    (``rules/<model>/<name>``), the words escaped."""
+    template = rec.get("reason_template")
+    if template is None:
+        return html.escape(rec["reason"])
+    tagged = {
+        key: ctx.stats.number(f"rules/{rec['name']}/{key.replace('_', '-')}", value)
+        for key, value in rec["reason_values"].items()
+    }
+    return html.escape(template).format(**tagged)

@@ -145,12 +145,26 @@ def _published_change(
     if now is None or before is None:
         return "[x] (no published figure for both years)"
     prev = ctx.settings.previous_year
+    same = ", no change" if now == before else ""
     if stats is None:
-        return f"{now - before:+,.0f} ({now:,.0f} against {before:,.0f} in {prev}, as known now)"
-    change = stats.number(f"indicators/{ctx.year}/{spec.indicator}", now - before, unit="change")
+        return (
+            f"{signed(now - before)}{same} ({now:,.0f} against {before:,.0f} in {prev}, as "
+            "known now)"
+        )
+    change = stats.number(
+        f"indicators/{ctx.year}/{spec.indicator}",
+        now - before,
+        unit="change",
+        text=signed(now - before),
+    )
     then = stats.number(f"{spec.change_of}/{prev}", before)
     this = stats.number(f"{spec.change_of}/{ctx.year}", now)
-    return f"{change} ({this} against {then} in {prev}, as known now)"
+    return f"{change}{same} ({this} against {then} in {prev}, as known now)"
+
+
+def signed(value: float) -> str:
+    """A change as published: ``+12``, ``-3``, and ``0`` (never ``+0`` or ``-0``)."""
+    return "0" if round(value) == 0 else f"{value:+,.0f}"
 
 
 def _programme_value(ctx: YearContext, spec: Any, row: pd.Series) -> str:
@@ -164,8 +178,8 @@ def _programme_value(ctx: YearContext, spec: Any, row: pd.Series) -> str:
         return f"{value:.0%}" if spec.unit == outcomes.SHARE else f"{value:.3f}"
     if spec.unit == outcomes.CHANGE:
         if personal:
-            return f"{rounded_n(ctx, value):+,.0f} (rounded)"
-        return f"{value:+,.0f}"
+            return f"{signed(rounded_n(ctx, value))} (rounded)"
+        return signed(value)
     if personal:
         return "[c]" if 0 < value <= ctx.settings.threshold else f"{rounded_n(ctx, value):,.0f}"
     return f"{value:,.0f}"

@@ -18,6 +18,7 @@ from analysis.report.sections.common import (
     counts_table,
     estimates_table,
     no_breakdown,
+    reason_html,
     rounded_n,
     service_breakdown_allowed,
 )
@@ -51,18 +52,6 @@ def _change(ctx: YearContext, row: pd.Series, term: str, period: str) -> tuple[s
     )
 
 
-def _reason(ctx: YearContext, reason: str) -> str:
-    """Why the model was not fitted, its rule's threshold registered as a rule parameter."""
-    from analysis.analyse.year import MIN_REACH_SPOKE_MONTHS
-
-    rule = f"{MIN_REACH_SPOKE_MONTHS} spoke-months"
-    text = html.escape(reason)
-    if rule in reason:
-        tagged = ctx.stats.number("rules/reach-min-spoke-months", MIN_REACH_SPOKE_MONTHS)
-        text = text.replace(rule, f"{tagged} spoke-months", 1)
-    return text
-
-
 def reach_model_text(
     ctx: YearContext, rec: dict[str, Any], evidence_phrase: str | None = None
 ) -> list[Any]:
@@ -71,7 +60,7 @@ def reach_model_text(
     section 7 names it; the framework's label when not given), then the method in one
     technical sentence (the estimates are in the technical annex)."""
     if not rec["fitted"]:
-        return [HTML(f"<p>{_reason(ctx, rec['reason'])}</p>")]
+        return [HTML(f"<p>{reason_html(ctx, rec)}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("reach")).set_index("term")
     first, _ = _change(
         ctx, est.loc["first_year"], "first_year", "over a spoke's first year of operation"

@@ -17,11 +17,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from analysis.analyse.models import MIN_COHORT_UNITS
+from analysis.analyse.models.did_cohorts import small_cohort_warning
+from analysis.analyse.rollout import HONEST_MBAR
+from analysis.core.calendar import quarter_label
 from analysis.core.catalog import model_file
 from analysis.core.labels import count_word
 from analysis.publish.event_study import event_study_band_plot
 from analysis.report.context import YearContext
-from analysis.report.sections.common import caution_notes, estimates_table
+from analysis.report.sections.common import caution_notes, estimates_table, reason_html
 from analysis.report.wording import DISPLAY_NAMES, HTML
 from analysis.report.writer import figure_item, table_item
 
@@ -56,47 +60,56 @@ def reading(rec: dict[str, Any]) -> Reading:
     return "supported"
 
 
-def _n(value: float, digits: int = 1) -> str:
-    return f"{value:,.{digits}f}"
+def _n(ctx: YearContext, ident: str, value: float, digits: int = 1) -> str:
+    """An estimate from the rollout record, registered as ``rollout/<ident>`` and tagged."""
+    return ctx.stats.number(f"rollout/{ident}", value, unit="estimate", precision=digits)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.0f}%"
+def _pct(ctx: YearContext, ident: str, value: float) -> str:
+    """A share (a fraction) from the rollout record, registered and written as ``34%``."""
+    return ctx.stats.number(f"rollout/{ident}", value, unit="percent")
 
 
-def _headline(rec: dict[str, Any], est: pd.Series) -> str:
+def _headline(ctx: YearContext, rec: dict[str, Any], est: pd.Series) -> str:
     checks = rec.get("checks", {})
     significant = est["ci_lower"] > 0 or est["ci_upper"] < 0
     more = "more" if est["estimate"] > 0 else "fewer"
     text = (
-        f"In the quarters after a spoke arrived, children's social care in spoke areas identified "
-        f"on average {_n(abs(est['estimate']))} {more} CSE concerns per area and quarter "
-        f"than comparison areas that no spoke reached (95% confidence interval "
-        f"{_n(est['ci_lower'])} to {_n(est['ci_upper'])})"
+        "In the quarters after a spoke arrived, children's social care in spoke areas "
+        f"identified on average {_n(ctx, 'effect/size', abs(est['estimate']))} {more} CSE "
+        "concerns per area and quarter than comparison areas that no spoke reached (95% "
+        f"confidence interval {_n(ctx, 'effect/lower', est['ci_lower'])} to "
+        f"{_n(ctx, 'effect/upper', est['ci_upper'])})"
         f"{'' if significant else ', which cannot be told apart from no difference'}, "
-        f"across {rec['n_units_used']} areas."
+        f"across {ctx.stats.number('rollout/areas', rec['n_units_used'])} areas."
     )
     rel, mean = checks.get("relative_effect"), checks.get("pre_arrival_mean")
     if rel and mean:
         text += (
-            f" That is {_pct(rel['estimate'])} of the {_n(mean)} concerns per quarter spoke "
-            f"areas recorded before their spoke arrived (95% confidence interval "
-            f"{_pct(rel['ci_lower'])} to {_pct(rel['ci_upper'])}, taking the pre-arrival "
-            "mean as known)."
+            f" That is {_pct(ctx, 'relative/estimate', rel['estimate'])} of the "
+            f"{_n(ctx, 'pre-arrival-mean', mean)} concerns per quarter spoke areas recorded "
+            "before their spoke arrived (95% confidence interval "
+            f"{_pct(ctx, 'relative/lower', rel['ci_lower'])} to "
+            f"{_pct(ctx, 'relative/upper', rel['ci_upper'])}, taking the pre-arrival mean "
+            "as known)."
         )
     mde = checks.get("mde", {})
     if "value" in mde:
-        share = f", {_pct(rel['mde'])} of the pre-arrival mean" if rel and "mde" in rel else ""
+        share = (
+            f", {_pct(ctx, 'relative/mde', rel['mde'])} of the pre-arrival mean"
+            if rel and "mde" in rel
+            else ""
+        )
         text += (
-            f" The smallest effect this comparison would detect with "
-            f"{_pct(mde['power'])} power in a two-sided 5% test is {_n(mde['value'])} "
-            f"concerns per area and quarter{share}: smaller true effects would usually "
-            "go unnoticed."
+            " The smallest effect this comparison would detect with "
+            f"{_pct(ctx, 'mde/power', mde['power'])} power in a two-sided 5% test is "
+            f"{_n(ctx, 'mde/value', mde['value'])} concerns per area and quarter{share}: "
+            "smaller true effects would usually go unnoticed."
         )
     return f"<p>{text}</p>"
 
 
-def _estimand(rec: dict[str, Any]) -> str:
+def _estimand(ctx: YearContext, rec: dict[str, Any]) -> str:
     checks = rec.get("checks", {})
     pooled = checks.get("pooled_cohorts", [])
     sizes = checks.get("cohort_sizes", {})
@@ -108,12 +121,15 @@ def _estimand(rec: dict[str, Any]) -> str:
             "quarters (Callaway and Sant'Anna), so no area is compared with itself alone "
             "and areas reached later do not serve as comparisons.</p>"
         )
-    moved = sum(int(p["areas"]) for p in pooled)
+    moved = ctx.stats.number("rollout/pooled-areas", sum(int(p["areas"]) for p in pooled))
+    listed = ", ".join(
+        f"{ctx.stats.number(f'rollout/group-areas/{g}', int(sizes[g]))} areas"
+        for g in sorted(sizes, key=int)
+    )
     return (
         "<p>Spokes arrived in three phases. Within a phase, spokes that started in a quarter "
         f"shared with fewer than five other areas ({moved} areas in all) are counted from "
-        "their phase's first arrival, so each phase forms one group "
-        f"({groups}: {', '.join(f'{sizes[g]} areas' for g in sorted(sizes, key=int))}); "
+        f"their phase's first arrival, so each phase forms one group ({groups}: {listed}); "
         "one or two areas "
         "alone cannot measure their own uncertainty. The effect is therefore averaged from "
         "each phase's first arrival, an intention-to-treat effect: areas whose spoke came "
@@ -123,7 +139,7 @@ def _estimand(rec: dict[str, Any]) -> str:
     )
 
 
-def _pre_tests(rec: dict[str, Any]) -> str:
+def _pre_tests(ctx: YearContext, rec: dict[str, Any]) -> str:
     checks = rec.get("checks", {})
     flags = checks.get("flags", {})
     trend = checks.get("pre_trend", {})
@@ -134,10 +150,12 @@ def _pre_tests(rec: dict[str, Any]) -> str:
         parts.append(
             f"Over the {count_word(trend['quarters_used'])} quarters before arrival, the "
             f"number of concerns spoke areas identified each quarter {rose} by "
-            f"{_n(abs(trend['estimate']))} relative to comparison areas (the straight-line "
-            f"trend through the event study, accumulated over those quarters; 95% "
-            f"confidence interval {_n(trend['ci_lower'])} to {_n(trend['ci_upper'])}, "
-            f"p = {trend['p_value']:.2f}): "
+            f"{_n(ctx, 'pre-trend/size', abs(trend['estimate']))} relative to comparison "
+            "areas (the straight-line trend through the event study, accumulated over those "
+            "quarters; 95% confidence interval "
+            f"{_n(ctx, 'pre-trend/lower', trend['ci_lower'])} to "
+            f"{_n(ctx, 'pre-trend/upper', trend['ci_upper'])}, p = "
+            f"{_n(ctx, 'pre-trend/p-value', trend['p_value'], 2)}): "
             + (
                 "a pre-arrival trend is detected, so the areas were already diverging."
                 if detected
@@ -146,7 +164,9 @@ def _pre_tests(rec: dict[str, Any]) -> str:
         )
     outside = flags.get("band_quarters_outside", [])
     if outside:
-        listed = ", ".join(str(q) for q in outside)
+        listed = ", ".join(
+            ctx.stats.number(f"rollout/band-outside/{q}", int(q), unit="quarter") for q in outside
+        )
         parts.append(
             f"The simultaneous band excludes zero before arrival at quarter(s) {listed}: "
             "spoke and comparison areas differed then by more than chance allows."
@@ -167,15 +187,17 @@ def _pre_tests(rec: dict[str, Any]) -> str:
             else ""
         )
         parts.append(
-            f"R did's joint Wald test over all {pre['df']} pre-arrival group-quarter cells "
-            f"gives p = {pre['p_value']:.2f}.{caveat}"
+            "R did's joint Wald test over all "
+            f"{ctx.stats.number('rollout/pretest/cells', int(pre['df']))} pre-arrival "
+            f"group-quarter cells gives p = {_n(ctx, 'pretest/p-value', pre['p_value'], 2)}."
+            f"{caveat}"
         )
     elif pre:
         parts.append("R did's joint Wald test could not be computed (its cells are collinear).")
-    return "<p>" + " ".join(html.escape(p) for p in parts) + "</p>"
+    return "<p>" + " ".join(parts) + "</p>"
 
 
-def _assumptions(rec: dict[str, Any], how: Reading) -> str:
+def _assumptions(ctx: YearContext, rec: dict[str, Any], how: Reading) -> str:
     checks = rec.get("checks", {})
     bounds = checks.get("bounds", {})
     evidence = rec.get("evidence", "descriptive")
@@ -183,13 +205,14 @@ def _assumptions(rec: dict[str, Any], how: Reading) -> str:
     bound_text = ""
     if "lower" in bounds:
         bound_text = (
-            f" If, after arrival, spoke and comparison areas drifted apart by as much per "
-            f"quarter as the largest quarter-to-quarter movement seen in the "
+            " If, after arrival, spoke and comparison areas drifted apart by as much per "
+            "quarter as the largest quarter-to-quarter movement seen in the "
             f"{count_word(bounds['pre_quarters'])} quarters before arrival "
-            f"({_n(bounds['max_pre_move'])} concerns), the effect could lie anywhere from "
-            f"{_n(bounds['lower'])} to {_n(bounds['upper'])} (95% robust interval; "
-            "Rambachan and Roth's relative-magnitudes bounds with M = 1, computed as the "
-            "HonestDiD package does)."
+            f"({_n(ctx, 'bounds/largest-pre-move', bounds['max_pre_move'])} concerns), the "
+            f"effect could lie anywhere from {_n(ctx, 'bounds/lower', bounds['lower'])} to "
+            f"{_n(ctx, 'bounds/upper', bounds['upper'])} (95% robust interval; Rambachan "
+            f"and Roth's relative-magnitudes bounds with M = {_bounds_m(ctx, bounds)}, computed as "
+            "the HonestDiD package does)."
         )
     verdicts = {
         "supported": (
@@ -219,10 +242,17 @@ def _assumptions(rec: dict[str, Any], how: Reading) -> str:
     }
     return (
         "<p><strong>What the comparison can and cannot show.</strong> "
-        + html.escape(verdicts[how] + bound_text)
+        + html.escape(verdicts[how])
+        + bound_text
         + " It rests on these assumptions:</p>"
         + (f"<ul>{listed}</ul>" if listed else "")
     )
+
+
+def _bounds_m(ctx: YearContext, bounds: dict[str, Any]) -> str:
+    """The relative-magnitudes bound's M (``Mbar``), a parameter of the analysis."""
+    mbar = float(bounds.get("mbar", HONEST_MBAR))
+    return ctx.stats.number("rules/rollout/bounds-m", mbar, unit="parameter", precision=0)
 
 
 def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
@@ -243,8 +273,6 @@ def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         }
     )
     names = {"band_lower": "Lower band limit", "band_upper": "Upper band limit"}
-    crit = band.get("critical_value")
-    fewest = band.get("fewest_areas")
     table = estimates_table(
         ctx,
         frame.rename(columns=names),
@@ -256,20 +284,16 @@ def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         title=f"Effect on CSE concerns identified by quarters since the spoke arrived, {ctx.year}",
         notes=(
             "Areas, not young people: no suppression needed. Every quarter is compared with "
-            "the quarter before arrival (-1, the reference: 0 by definition, no interval).",
+            "the quarter before arrival (the reference quarter: zero by definition, with no "
+            "interval).",
             "Limits: pointwise 95% intervals, each on its own. Band limits: the simultaneous "
-            "95% band"
-            + (f" (critical value {crit:.2f} instead of 1.96)" if crit else "")
-            + ", which covers all the quarters' true values at once with at least 95% "
-            f"probability; with {len(frame) - 1} pointwise intervals about one in twenty "
-            "would miss by chance.",
-            "Both are widened for the few areas behind each estimate (t quantiles with one "
-            "degree of freedom fewer than the areas, the band by its fewest"
-            + (f", {fewest} areas" if fewest else "")
-            + "); quarters behind fewer than 5 areas have no band.",
+            "95% band, which covers all the quarters' true values at once with at least 95% "
+            "probability. Both are widened for the few areas behind each estimate (see the "
+            "text above the table).",
         ),
     )
-    out = table_item(table)
+    out: list[Any] = [HTML(_band_text(ctx, band, len(frame) - 1))]
+    out += table_item(table)
     out += figure_item(
         event_study_band_plot(
             table,
@@ -285,6 +309,57 @@ def _event_study(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         "event-study",
     )
     return out
+
+
+def _small_groups(rec: dict[str, Any]) -> dict[str, int]:
+    """The groups of spoke areas (by first quarter) still below the smallest size after
+    pooling, from the record's cohort sizes."""
+    sizes = rec.get("checks", {}).get("cohort_sizes", {})
+    return {g: int(k) for g, k in sorted(sizes.items(), key=lambda i: int(i[0]))
+            if int(k) < MIN_COHORT_UNITS}  # fmt: skip
+
+
+def _small_groups_text(ctx: YearContext, small: dict[str, int]) -> str:
+    """The caution for groups too small to measure their own uncertainty, every number
+    registered (the analysis's warning says the same in its own words)."""
+    listed = ", ".join(
+        f"{quarter_label(int(g))} ({ctx.stats.number(f'rollout/group-areas/{g}', k)} area{'s' if k != 1 else ''})"
+        for g, k in small.items()
+    )
+    fewest = ctx.stats.number("rules/rollout/fewest-areas-per-group", MIN_COHORT_UNITS)
+    return (
+        f'<p class="warning"><strong>Caution:</strong> some groups of spoke areas have fewer '
+        f"than {fewest} areas: those whose spoke arrived in {listed} (evaluation quarters). Their "
+        "effects are in the estimates, but their intervals understate the uncertainty (a "
+        "group of one area contributes no variance of its own): read them with caution.</p>"
+    )
+
+
+def _band_text(ctx: YearContext, band: dict[str, Any], intervals: int) -> str:
+    """How the event study's intervals and band are computed, its numbers registered."""
+    crit, fewest = band.get("critical_value"), band.get("fewest_areas")
+    critical = (
+        f" Its critical value is {_n(ctx, 'band/critical-value', crit, 2)} instead of 1.96, so that"
+        if crit
+        else " It is built so that"
+    )
+    return (
+        "<p>The table and chart give each quarter's effect with a pointwise 95% interval "
+        "and, around them all, a simultaneous 95% band."
+        f"{critical} it covers all the quarters' true values at once with at least 95% "
+        f"probability; with {ctx.stats.number('rollout/pointwise-intervals', intervals)} "
+        "pointwise intervals about one in twenty would miss by chance. Both are widened for "
+        "the few areas behind each estimate (t quantiles with one degree of freedom fewer "
+        "than the areas, the band by its fewest"
+        + (
+            f", {ctx.stats.number('rollout/band/fewest-areas', int(fewest))} areas"
+            if fewest
+            else ""
+        )
+        + "); quarters behind fewer than "
+        f"{ctx.stats.number('rules/rollout/fewest-areas-per-group', MIN_COHORT_UNITS)} areas "
+        "have no band.</p>"
+    )
 
 
 def _sensitivity(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
@@ -312,8 +387,9 @@ def _sensitivity(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         notes=(
             "Extra CSE concerns per area and quarter (the rate row: per 10,000 children), "
             "with 95% intervals; N: areas. [x]: the analysis could not be estimated.",
-            "Bounds: Rambachan and Roth's relative magnitudes (M = 1) over the quarters "
-            "before arrival; the limits are the 95% robust interval for the main estimate.",
+            "Bounds: Rambachan and Roth's relative magnitudes, allowing violations of "
+            "parallel trends after arrival as large as the largest before it; the limits are "
+            "the 95% robust interval for the main estimate.",
         ),
     )
     return [HTML("<h4>Sensitivity of the effect to the analysis</h4>"), *table_item(table)]
@@ -324,15 +400,19 @@ def rollout_section(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     table and what the comparison can and cannot show."""
     out: list[Any] = [HTML("<h3>The rollout: CSE concerns identified after a spoke arrives</h3>")]
     if not rec["fitted"]:
-        return [*out, HTML(f"<p>{html.escape(rec['reason'])}</p>")]
+        return [*out, HTML(f"<p>{reason_html(ctx, rec)}</p>")]
     est = pd.read_parquet(ctx.analysis_dir / model_file("rollout")).iloc[0]
     how = reading(rec)
-    out += [HTML(_headline(rec, est)), HTML(_estimand(rec))]
-    out += caution_notes(ctx, {"warnings": [w for w in rec.get("warnings", [])
-                                            if "were pooled" not in w]})  # fmt: skip
+    out += [HTML(_headline(ctx, rec, est)), HTML(_estimand(ctx, rec))]
+    small = _small_groups(rec)
+    described = small_cohort_warning({float(g): k for g, k in small.items()}, MIN_COHORT_UNITS)
+    shown = [w for w in rec.get("warnings", []) if "were pooled" not in w and w != described]
+    out += caution_notes(ctx, {"warnings": shown})
+    if small:
+        out += [HTML(_small_groups_text(ctx, small))]
     out += _event_study(ctx, rec)
     out += [HTML("<h4>Were spoke and comparison areas alike before arrival?</h4>")]
-    out += [HTML(_pre_tests(rec))]
+    out += [HTML(_pre_tests(ctx, rec))]
     out += _sensitivity(ctx, rec)
-    out += [HTML(_assumptions(rec, how))]
+    out += [HTML(_assumptions(ctx, rec, how))]
     return out
