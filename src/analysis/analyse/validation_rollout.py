@@ -64,9 +64,13 @@ DONE_WHEN: dict[str, float] = {
     "default_overall_high": 0.975,
     "default_band_min": 0.93,
     "chosen_on_need_flag_min": 0.80,
+    "default_false_flag_max": 0.10,
     "anticipation_matching_min": 0.90,
 }
-"""The issue's acceptance figures, checked by :func:`done_when`."""
+"""The issue's acceptance figures, checked by :func:`done_when`. A flag counts as detecting
+``chosen_on_need`` only if it stays quiet where parallel trends hold: at most
+``default_false_flag_max`` of default worlds (twice the tests' 5% level); a flag raised in
+every world detects nothing."""
 
 WORLDS: tuple[str, ...] = (
     "default",
@@ -285,9 +289,13 @@ def done_when(summary: dict[str, Any]) -> dict[str, bool]:
         >= DONE_WHEN["default_band_min"],
     }
     if "chosen_on_need" in d:
-        checks["chosen_on_need: pre-test or bounds flag >= 80%"] = (
+        checks[
+            "chosen_on_need: pre-test or bounds flag >= 80%, at most 10% false flags in the "
+            "default world"
+        ] = (
             d["chosen_on_need"]["flags"]["pre_test_or_bounds"]
             >= DONE_WHEN["chosen_on_need_flag_min"]
+            and d["default"]["flags"]["pre_test_or_bounds"] <= DONE_WHEN["default_false_flag_max"]
         )
         checks["chosen_on_need: pre-test alone flags >= 80%"] = (
             d["chosen_on_need"]["flags"]["pre_test"] >= DONE_WHEN["chosen_on_need_flag_min"]

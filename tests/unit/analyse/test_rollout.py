@@ -188,3 +188,20 @@ def test_the_report_wording_changes_on_a_flagged_chosen_on_need_seed() -> None:
     how, text, rec = texts["default"]
     assert not rec["checks"]["flags"]["pre_test"] and how == "fragile"
     assert "should not be read as caused" not in text and "evidence: causal" in text
+
+
+def test_a_flag_raised_in_every_world_does_not_count_as_detecting_chosen_on_need():
+    from analysis.analyse.validation_rollout import done_when
+
+    def world(flag: float, overall: float = 0.95, band: float = 0.95) -> dict:
+        flags = {"pre_test_or_bounds": flag, "pre_test": min(flag, 0.6)}
+        return {"overall": {"coverage": overall}, "band": {"coverage": band}, "flags": flags}
+
+    key = next(
+        k
+        for k in done_when({"worlds": {"default": world(0.0), "chosen_on_need": world(1.0)}})
+        if k.startswith("chosen_on_need: pre-test or bounds")
+    )
+    noisy = {"worlds": {"default": world(1.0), "chosen_on_need": world(1.0)}}
+    quiet = {"worlds": {"default": world(0.05), "chosen_on_need": world(0.85)}}
+    assert done_when(noisy)[key] is False and done_when(quiet)[key] is True
