@@ -17,7 +17,7 @@ table, deterministic.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -46,6 +46,7 @@ class Verdict:
     met: float
     partly: float
     unit: str
+    fieldwork: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         """JSON-ready: a number that does not exist is left out, never NaN or null."""
@@ -137,6 +138,26 @@ def outcome_verdicts(programme: pd.DataFrame, year: str, framework: Framework) -
         row = rows.loc[key] if key in rows.index else None
         prev = rows.loc[before] if before in rows.index else None
         out.append(rate_outcome(criterion, framework, year, row, prev))
+    return out
+
+
+def with_fieldwork(verdicts: list[Verdict], displays: list[Any]) -> list[Verdict]:
+    """The verdicts with their qualitative evidence beside the rating: from each outcome's
+    joint display (:class:`analysis.analyse.fieldwork.JointDisplay`), the sources and sites
+    that raised the outcome's theme, whether it agrees with the rating, and the evidence
+    label ``qualitative``. The rating itself stays the framework's criterion's."""
+    by_outcome = {d.outcome: d for d in displays}
+    out = []
+    for v in verdicts:
+        d = by_outcome.get(v.outcome)
+        if d is None or d.sources == 0:
+            out.append(v)
+            continue
+        out.append(replace(v, fieldwork={
+            "evidence": d.evidence, "sources": d.sources, "raised": d.raised,
+            "sites": d.sites, "sites_raised": d.sites_raised, "qualitative": d.qualitative,
+            "agreement": d.agreement,
+        }))  # fmt: skip
     return out
 
 

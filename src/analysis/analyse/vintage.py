@@ -36,7 +36,8 @@ RETURN_TABLES: tuple[str, ...] = (
 )
 RECEIVED_TABLES: tuple[str, ...] = ("case_periods", "assessments", "training", "group_sessions")
 YEAR_TABLES: tuple[str, ...] = (
-    "periods", "area_panel", "fieldwork", "fieldwork_quotes", "funding", "grants",
+    "periods", "area_panel", "fieldwork", "fieldwork_quotes", "fieldwork_sources",
+    "funding", "grants",
 )  # fmt: skip
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.analyse import models, outcomes, reach, to_date, vintage
+from analysis.analyse import fieldwork, models, outcomes, reach, to_date, vintage
 from analysis.analyse.rollout import rollout_evidence
-from analysis.analyse.verdicts import outcome_verdicts, verdicts_record
+from analysis.analyse.verdicts import outcome_verdicts, verdicts_record, with_fieldwork
 from analysis.core import calendar as periods
 from analysis.core.catalog import (
     HEADLINE,
@@ -37,7 +37,7 @@ from analysis.core.catalog import (
 from analysis.core.framework import Framework, load_framework
 from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
 from analysis.core.labels import count_word
-from analysis.core.settings import Settings
+from analysis.core.settings import Settings, load_settings
 
 MIN_TREATED_AREAS = 5
 """Fewest spoke areas (and comparison areas) before the rollout effect is estimated: with
@@ -510,10 +510,20 @@ def evaluate_year(
     headline = outcomes.headline_figures(seen, year, indicators=indicators)
     write_parquet(indicators, out_dir / INDICATORS)
     write_parquet(programme, out_dir / PROGRAMME_INDICATORS)
+    verdicts = outcome_verdicts(programme, year, framework)
+    evidence = fieldwork.fieldwork_evidence(
+        seen,
+        year,
+        programme,
+        [v.record() for v in verdicts],
+        fieldwork.indicators_of(framework),
+        load_settings().fieldwork,
+    )
     write_json(
-        verdicts_record(outcome_verdicts(programme, year, framework), framework, year),
+        verdicts_record(with_fieldwork(verdicts, evidence["joint_displays"]), framework, year),
         out_dir / VERDICTS,
     )
+    fieldwork.write_evidence(evidence, out_dir)
     write_parquet(to_date.to_date_table(seen, year), out_dir / PROGRAMME_TO_DATE)
 
     year_assessments = seen["assessments"]

@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 FIELDWORK_FOLDER = "fieldwork"
 SOURCES = "sources"
 SELECTIONS = "coded selections"
-VARIABLES = ("site", "evaluation_year", "participant_role", "source_type", "visit")
-"""The source variables read (names compared in lower case, spaces as ``_``)."""
+VARIABLES = ("site", "evaluation_year", "participant_role", "source_type", "visit", "host_type")
+"""The source variables read (names compared in lower case, spaces as ``_``); ``visit`` and
+``host_type`` (the host agency of the spoke the interview was about) are optional."""
 MATRIX_REQUIRED = ("site", "evaluation_year")
 """Columns every sheet of a framework matrix needs."""
 NOT_FIELDWORK = (
@@ -150,6 +151,13 @@ def check_attributes(
             visit = int(float(visit_text))
         else:
             problems.append(("visit", visit_text, "visit is not 1 or 2"))
+    host_text = attrs.get("host_type", "")
+    host = None
+    if host_text:
+        host = L.HOST_AGENCY.get("_".join(host_text.strip().lower().split()))
+        if host is None:
+            problems.append(("host_type", host_text,
+                             "host_type is not one of " + ", ".join(sorted(set(L.HOST_AGENCY.values())))))  # fmt: skip
     if problems:
         return {}, problems
     svc = st.services[site.upper()]
@@ -160,27 +168,46 @@ def check_attributes(
         "role_group": L.ROLE_GROUPS["case_study" if source_type == "case_study" else role],
         "source_type": source_type,
         "visit": visit,
+        "host_type": host,
     }, []
 
 
-def read_fieldwork_project(st: State, file: str, redactor: Redactor | None) -> list[dict[str, Any]]:
+Records = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+"""Kept coded selections (one record per code) and kept sources (one record each)."""
+
+SOURCE_FIELDS = ("source_ref", "evaluation_year", "phase", "site_key", "role_group",
+                 "source_type", "visit", "host_type")  # fmt: skip
+QUOTE_FIELDS = ("source_ref", "evaluation_year", "phase", "site_key", "role_group",
+                "source_type", "visit")  # fmt: skip
+
+
+def _source_record(ref: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"source_ref": ref, **{k: fields[k] for k in SOURCE_FIELDS[1:]}}
+
+
+def _quote_fields(ref: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"source_ref": ref, **{k: fields[k] for k in QUOTE_FIELDS[1:]}}
+
+
+def read_fieldwork_project(st: State, file: str, redactor: Redactor | None) -> Records:
     """Validate one ``.qdpx`` file; its kept coded selections as records (one per code),
-    quotes redacted. Rejects the file (ledger) when it cannot be read or there is no
-    redaction register."""
+    quotes redacted, and its kept sources (``source_ref`` is ``<file>#<source number>``).
+    Rejects the file (ledger) when it cannot be read or there is no redaction register."""
     if redactor is None:
         st.ledger.reject_file(file, NO_REGISTER)
-        return []
+        return [], []
     try:
         project = open_qdpx(st.raw_dir / file)
     except FileRejected as exc:
         st.ledger.reject_file(file, str(exc))
-        return []
+        return [], []
     led = st.ledger
     led.read(file, SOURCES, [s.number for s in project.sources])
     led.read(file, SELECTIONS, [s.number for s in project.selections])
     for note in project.notes:
         st.notes.append({"file": file, "note": note})
     out: list[dict[str, Any]] = []
+    kept_sources: list[dict[str, Any]] = []
     for src in project.sources:
         fields, problems = _source_problems(st, project, src)
         for column, value, reason in problems:
@@ -191,6 +218,8 @@ def read_fieldwork_project(st: State, file: str, redactor: Redactor | None) -> l
                                    f"its source (source {src.number}) was set aside")  # fmt: skip
             continue
         led.keep(file, SOURCES, src.number)
+        ref = f"{file}#{src.number}"
+        kept_sources.append(_source_record(ref, fields))
         text = src.text or ""
         for sel in src.selections:
             assert sel.start is not None and sel.end is not None
@@ -212,14 +241,17 @@ def read_fieldwork_project(st: State, file: str, redactor: Redactor | None) -> l
             quote = redactor.redact(text[sel.start : sel.end])
             for guid in dict.fromkeys(sel.code_guids):
                 code = project.codes[guid]
-                out.append({**fields, "code_group": code.ancestors[0] if code.ancestors else "",
+                out.append({**_quote_fields(ref, fields),
+                            "code_group": code.ancestors[0] if code.ancestors else "",
                             "code": code.name, "text": quote})  # fmt: skip
             led.keep(file, SELECTIONS, sel.number)
-    return out
+    return out, kept_sources
 
 
-def read_framework_matrix(st: State, file: str, redactor: Redactor | None) -> list[dict[str, Any]]:
-    """Validate one framework-matrix workbook; its kept cells as records, quotes redacted.
+def read_framework_matrix(st: State, file: str, redactor: Redactor | None) -> Records:
+    """Validate one framework-matrix workbook; its kept cells as records, quotes redacted,
+    and its cases as sources (``source_ref`` is ``<file>#row <n>``: a case keeps its row
+    number on every sheet, as Framework matrices are laid out).
 
     Each visible sheet is a theme (its name is the ``code_group``); each row is a case with
     the source variables as columns (``site``, ``evaluation_year``, ``participant_role``,
@@ -229,17 +261,18 @@ def read_framework_matrix(st: State, file: str, redactor: Redactor | None) -> li
     """
     if redactor is None:
         st.ledger.reject_file(file, NO_REGISTER)
-        return []
+        return [], []
     from analysis.clean.workbook import read_return_workbook
 
     try:
         read = read_return_workbook(st.raw_dir / file, file)
     except FileRejected as exc:
         st.ledger.reject_file(file, str(exc))
-        return []
+        return [], []
     for sheet in read.hidden:
         st.ledger.set_aside(file, sheet, "hidden sheet: never read (unhide it to include it)")
     out: list[dict[str, Any]] = []
+    cases: dict[str, dict[str, Any]] = {}
     for sheet, sr in read.sheets.items():
         table = sr.table
         if not table.header:
@@ -274,21 +307,24 @@ def read_framework_matrix(st: State, file: str, redactor: Redactor | None) -> li
                 for column, value, reason in problems:
                     st.ledger.quarantine_row(file, sheet, row, column, value, reason)
                 continue
+            ref = f"{file}#row {row}"
+            cases.setdefault(ref, _source_record(ref, fields))
             for key, name in codes:
                 cell = values.get(key)
                 if is_missing(cell):
                     continue
                 out.append(
-                    {**fields, "code_group": " ".join(sheet.split()), "code": name,
-                     "text": redactor.redact(cell_text(cell))}
+                    {**_quote_fields(ref, fields), "code_group": " ".join(sheet.split()),
+                     "code": name, "text": redactor.redact(cell_text(cell))}
                 )  # fmt: skip
             st.ledger.keep(file, sheet, row)
-    return out
+    return out, list(cases.values())
 
 
-def read_fieldwork(st: State, described: set[str]) -> pd.DataFrame:
-    """Every ``fieldwork/`` file read (see the module docstring); the processed table
-    ``fieldwork_quotes``."""
+def read_fieldwork(st: State, described: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every ``fieldwork/`` file read (see the module docstring); the processed tables
+    ``fieldwork_quotes`` (a row per coded selection and code) and ``fieldwork_sources`` (a
+    row per kept source: the denominators of theme prevalence)."""
     from analysis.clean.registers import _frame
 
     files = fieldwork_files(st)
@@ -302,13 +338,17 @@ def read_fieldwork(st: State, described: set[str]) -> pd.DataFrame:
             except RegisterError as exc:
                 for f in files:
                     st.ledger.reject_file(f, f"{exc}: fieldwork quotes are not read without it")
-                return _frame([], "fieldwork_quotes")
+                return _frame([], "fieldwork_quotes"), _frame([], "fieldwork_sources")
     recs: list[dict[str, Any]] = []
+    srcs: list[dict[str, Any]] = []
     for f in files:
-        if f.lower().endswith(".qdpx"):
-            recs.extend(read_fieldwork_project(st, f, redactor))
-        elif f.lower().endswith(".xlsx"):
-            recs.extend(read_framework_matrix(st, f, redactor))
+        if f.lower().endswith((".qdpx", ".xlsx")):
+            reader = (
+                read_fieldwork_project if f.lower().endswith(".qdpx") else read_framework_matrix
+            )
+            quotes, sources = reader(st, f, redactor)
+            recs.extend(quotes)
+            srcs.extend(sources)
         else:
             st.ledger.reject_file(f, NOT_FIELDWORK)
     if redactor is not None and redactor.counts:
@@ -318,6 +358,8 @@ def read_fieldwork(st: State, described: set[str]) -> pd.DataFrame:
             "note": "quotes redacted: " + ", ".join(f"{k} {n}" for k, n in sorted(done.items())),
         })  # fmt: skip
     frame = _frame(recs, "fieldwork_quotes")
-    if len(frame):
-        frame["visit"] = frame["visit"].astype("Int64")
-    return frame
+    sources = _frame(srcs, "fieldwork_sources")
+    for table in (frame, sources):
+        if len(table):
+            table["visit"] = table["visit"].astype("Int64")
+    return frame, sources

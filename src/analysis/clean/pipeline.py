@@ -280,7 +280,7 @@ def _clean(st: State) -> dict[str, pd.DataFrame]:
     for group in _submissions(st, "groupwork", described):
         groups.extend(_current_of(st, group, lambda sub: read_group_sessions(st, sub)))
     tables["group_sessions"] = _frame(groups, "group_sessions")
-    tables["fieldwork_quotes"] = read_fieldwork(st, described)
+    tables["fieldwork_quotes"], tables["fieldwork_sources"] = read_fieldwork(st, described)
     _stray_files(st, described)
 
     tables["completeness"] = completeness_table(tables["case_periods"], tables["assessments"])

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 __all__ = [
     "ANALYSED_DATA",
     "COMPLETE",
+    "FIELDWORK_CONFIGURATIONS",
+    "FIELDWORK_EVIDENCE",
+    "FIELDWORK_PREVALENCE",
     "FRAMEWORK",
     "GENERATOR_MARKER",
     "HEADLINE",
@@ -74,6 +77,18 @@ MODELS = "models.json"
 
 VERDICTS = "verdicts.json"
 """``data/interim/<year>``: the six outcomes rated by the evaluation framework."""
+
+FIELDWORK_PREVALENCE = "fieldwork_prevalence.parquet"
+"""``data/interim/<year>``: theme prevalence in the fieldwork (sources and sites raising each
+code, with intervals) by evaluation year, role group, phase and host type."""
+
+FIELDWORK_CONFIGURATIONS = "fieldwork_configurations.parquet"
+"""``data/interim/<year>``: context-mechanism-outcome configurations of the fieldwork to date
+supported by enough sources at two sites or more."""
+
+FIELDWORK_EVIDENCE = "fieldwork.json"
+"""``data/interim/<year>``: the joint display of each outcome measure (indicators beside the
+fieldwork) and the quotes the report may show (redacted, chosen by the documented rule)."""
 
 REVISIONS = "revisions.json"
 """``data/interim/<year>``: earlier years' headline figures as known at this year's cut-off

@@ -46,6 +46,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
     "group_sessions",
     "fieldwork",
     "fieldwork_quotes",
+    "fieldwork_sources",
     "completeness",
     "reconciliation",
     "deliveries",

@@ -364,9 +364,24 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         ["evaluation_year", "phase", "participant_role"],
     ),
+    "fieldwork_sources": _schema(
+        "fieldwork_sources",
+        {
+            "source_ref": _s(),
+            "evaluation_year": _year(),
+            "phase": _int(False, 1, 3),
+            "site_key": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
+            "role_group": _cat(tuple(sorted(set(ROLE_GROUPS.values()))), nullable=False),
+            "source_type": _cat(FIELDWORK_SOURCE_TYPES, nullable=False),
+            "visit": _int(True, 1, 2),
+            "host_type": _s(True),
+        },
+        ["source_ref"],
+    ),
     "fieldwork_quotes": _schema(
         "fieldwork_quotes",
         {
+            "source_ref": _s(),
             "evaluation_year": _year(),
             "phase": _int(False, 1, 3),
             "site_key": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
@@ -424,7 +439,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 """One schema per processed table (name without ``.parquet``)."""
 
 SORT_KEYS: dict[str, list[str]] = {
+    "fieldwork_sources": ["source_ref"],
     "fieldwork_quotes": [
+        "source_ref",
         "evaluation_year",
         "site_key",
         "role_group",

@@ -70,6 +70,23 @@ class ReportParams:
 
 
 @dataclass(frozen=True)
+class FieldworkParams:
+    """``fieldwork:``: realist configurations, the joint displays and quotes.
+
+    ``min_configuration_sources`` sources (at ``min_configuration_sites`` sites, at least 2)
+    support a context-mechanism-outcome configuration; a quote is shown only from a role
+    group and phase with ``min_attribution_group`` sources in the year or more; the
+    fieldwork supports an outcome when its theme is raised at ``support_site_percent`` %
+    of the sites visited; ``quotes_per_outcome`` quotes are shown per outcome."""
+
+    min_configuration_sources: int = 5
+    min_configuration_sites: int = 2
+    min_attribution_group: int = 3
+    support_site_percent: int = 50
+    quotes_per_outcome: int = 1
+
+
+@dataclass(frozen=True)
 class Settings:
     """``params.yaml``, typed: the one route by which parameters reach the code.
 
@@ -85,6 +102,7 @@ class Settings:
     model: ModelSettings | None
     report: ReportParams | None
     synthetic: Mapping[str, Any] = field(repr=False)
+    fieldwork: FieldworkParams = FieldworkParams()
 
     @property
     def synthetic_data(self) -> bool:
@@ -114,6 +132,7 @@ def settings_from(params: Mapping[str, Any]) -> Settings:
             model=_section(params, "model", ModelSettings),
             report=_section(params, "report", ReportParams),
             synthetic=synthetic,
+            fieldwork=_section(params, "fieldwork", FieldworkParams) or FieldworkParams(),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(

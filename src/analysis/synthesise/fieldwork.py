@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.core.labels import ROLE_GROUPS
 from analysis.synthesise.world import World, stream
 from analysis.synthesise.write.registers import fieldwork_table
 
@@ -360,4 +361,34 @@ def _truth(sources: list[Source], present: dict[str, list[tuple[Source, bool]]])
         "prevalence": {
             key: {a: shares(key, a) for a in ("phase", "host", "role")} for _, key, _ in CODEBOOK
         },
+        "prevalence_by_year": _by_year(present),
     }
+
+
+def _by_year(present: dict[str, list[tuple[Source, bool]]]) -> dict[str, Any]:
+    """Per evaluation year, the model's prevalence of each code (the mean over the year's
+    sources of their probability) and the realised share, overall and by role group (as
+    the cleaner publishes roles), phase and host type: what each year's report estimates."""
+
+    def group_of(src: Source, dim: str) -> str:
+        if dim == "all":
+            return "all"
+        if dim == "role_group":
+            return ROLE_GROUPS["case_study" if src.source_type == "case_study" else src.role]
+        return str(getattr(src, dim))
+
+    out: dict[str, Any] = {}
+    for key, hits in present.items():
+        cells: dict[tuple[str, str, str], list[tuple[float, bool]]] = {}
+        for src, hit in hits:
+            p = _expit(logit_of(key, src.phase, src.host, src.role))
+            for dim in ("all", "role_group", "phase", "host"):
+                cell = (src.evaluation_year, dim, group_of(src, dim))
+                cells.setdefault(cell, []).append((p, hit))
+        for (year, dim, group), vals in sorted(cells.items()):
+            out.setdefault(year, {}).setdefault(key, {}).setdefault(dim, {})[group] = {
+                "model": round(float(np.mean([p for p, _ in vals])), 4),
+                "realised": round(float(np.mean([h for _, h in vals])), 4),
+                "sources": len(vals),
+            }
+    return out

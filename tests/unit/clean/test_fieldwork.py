@@ -150,10 +150,11 @@ def test_generated_project_round_trips_redacted(fieldwork, tmp_path: Path, monke
     out, lines, ledger = _run(tmp_path, monkeypatch, fieldwork, _pack(xml, texts))
     assert lines == []
     mine = [s for s in fieldwork.sources if s.evaluation_year == YEAR]
+    number = {s.number: i for i, s in enumerate(mine, start=1)}  # document order
     redactor = Redactor(Register(tuple(fieldwork.register)))
     names = {k: (g, n) for g, k, n in CODEBOOK}
     expected = sorted(
-        (YEAR, s.phase, s.service_id,
+        (f"{FILE}#{number[s.number]}", YEAR, s.phase, s.service_id,
          L.ROLE_GROUPS["case_study" if s.source_type == "case_study" else s.role],
          s.source_type, s.visit, *names[key], redactor.redact(s.text[a:b]))
         for s in mine for a, b, key in s.selections
@@ -161,8 +162,12 @@ def test_generated_project_round_trips_redacted(fieldwork, tmp_path: Path, monke
     quotes = pd.read_parquet(out / "fieldwork_quotes.parquet")
     got = sorted(tuple(r) for r in quotes.itertuples(index=False))
     assert got == expected
-    assert set(quotes.columns) == {"evaluation_year", "phase", "site_key", "role_group",
+    assert set(quotes.columns) == {"source_ref", "evaluation_year", "phase", "site_key", "role_group",
                                    "source_type", "visit", "code_group", "code", "text"}  # fmt: skip
+    sources = pd.read_parquet(out / "fieldwork_sources.parquet")
+    assert sorted(zip(sources["source_ref"], sources["host_type"], strict=True)) == sorted(
+        (f"{FILE}#{number[s.number]}", s.host) for s in mine
+    )
     lines_of = {(f["file"], f["sheet"]): f for f in ledger["files"]}
     assert lines_of[(FILE, "sources")]["kept"] == len(mine)
     n_sel = sum(len(s.selections) for s in mine)

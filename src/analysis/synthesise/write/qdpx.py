@@ -26,7 +26,7 @@ NS = "urn:QDA-XML:project:1.0"
 _TIMESTAMP = (2017, 9, 1, 0, 0, 0)
 _CREATED = "2017-09-01T00:00:00Z"
 CASE_VARIABLES = ("site", "evaluation_year", "participant_role")
-SOURCE_VARIABLES = ("source_type", "visit")
+SOURCE_VARIABLES = ("source_type", "visit", "host_type")
 
 
 def guid(seed: int, *names: str | int) -> str:
@@ -98,6 +98,7 @@ def project_xml(seed: int, name: str, sources: Iterable[Source]) -> tuple[bytes,
             _el(coding, "CodeRef", targetGUID=code_guid[key])
         _value(el, var_guid["source_type"], s.source_type)
         _value(el, var_guid["visit"], s.visit)
+        _value(el, var_guid["host_type"], s.host)
     xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml, texts
 
