@@ -102,7 +102,10 @@ def cluster_wilson(
     m = n / deff
     centre = (p + z * z / (2 * m)) / (1 + z * z / m)
     half = z / (1 + z * z / m) * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
-    return p, max(0.0, centre - half), min(1.0, centre + half), deff
+    # exact at the ends (no rounding error past the share)
+    lower = 0.0 if y == 0 else min(p, max(0.0, centre - half))
+    upper = 1.0 if y == n else max(p, min(1.0, centre + half))
+    return p, lower, upper, deff
 
 
 def source_codes(sources: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:

@@ -36,6 +36,7 @@ from analysis.report.context import (
 from analysis.report.sections import (
     activities,
     change,
+    fieldwork,
     outcomes,
     quality,
     referrals,
@@ -117,8 +118,9 @@ class YearReport:
         return self._section(change.change_over_time)
 
     def fieldwork(self) -> list[Any]:
-        """Section 8: fieldwork interviews."""
-        return self._section(quality.fieldwork)
+        """Section 8: fieldwork: who took part, the joint displays, themes, configurations
+        and case studies."""
+        return self._section(fieldwork.fieldwork)
 
     def data_quality(self) -> list[Any]:
         """Section 9: data quality."""

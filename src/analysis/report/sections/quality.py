@@ -1,4 +1,5 @@
-"""Sections 8 to 10: fieldwork, data quality (returns, ledger, quarantine) and methods."""
+"""Sections 9 and 10: data quality (returns, ledger, quarantine) and methods (section 8, the
+fieldwork, is :mod:`analysis.report.sections.fieldwork`)."""
 
 from __future__ import annotations
 
@@ -15,26 +16,6 @@ from analysis.report.sections import to_date
 from analysis.report.sections.common import counts_table
 from analysis.report.wording import HTML, disclosure_sentence, label
 from analysis.report.writer import figure_item, table_item
-
-
-def fieldwork(ctx: YearContext) -> list[Any]:
-    """Section 8: interviews by participant role and phase for the year."""
-    fw = ctx.seen["fieldwork"]
-    fw = fw.loc[fw["evaluation_year"] == ctx.year]
-    if fw.empty:
-        return [HTML(f"<p>No fieldwork interviews are recorded for {ctx.year}.</p>")]
-    fw = fw.assign(
-        role=fw["participant_role"].map(label), phase=fw["phase"].map(lambda p: f"Phase {p}")
-    )
-    t = counts_table(
-        ctx,
-        fw,
-        index="role",
-        columns="phase",
-        values="interviews",
-        title=f"Fieldwork interviews by participant role and phase, {ctx.year}",
-    )
-    return [HTML("<p>Interviews the evaluation team held in the year.</p>"), *table_item(t)]
 
 
 def data_quality(ctx: YearContext) -> list[Any]:

@@ -55,6 +55,40 @@ EVIDENCE_CAVEAT: dict[str, str] = {
 }
 
 
+JOINT_DISPLAY_ANCHOR = "joint-display-{n}"
+"""The id of outcome ``n``'s joint display in section 8 (the verdict table links to it)."""
+
+AGREEMENT_WORDS: dict[str, str] = {
+    "agree": "agrees with the rating",
+    "diverge": "diverges from the rating",
+    "fieldwork only": "the only evidence so far",
+    "no fieldwork": "no fieldwork in the year",
+}
+
+
+def fieldwork_cell(v: dict[str, Any]) -> str:
+    """The verdict table's qualitative evidence for one outcome (``verdicts.json``'s
+    ``fieldwork``, evidence label ``qualitative``)."""
+    f = v.get("fieldwork")
+    if not f:
+        return "No fieldwork in the year"
+    return (
+        f"Raised at {f['sites_raised']} of {f['sites']} sites visited; "
+        f"{AGREEMENT_WORDS.get(f['agreement'], f['agreement'])} (joint display, section 8)"
+    )
+
+
+def joint_display_links(outcomes: list[int]) -> Any:
+    """The line under the verdict table linking each outcome to its joint display."""
+    links = ", ".join(
+        f'<a href="#{JOINT_DISPLAY_ANCHOR.format(n=n)}">outcome {n}</a>' for n in outcomes
+    )
+    return HTML(
+        '<p class="joint-display-links">The numbers beside the fieldwork for each outcome '
+        f"(joint displays, section 8): {links}.</p>"
+    )
+
+
 def _verdicts(ctx: YearContext) -> dict[str, Any]:
     return read_json(ctx.analysis_dir / VERDICTS)
 
@@ -139,6 +173,7 @@ def verdict_table(ctx: YearContext) -> list[Any]:
                 "Rating": rating.capitalize(),
                 "Evidence": evidence_line(v, ctx),
                 "Strength of evidence": EVIDENCE_WORDS[v["evidence"]],
+                "Fieldwork (qualitative evidence)": fieldwork_cell(v),
                 "Data completeness": f"{v['services_with_value']} of {owing} services"
                 if owing
                 else "No service owes a figure yet",
@@ -152,6 +187,8 @@ def verdict_table(ctx: YearContext) -> list[Any]:
         "Descriptive evidence describes what the returns recorded, not what caused it; "
         "outcome 6 compares young people's first and latest assessments with no comparison "
         "group, so it cannot be attributed to the services.",
+        "Fieldwork evidence is qualitative: what participants described at the sites "
+        "visited, beside the rating, not part of it.",
     ]
     if record["criteria_changed_since_previous"]:
         notes.insert(1, f"Criteria changed since the previous report: {record['changes']}")
@@ -168,7 +205,8 @@ def verdict_table(ctx: YearContext) -> list[Any]:
         title=f"Verdicts on the six outcome measures, {ctx.year}",
         notes=notes,
     )
-    return table_item(table)
+    linked = [v["outcome"] for v in record["verdicts"] if v.get("fieldwork")]
+    return table_item(table) + ([joint_display_links(linked)] if linked else [])
 
 
 def key_findings(ctx: YearContext) -> list[Any]:
