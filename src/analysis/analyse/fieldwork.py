@@ -56,8 +56,8 @@ DIMENSIONS: tuple[str, ...] = ("evaluation_year", "role_group", "phase", "host_t
 """What theme prevalence is broken down by."""
 
 QUALITATIVE_EVIDENCE = "qualitative"
-"""The evidence label of fieldwork evidence beside a verdict (``evaluation-framework.yaml``,
-``qualitative_evidence``)."""
+"""The evidence label of fieldwork evidence beside a verdict (``docs/evaluation-framework.md``,
+"Strength of evidence")."""
 
 CONTEXT, MECHANISM, OUTCOME = "Context", "Mechanism", "Outcome"
 """The realist code groups of the codebook."""

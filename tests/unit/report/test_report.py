@@ -81,6 +81,9 @@ def _raw_as_of(raw: Path, dest: Path, year: str, cutoff_days: int) -> Path:
     import csv
 
     shutil.copytree(raw, dest, ignore=shutil.ignore_patterns("_truth"))
+    # the evaluators' redaction register was theirs then too (fieldwork is read only with it)
+    (dest / "_truth").mkdir()
+    shutil.copy2(raw / "_truth" / "redaction_register.csv", dest / "_truth")
     cutoff = pd.Timestamp(periods.cutoff_date(year, cutoff_days))
     manifest = pd.read_csv(dest / "manifest.csv", dtype="str", keep_default_na=False)
     received = pd.to_datetime(manifest["received_date"], format="%Y-%m-%d", errors="coerce")
