@@ -154,6 +154,20 @@ def _schema(name: str, columns: dict[str, pa.Column], key: list[str]) -> pa.Data
 
 _share = {"ge": 0.0, "le": 1.0}
 
+
+def _fieldwork_source() -> dict[str, pa.Column]:
+    """The columns a fieldwork source and each of its quotes share."""
+    return {
+        "source_ref": _s(),
+        "evaluation_year": _year(),
+        "phase": _int(False, 1, 3),
+        "site_key": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
+        "role_group": _cat(tuple(sorted(set(ROLE_GROUPS.values()))), nullable=False),
+        "source_type": _cat(FIELDWORK_SOURCE_TYPES, nullable=False),
+        "visit": _int(True, 1, 2),
+    }
+
+
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "services": _schema(
         "services",
@@ -366,28 +380,13 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     ),
     "fieldwork_sources": _schema(
         "fieldwork_sources",
-        {
-            "source_ref": _s(),
-            "evaluation_year": _year(),
-            "phase": _int(False, 1, 3),
-            "site_key": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
-            "role_group": _cat(tuple(sorted(set(ROLE_GROUPS.values()))), nullable=False),
-            "source_type": _cat(FIELDWORK_SOURCE_TYPES, nullable=False),
-            "visit": _int(True, 1, 2),
-            "host_type": _s(True),
-        },
+        {**_fieldwork_source(), "host_type": _s(True)},
         ["source_ref"],
     ),
     "fieldwork_quotes": _schema(
         "fieldwork_quotes",
         {
-            "source_ref": _s(),
-            "evaluation_year": _year(),
-            "phase": _int(False, 1, 3),
-            "site_key": _s(False, pa.Check.str_matches(r"^S\d{2,}$")),
-            "role_group": _cat(tuple(sorted(set(ROLE_GROUPS.values()))), nullable=False),
-            "source_type": _cat(FIELDWORK_SOURCE_TYPES, nullable=False),
-            "visit": _int(True, 1, 2),
+            **_fieldwork_source(),
             "code_group": _s(),
             "code": _s(),
             "text": _s(),

@@ -24,6 +24,7 @@ people's interviews suppressed, a total of sources would give them away.
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 import pandas as pd
@@ -59,13 +60,26 @@ QUALITATIVE_WORDS = (
 """The evidence label of fieldwork evidence, as the report states it."""
 
 
-def _pct(x: float) -> str:
-    return f"{x:.0%}"
+SHARE_STEP = 0.05
+"""Shares are published to the nearest five percentage points and their interval widened
+outwards to the same step: with young people's interviews suppressed, exact shares of all
+sources could give away how many sources (and so young people) lie behind them."""
+
+
+def round_share(x: float, how: str = "nearest") -> float:
+    """``x`` on the :data:`SHARE_STEP` grid: ``nearest``, ``down`` (a lower limit) or ``up``."""
+    steps = x / SHARE_STEP
+    k = {"nearest": round(steps), "down": math.floor(steps + 1e-9), "up": math.ceil(steps - 1e-9)}
+    return round(k[how] * SHARE_STEP, 2)
+
+
+def _pct(x: float, how: str = "nearest") -> str:
+    return f"{round_share(x, how):.0%}"
 
 
 def share_text(row: Any) -> str:
-    """A theme's share with its interval, as a cell: ``34% (25% to 44%)``."""
-    return f"{_pct(row.share)} ({_pct(row.lower)} to {_pct(row.upper)})"
+    """A theme's share with its interval, as a cell: ``35% (25% to 45%)``."""
+    return f"{_pct(row.share)} ({_pct(row.lower, 'down')} to {_pct(row.upper, 'up')})"
 
 
 def _suppressed_young(row: Any, threshold: int) -> bool:
@@ -73,6 +87,24 @@ def _suppressed_young(row: Any, threshold: int) -> bool:
     count from 1 to the threshold, and there are more sources than the threshold."""
     small = lambda n: 0 < n <= threshold  # noqa: E731
     return row.sources <= threshold or small(row.raised) or small(row.sources - row.raised)
+
+
+def text_table(
+    ctx: YearContext, frame: pd.DataFrame, index: str, title: str, notes: tuple[str, ...]
+) -> Any:
+    """A table of text cells (shares written with their intervals, "k of n sites"): no
+    count cell to suppress; every cell is registered as published."""
+    return disclosure.disclose_table(
+        frame,
+        index=index,
+        count_columns=[],
+        text_columns=[c for c in frame.columns if c != index],
+        threshold=0,
+        total_rounding=ctx.settings.total_rounding,
+        total_row=False,
+        title=title,
+        notes=notes,
+    )
 
 
 def _lc(text: str) -> str:
@@ -139,7 +171,8 @@ def _display_table(ctx: YearContext, d: dict[str, Any], v: dict[str, Any], quote
     if d.get("sources", 0) and "share" in d:
         rows.append((
             "Fieldwork: interviews and case studies raising it",
-            f"{_pct(d['share'])} ({_pct(d['lower'])} to {_pct(d['upper'])}, 95% interval)",
+            f"{_pct(d['share'])} ({_pct(d['lower'], 'down')} to {_pct(d['upper'], 'up')}, "
+            "95% interval)",
         ))  # fmt: skip
         rows.append(
             ("Fieldwork: sites raising it", f"{d['sites_raised']} of {d['sites']} sites visited")
@@ -168,16 +201,12 @@ def _display_table(ctx: YearContext, d: dict[str, Any], v: dict[str, Any], quote
     )
     frame = pd.DataFrame(rows, columns=["Evidence", "What it shows"])
     frame["Evidence"] = [f"{i + 1}. {e}" for i, e in enumerate(frame["Evidence"])]
-    return disclosure.disclose_table(
+    return text_table(
+        ctx,
         frame,
-        index="Evidence",
-        count_columns=[],
-        text_columns=["What it shows"],
-        threshold=0,
-        total_rounding=ctx.settings.total_rounding,
-        total_row=False,
-        title=f"Joint display, outcome {n}: {v['title']}, {ctx.year}",
-        notes=(QUALITATIVE_WORDS,),
+        "Evidence",
+        f"Joint display, outcome {n}: {v['title']}, {ctx.year}",
+        (QUALITATIVE_WORDS,),
     )
 
 
@@ -218,9 +247,9 @@ def theme_tables(ctx: YearContext, prevalence: pd.DataFrame) -> list[Any]:
     out: list[Any] = []
     est = pd.DataFrame({
         "Theme": [f"{g}: {c}" for g, c in zip(year["code_group"], year["code"], strict=True)],
-        "Share (%)": 100 * year["share"].to_numpy(),
-        "Lower 95% limit": 100 * year["lower"].to_numpy(),
-        "Upper 95% limit": 100 * year["upper"].to_numpy(),
+        "Share (%)": [100 * round_share(x) for x in year["share"]],
+        "Lower 95% limit": [100 * round_share(x, "down") for x in year["lower"]],
+        "Upper 95% limit": [100 * round_share(x, "up") for x in year["upper"]],
         "Sites visited": year["sites"].to_numpy(),
         "Sites raising it": [f"{a} of {b}" for a, b in zip(year["sites_raised"], year["sites"], strict=True)],
     })  # fmt: skip
@@ -234,9 +263,10 @@ def theme_tables(ctx: YearContext, prevalence: pd.DataFrame) -> list[Any]:
         decimals=0,
         title=f"Themes raised in the fieldwork: share of interviews and case studies, {ctx.year}",
         notes=(
-            "Share of the year's interviews and case studies in which the theme was coded; "
-            "the 95% interval allows for sources clustering in sites (Wilson interval on "
-            "the effective number of sources).",
+            "Share of the year's interviews and case studies in which the theme was coded, "
+            "to the nearest five percentage points; the 95% interval allows for sources "
+            "clustering in sites (Wilson interval on the effective number of sources), "
+            "widened outwards to the same step.",
             QUALITATIVE_WORDS,
         ),
     )
@@ -276,18 +306,15 @@ def theme_tables(ctx: YearContext, prevalence: pd.DataFrame) -> list[Any]:
         frame.index.name = "Theme"
         frame = frame.reset_index()
         out += table_item(
-            disclosure.disclose_table(
+            text_table(
+                ctx,
                 frame,
-                index="Theme",
-                count_columns=[],
-                text_columns=[c for c in frame.columns if c != "Theme"],
-                threshold=0,
-                total_rounding=ctx.settings.total_rounding,
-                total_row=False,
-                title=f"Themes raised in the fieldwork by {what}, {ctx.year}",
-                notes=(
-                    "Share of the group's interviews and case studies raising the theme (95% "
-                    "interval allowing for clustering in sites).",
+                "Theme",
+                f"Themes raised in the fieldwork by {what}, {ctx.year}",
+                (
+                    "Share of the group's interviews and case studies raising the theme, to the "
+                    "nearest five percentage points (95% interval allowing for clustering in "
+                    "sites, widened outwards to the same step).",
                     "Young people's shares are shown only when no count behind them is small "
                     "enough to be suppressed ([c] otherwise).",
                 ),
@@ -337,16 +364,12 @@ def case_studies(ctx: YearContext, prevalence: pd.DataFrame) -> list[Any]:
         "Sites": [f"{a} of {b}" for a, b in zip(cs["sites_raised"], cs["sites"], strict=True)],
     })  # fmt: skip
     return table_item(
-        disclosure.disclose_table(
+        text_table(
+            ctx,
             frame,
-            index="Theme",
-            count_columns=[],
-            text_columns=["Case studies raising it", "Sites"],
-            threshold=0,
-            total_rounding=ctx.settings.total_rounding,
-            total_row=False,
-            title=f"Practice case studies by theme, {ctx.year}",
-            notes=(
+            "Theme",
+            f"Practice case studies by theme, {ctx.year}",
+            (
                 "Case studies are written by the evaluators about a service's practice; "
                 "they are counted as documents, and never quoted.",
             ),
