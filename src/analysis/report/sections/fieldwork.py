@@ -224,8 +224,10 @@ def joint_displays(ctx: YearContext, evidence: dict[str, Any]) -> list[Any]:
     for d in evidence["joint_displays"]:
         n = d["outcome"]
         out.append(
+            # the anchor is on a wrapper: the page renderer gives headings their own ids
             HTML(
-                f'<h4 id="{JOINT_DISPLAY_ANCHOR.format(n=n)}">Outcome {n}: {html.escape(verdicts[n]["title"])}</h4>'
+                f'<div class="joint-display" id="{JOINT_DISPLAY_ANCHOR.format(n=n)}">'
+                f"<h4>Outcome {n}: {html.escape(verdicts[n]['title'])}</h4></div>"
             )
         )
         out += table_item(_display_table(ctx, d, verdicts[n], quotes.get(n)))
