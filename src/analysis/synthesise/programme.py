@@ -86,8 +86,32 @@ def true_estimands(
     return out
 
 
-def programme_truth(world: World) -> dict[str, Any]:
-    """The true parameters of a simulated programme (written to ``_truth/truth.json``)."""
+def own_unit_truths(world: World, noninvariance: dict[str, float] | None = None) -> dict[str, Any]:
+    """Each instrument's expected change per month in its own units
+    (:func:`analysis.synthesise.outcome_scenarios.own_unit_truth`), from the young people
+    with two or more recorded assessments in the true state."""
+    from analysis.synthesise.outcome_scenarios import own_unit_truth
+
+    a = world.assessments
+    if a.empty:
+        return {}
+    inst = world.services.set_index("service_id")["instrument"]
+    d = a.merge(world.people[["service_id", "person", "intercept", "slope"]])
+    d = d.assign(
+        instrument=d["service_id"].map(inst), person=d["service_id"] + "/" + d["person"].astype(str)
+    )
+    out: dict[str, Any] = {}
+    for name, part in d.groupby("instrument", sort=True):
+        out[str(name)] = own_unit_truth(
+            part, str(name), residual_sd=float(world.cal["residual_sd"]),
+            noninvariance=noninvariance,
+        )  # fmt: skip
+    return out
+
+
+def programme_truth(world: World, adjust: Any = None) -> dict[str, Any]:
+    """The true parameters of a simulated programme (written to ``_truth/truth.json``;
+    ``adjust``: the scenarios it was built with)."""
     cal = world.cal
     people = world.people
     a = world.assessments
@@ -147,6 +171,21 @@ def programme_truth(world: World) -> dict[str, Any]:
             "by_service": {k: float(v) for k, v in by_service.items()},
             "by_instrument": {k: float(v) for k, v in by_instrument.items()},
             "observed_scale_monthly_change": observed_scale,
+            "own_units_monthly_change": own_unit_truths(
+                world, adjust.noninvariance() if adjust is not None else None
+            ),
+            "own_units": {
+                "seraf": "SERAF total (0-30 and above; higher = more risk)",
+                "star5": "mean of the life-area scores (1-5; higher = better)",
+                "star10": "mean of the life-area scores (1-10; higher = better)",
+                "risk3": "rating 1 = low, 2 = medium, 3 = high risk",
+                "bespoke": "score 0-100 (higher = better)",
+            },
+            "all_people_mean_monthly_change": float(
+                people.merge(a[["service_id", "person"]].drop_duplicates())["slope"].mean()
+            )
+            if len(a)
+            else None,
             "closed_case_change_shares": change_shares,
             "people_with_two_plus_assessments": len(elig),
             "closed_cases_without_repeated_measure_share": float(
@@ -342,7 +381,7 @@ def synthesise_programme(
             f"{n_people} young people"
         )
     write_manifest(sink)
-    truth = programme_truth(world)
+    truth = programme_truth(world, adjust)
     settings = load_settings(params_file)
     if settings.report is not None and settings.years:
         truth["reporting"] = reporting_truth(

@@ -29,6 +29,12 @@ default one. Strengths live in ``params.yaml`` under
   still starts at least one month before it ends.) Reach per filled post-month then ramps
   from the later start; the truth of the reach model is computed from the posts as filled
   (:func:`analysis.synthesise.truth.reach_truth`).
+* ``regression_to_mean`` (``transient_sd``, ``decay_months``), ``dropout_mar`` and
+  ``dropout_mnar`` (``base_rate``, ``strength``) and ``instrument_noninvariance``
+  (``responsiveness``, ``curvature``) change young people's outcome scores only; see
+  :mod:`analysis.synthesise.outcome_scenarios`. Their truth (the mean monthly change and
+  each instrument's expected change per month in its own units) is in ``truth.json``'s
+  ``outcome``.
 
 The truth written to ``_truth/`` is the ``true_effect`` column: the spokes' effect against
 each area's own counterfactual, whatever the scenario (the rise of ``chosen_on_need`` is
@@ -51,8 +57,21 @@ SCENARIOS: tuple[str, ...] = (
     "dynamic_effects",
     "national_decline",
     "slow_recruitment",
+    "regression_to_mean",
+    "dropout_mar",
+    "dropout_mnar",
+    "instrument_noninvariance",
 )
 """The scenarios the generator knows, in the order they are applied."""
+
+OUTCOME_SCENARIOS: tuple[str, ...] = (
+    "regression_to_mean",
+    "dropout_mar",
+    "dropout_mnar",
+    "instrument_noninvariance",
+)
+"""The scenarios that change young people's outcome scores
+(:mod:`analysis.synthesise.outcome_scenarios`), not the area panel or the posts."""
 
 DEFAULT_STRENGTHS: dict[str, dict[str, float]] = {
     "chosen_on_need": {"strength": 1.0, "lead_quarters": 8, "level_gap": 0.2},
@@ -60,6 +79,10 @@ DEFAULT_STRENGTHS: dict[str, dict[str, float]] = {
     "dynamic_effects": {"change_per_quarter": 0.1},
     "national_decline": {"decline_per_year": 0.1},
     "slow_recruitment": {"extra_rounds": 2.0},
+    "regression_to_mean": {"transient_sd": 0.12, "decay_months": 2.0},
+    "dropout_mar": {"base_rate": 0.15, "strength": 1.0},
+    "dropout_mnar": {"base_rate": 0.15, "strength": 1.0},
+    "instrument_noninvariance": {"responsiveness": 0.5, "curvature": 0.4},
 }
 """Fallback strengths when ``params.yaml`` has no ``synthetic.scenarios`` entry."""
 
@@ -116,6 +139,78 @@ class ScenarioSet:
             rounds.append(int(post.recruitment_rounds) + int(k))
         return posts.assign(start_date=starts, recruitment_rounds=rounds)
 
+    def noninvariance(self) -> dict[str, float] | None:
+        """``instrument_noninvariance``'s strengths, or ``None`` without it."""
+        if "instrument_noninvariance" not in self.names:
+            return None
+        return {k: float(v) for k, v in self.strengths["instrument_noninvariance"].items()}
+
+    def observed_latent(
+        self,
+        rng: np.random.Generator,
+        instrument: str,
+        n_people: int,
+        person: np.ndarray,
+        months: np.ndarray,
+        level: np.ndarray,
+        change: np.ndarray,
+        noise: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(latent, seen)``: each assessment's latent score (with the transient of
+        ``regression_to_mean``) and what the instrument sees of it (under
+        ``instrument_noninvariance``); both ``level + change + noise`` by default."""
+        from analysis.synthesise.outcome_scenarios import noninvariant, transient_at_referral
+
+        latent = level + change + noise
+        if "regression_to_mean" in self.names:
+            s = self.strengths["regression_to_mean"]
+            latent = latent + transient_at_referral(
+                rng, n_people, person, months,
+                transient_sd=float(s["transient_sd"]), decay_months=float(s["decay_months"]),
+            )  # fmt: skip
+        shape = self.noninvariance()
+        if shape is None or instrument == "none":
+            return latent, latent
+        return latent, noninvariant(level, change, latent - level - change, instrument, **shape)
+
+    def dropout(
+        self,
+        people: pd.DataFrame,
+        assessments: pd.DataFrame,
+        rng: np.random.Generator,
+        cal: Mapping[str, Any],
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """People and assessments under ``dropout_mar`` / ``dropout_mnar`` (unchanged without
+        them): later assessments dropped, the case closed as ``disengaged``."""
+        from analysis.synthesise.outcome_scenarios import disengage
+
+        which = [n for n in ("dropout_mar", "dropout_mnar") if n in self.names]
+        if not which or assessments.empty:
+            return people, assessments
+        s = self.strengths[which[-1]]
+        keep, closed = disengage(
+            assessments,
+            rng,
+            base_rate=float(s["base_rate"]),
+            strength=float(s["strength"]),
+            centre=float(cal["score_baseline_mean"]),
+            sd=float(cal["score_baseline_sd"]),
+            mnar=which[-1] == "dropout_mnar",
+        )
+        assessments = assessments.loc[keep].reset_index(drop=True)
+        if closed.empty:
+            return people, assessments
+        day = people["person"].map(closed.set_index("person")["closure_day"])
+        hit = day.notna().to_numpy()
+        people = people.copy()
+        closure = people["closure_day"].astype("Int64").copy()
+        closure[hit] = day[hit].astype("int64").to_numpy()
+        reason = people["closure_reason"].copy()
+        reason[hit] = "disengaged"
+        people["closure_day"] = closure
+        people["closure_reason"] = reason
+        return people, assessments
+
     def __call__(
         self,
         mu0: np.ndarray,
@@ -148,7 +243,7 @@ class ScenarioSet:
             elif name == "dynamic_effects":
                 change = float(s["change_per_quarter"])
                 effect = effect * np.clip(1 + change * np.clip(event, 0, None), 0, None)
-            elif name == "slow_recruitment":
+            elif name == "slow_recruitment" or name in OUTCOME_SCENARIOS:
                 continue  # the posts, not the area panel (:meth:`posts`)
             elif name == "national_decline":
                 factor = (1 - float(s["decline_per_year"])) ** ((t - t.min()) / 4.0)

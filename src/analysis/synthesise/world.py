@@ -378,10 +378,11 @@ def recording_pattern(
 
 
 def simulate_assessments(
-    seed: int, service: pd.Series, people: pd.DataFrame, cal: dict[str, Any]
+    seed: int, service: pd.Series, people: pd.DataFrame, cal: dict[str, Any], adjust=None
 ) -> pd.DataFrame:
     """Assessments in the service's instrument (none for ``none``): one row per assessment
-    with the latent score, the harmonised score and the raw values."""
+    with the latent score, the harmonised score and the raw values (``adjust``: the outcome
+    scenarios of :mod:`analysis.synthesise.scenarios`, drawing from their own stream)."""
     instrument = service["instrument"]
     if instrument == "none" or people.empty:
         return pd.DataFrame()
@@ -396,12 +397,16 @@ def simulate_assessments(
         missing_rate=cal["assessment_missing_rate"],
     )
     months = days / DAYS_PER_MONTH
-    latent = (
-        people["intercept"].to_numpy()[idx]
-        + people["slope"].to_numpy()[idx] * months
-        + rng.normal(0, cal["residual_sd"], len(idx))
-    )
-    score, raw = harmonised_from_latent(rng, latent, instrument)
+    level = people["intercept"].to_numpy()[idx]
+    change = people["slope"].to_numpy()[idx] * months
+    noise = rng.normal(0, cal["residual_sd"], len(idx))
+    latent = seen = level + change + noise
+    if adjust is not None:
+        latent, seen = adjust.observed_latent(
+            stream(seed, "outcome-scenarios", service["service_id"]),
+            instrument, len(people), idx, months, level, change, noise,
+        )  # fmt: skip
+    score, raw = harmonised_from_latent(rng, seen, instrument)
     out = pd.DataFrame(
         {
             "service_id": service["service_id"],
@@ -496,7 +501,11 @@ def build_world(seed: int, scale: float, cal: dict[str, Any], progress=None, adj
         p = simulate_people(seed, svc, sp, cal)
         p = pd.concat([p, recording_pattern(seed, svc, p, cal)], axis=1)
         people.append(p)
-        assess.append(simulate_assessments(seed, svc, p, cal))
+        a = simulate_assessments(seed, svc, p, cal, adjust)
+        if adjust is not None:
+            p, a = adjust.dropout(p, a, stream(seed, "dropout", svc["service_id"]), cal)
+        people[-1] = p
+        assess.append(a)
         training.append(simulate_training(seed, svc, sp, cal))
         groups.append(
             simulate_group_sessions(
