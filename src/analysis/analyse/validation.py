@@ -336,12 +336,14 @@ def _study_main(args: argparse.Namespace) -> int:
     rollout's evidence (:mod:`analysis.analyse.validation_rollout`) or reach per spoke
     (:mod:`analysis.analyse.validation_reach`); its summary in ``summary.json`` and
     ``summary.md`` under the output folder."""
-    from analysis.analyse import validation_reach, validation_rollout
+    from analysis.analyse import validation_outcomes, validation_reach, validation_rollout
 
     if args.study == "rollout":
         study: Any = validation_rollout
         out = args.out or Path("bench/rollout-validation")
         options = {"power": not args.no_power}
+    elif args.study == "outcomes":
+        study, out, options = validation_outcomes, args.out or Path("bench/outcome-validation"), {}
     else:
         study, out, options = validation_reach, args.out or Path("bench/reach-validation"), {}
     out = out if out.is_absolute() else ROOT / out
@@ -365,10 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--study",
         default="rollout",
-        choices=["rollout", "models", "reach"],
+        choices=["rollout", "models", "reach", "outcomes"],
         help="rollout: the rollout's evidence on the default world and the stress scenarios "
         "(default); models: interval coverage of the trajectory and rollout models; reach: "
-        "the spoke-level reach model on the default world and slow_recruitment",
+        "the spoke-level reach model on the default world and slow_recruitment; outcomes: "
+        "outcome 6 (young people's scores) on the default world and its four scenarios",
     )
     parser.add_argument("--seeds", type=int, default=400, help="number of seeds (1..N) per world")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
@@ -392,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "a minimal one",
     )
     args = parser.parse_args(argv)
-    if args.study in ("rollout", "reach"):
+    if args.study in ("rollout", "reach", "outcomes"):
         return _study_main(args)
     out = args.out or Path("bench/coverage")
     out = out if out.is_absolute() else ROOT / out

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse import fieldwork, models, outcomes, reach, to_date, vintage
+from analysis.analyse.outcome_evidence import outcome_evidence
 from analysis.analyse.rollout import rollout_evidence
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record, with_fieldwork
 from analysis.core import calendar as periods
@@ -152,18 +153,34 @@ def _assessments(n: int, noun: str = "assessments") -> str:
 
 def trajectory_data(assessments: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """Assessments ready for the trajectory model: harmonised score against months since
-    referral, with the service's phase and instrument."""
+    referral, with the service's phase and instrument, and the score in the instrument's
+    own units (``raw_score``) with its risk band on the instrument's own cut-offs."""
     cols = ["person_key", "service_id", "months_since_referral", "score", "instrument"]
+    cols += [c for c in ("raw_score", "risk_band") if c in assessments]
     data = assessments.loc[
         assessments["score"].notna() & assessments["months_since_referral"].notna(), cols
     ]
     data = data.merge(services[["service_id", "phase"]], on="service_id", how="left")
     data = data.astype({"months_since_referral": "float64", "score": "float64"})
+    if "raw_score" in data:
+        data = data.astype({"raw_score": "float64"})
     return data.sort_values(["person_key", "months_since_referral"], ignore_index=True)
 
 
-def fit_trajectory(data: pd.DataFrame, *, min_people: int, min_assessments: int) -> ModelOutcome:
-    """Average monthly change in the harmonised outcome score (mixed model)."""
+def fit_trajectory(
+    data: pd.DataFrame,
+    *,
+    min_people: int,
+    min_assessments: int,
+    people: pd.DataFrame | None = None,
+) -> ModelOutcome:
+    """Average monthly change in the harmonised outcome score (mixed model) with everyone
+    who has one or more assessments in the likelihood, fitted once ``min_people`` young
+    people have ``min_assessments`` or more; with outcome 6's further evidence
+    (:func:`analysis.analyse.outcome_evidence.outcome_evidence`: attrition, closure
+    reasons, the tipping point, regression to the mean, own-unit changes and their
+    meta-analysis) in ``extra`` and ``checks``. ``people``: the young people table (risk at
+    referral, closure reason)."""
     counts = data.groupby("person_key").size() if len(data) else pd.Series(dtype="int64")
     eligible = int((counts >= min_assessments).sum())
     if eligible < min_people:
@@ -184,19 +201,32 @@ def fit_trajectory(data: pd.DataFrame, *, min_people: int, min_assessments: int)
             time="months_since_referral",
             person="person_key",
             service=service,
+            min_assessments=1,
+        )
+        two_plus = models.trajectory_model(
+            data,
+            outcome="score",
+            time="months_since_referral",
+            person="person_key",
+            service=service,
             min_assessments=min_assessments,
         )
     except models.ModelNotFitted as exc:
         return not_fitted("trajectory", exc.reason, n_units_eligible=int(counts.size))
     outcome = _from_result("trajectory", result)
+    tables, checks = outcome_evidence(
+        data, people, result, min_people=min_people, two_plus=two_plus
+    )
     # Change by instrument answers "does change differ by instrument or phase?": each
     # service uses one instrument and phases largely follow services, so a separate
     # by-phase fit would repeat the same groups of young people.
     outcome.extra = {
         "by_instrument": trajectory_by_group(
             data, group="instrument", min_people=min_people, min_assessments=min_assessments
-        )
+        ),
+        **tables,
     }
+    outcome.checks = checks
     return outcome
 
 
@@ -533,6 +563,7 @@ def evaluate_year(
             trajectory_data(year_assessments, seen["services"]),
             min_people=min_people,
             min_assessments=min_assessments,
+            people=seen.get("young_people"),
         ),
         "reach": fit_reach(spoke_months, unplaced=reach.unplaced(seen, year, spoke_months)),
         "rollout": fit_rollout(rollout_panel(seen["area_panel"], seen["areas"], year)),

@@ -151,6 +151,10 @@ def _random_effects_table(fit: Any, time_scale: float = 1.0) -> pd.DataFrame:
     )
 
 
+def _count_text(n: int) -> str:
+    return {1: "one", 2: "two"}.get(n, str(n))
+
+
 def trajectory_model(
     data: pd.DataFrame,
     *,
@@ -170,10 +174,13 @@ def trajectory_model(
     of two columns (e.g. ``f"{time}:phase"`` asks whether change differs by phase).
 
     Rows missing the outcome, time, person, service or a covariate are left out and counted;
-    then people with fewer than ``min_assessments`` remaining assessments (at least 2, the
-    fewest that carry information on a slope; ``model.min_assessments_per_person`` in the
-    pipeline) are left out and counted (they carry
-    no information on their own slope). Optimizers are tried in the order
+    then people with fewer than ``min_assessments`` remaining assessments are left out and
+    counted. With ``min_assessments=1`` everyone with an assessment is in the likelihood
+    (their single score informs the intercepts and, through the intercept-slope
+    correlation, the slope), which keeps the estimate valid when drop-out depends on what
+    was observed (MAR); with 2 only people whose own slope is identified are used (valid
+    only when drop-out is unrelated to the scores). At least 3 people with two or more
+    assessments are needed either way. Optimizers are tried in the order
     :data:`MIXEDLM_OPTIMIZERS` (lbfgs first) until one converges with finite standard errors;
     if none does, the best fit is returned with ``converged=False`` and a warning.
 
@@ -200,20 +207,21 @@ def trajectory_model(
             f"missing values in {sorted(set(needed))}"
         )
     counts = complete.groupby(person, sort=True)[outcome].transform("size")
-    if min_assessments < 2:
-        raise ValueError(f"{what}: min_assessments must be at least 2, got {min_assessments}")
+    if min_assessments < 1:
+        raise ValueError(f"{what}: min_assessments must be at least 1, got {min_assessments}")
     used = complete[counts >= min_assessments]
     n_short = int(complete.loc[counts < min_assessments, person].nunique())
     n_no_rows = n_units_eligible - int(complete[person].nunique())
     if n_short or n_no_rows:
         notes.append(
             f"{n_short + n_no_rows} of {n_units_eligible} people were left out for having "
-            f"fewer than {'two' if min_assessments == 2 else min_assessments} usable assessments"
+            f"fewer than {_count_text(min_assessments)} usable assessments"
         )
     n_units = int(used[person].nunique())
-    if n_units < 3:
+    n_repeat = int((used.groupby(person).size() >= 2).sum())
+    if n_repeat < 3:
         raise ValueError(
-            f"{what}: only {n_units} people have {min_assessments} or more usable assessments; "
+            f"{what}: only {n_repeat} people have two or more usable assessments; "
             "at least 3 are needed to fit random slopes"
         )
 
