@@ -62,6 +62,16 @@ OWN_UNITS: dict[str, tuple[str, int]] = {
 """Each instrument's own unit and its direction (+1: higher is better; -1: higher is more
 risk), used to orient standardised effect sizes so that positive means improvement."""
 
+RESCALE: dict[str, float] = {
+    "seraf": -1 / 30,
+    "star5": 1 / 4,
+    "star10": 1 / 9,
+    "risk3": -1 / 3,
+    "bespoke": 1 / 100,
+}
+"""Slope of each instrument's straight-line rescale onto the common 0-1 score (SERAF's cap
+at 30 aside): 1 - s/30, (m - 1)/(N - 1), 7/6 - level/3 (5/6, 1/2, 1/6), v/100."""
+
 BANDED: tuple[str, ...] = ("risk3",)
 """Instruments recorded as ordered bands (modelled by :func:`ordinal_change`)."""
 
@@ -167,19 +177,27 @@ def minimum_detectable_effect(se: float, df: int, power: float = POWER) -> float
     return float((dist.ppf(0.975) + dist.ppf(power)) * se)
 
 
-def slope_summary(result: models.TrajectoryResult, n_services: int) -> dict[str, float]:
+def slope_summary(
+    result: models.TrajectoryResult, n_services: int, data: pd.DataFrame | None = None
+) -> dict[str, float]:
     """The programme slope with its model interval, a small-sample interval (t with
     ``n_services - 1`` degrees of freedom: services are the clusters that vary in practice,
-    instrument and level) and the minimum detectable effect on that interval."""
-    row = result.term(result.time)
-    est, se = float(row["estimate"]), float(row["std_error"])
+    instrument and level) and the minimum detectable effect on that interval. With
+    instrument slopes in the model (and ``data``), the programme slope is their average
+    weighted by young people (:func:`instrument_slopes`)."""
+    if data is not None and any(":instrument[" in t for t in result.estimates["term"]):
+        prog = instrument_slopes(result, data).set_index("instrument").loc["programme"]
+        est, se = float(prog["estimate"]), float(prog["std_error"])
+    else:
+        row = result.term(result.time)
+        est, se = float(row["estimate"]), float(row["std_error"])
     df = max(int(n_services) - 1, 0)
     lo, hi = t_interval(est, se, df)
     return {
         "estimate": est,
         "std_error": se,
-        "ci_lower_model": float(row["ci_lower"]),
-        "ci_upper_model": float(row["ci_upper"]),
+        "ci_lower_model": est - float(stats.norm.ppf(0.975)) * se,
+        "ci_upper_model": est + float(stats.norm.ppf(0.975)) * se,
         "ci_lower": float(lo),
         "ci_upper": float(hi),
         "df": float(df),
@@ -192,29 +210,32 @@ def programme_path(
     result: models.TrajectoryResult,
     months: Sequence[float] = (0, 3, 6, 9, 12),
     n_services: int | None = None,
+    data: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The predicted average score at ``months``, averaged over the services in the model
     (each service's intercept weighted equally, not the reference service's), with the full
     fixed-effect uncertainty: a t interval with ``n_services - 1`` degrees of freedom."""
-    fit = result.results
-    fe = fit.fe_params
-    names = list(fe.index)
-    cov = np.asarray(fit.cov_params())[: len(names), : len(names)]
+    names, beta, cov = _fixed(result)
+    terms = list(result.estimates["term"])
     service_terms = [i for i, n in enumerate(names) if n.startswith("C(")]
-    time_idx = [
-        i for i, n in enumerate(names) if n not in ("Intercept",) and not n.startswith("C(")
-    ]
     k = len(service_terms) + 1
     df = (n_services or k) - 1
+    slope = np.zeros(len(names))
+    slope[terms.index(result.time)] = 1.0
+    if data is not None and any(":instrument[" in t for t in terms):
+        people = data.groupby("instrument")["person_key"].nunique().sort_index()
+        w = people / people.sum()
+        for inst, share in w.items():
+            label = f"{result.time}:instrument[{inst}]"
+            if label in terms:
+                slope[terms.index(label)] = float(share)
     rows = []
     for m in months:
-        c = np.zeros(len(names))
+        c = float(m) * slope
         c[names.index("Intercept")] = 1.0
         for i in service_terms:
             c[i] = 1.0 / k
-        for i in time_idx:
-            c[i] = float(m) / result.time_scale
-        est = float(c @ fe.to_numpy())
+        est = float(c @ beta)
         se = float(math.sqrt(max(c @ cov @ c, 0.0)))
         lo, hi = t_interval(est, se, df)
         rows.append({"months_since_referral": int(m), "estimate": est, "std_error": se,
@@ -352,49 +373,106 @@ def regression_to_mean(
     }
 
 
-def instrument_changes(data: pd.DataFrame, *, min_people: int = 20) -> pd.DataFrame:
-    """Change per month in each instrument's own units (``raw_score``), from a mixed model
-    of everyone with one or more assessments (service fixed effects within the instrument),
-    and the standardised effect size: change over :data:`HORIZON_MONTHS` divided by the SD
-    of first assessments within service, oriented so that positive means improvement.
+INSTRUMENT_SLOPES = "months_since_referral:instrument"
+"""The covariate that gives each instrument its own slope in the one model
+(:func:`fit_all_people`)."""
 
-    The effect size's interval treats the SD as known (its sampling error is small beside
-    the slope's at these sizes). One row per instrument, ``fitted`` False with a ``note``
-    when it could not be estimated."""
+
+def fit_all_people(
+    data: pd.DataFrame, service: str | None = "service_id", min_assessments: int = 1
+) -> models.TrajectoryResult:
+    """The one mixed model of outcome 6: everyone with one or more assessments, the common
+    0-1 score on months since referral with a slope for each instrument (when there are
+    several), service fixed effects, and a random intercept and slope per young person."""
+    several = "instrument" in data and data["instrument"].nunique() > 1
+    return models.trajectory_model(
+        data, outcome="score", service=service, min_assessments=min_assessments,
+        covariates=(INSTRUMENT_SLOPES,) if several else (), **_TRAJ,
+    )  # fmt: skip
+
+
+def _fixed(result: models.TrajectoryResult) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Fixed-effect names (as fitted), estimates and covariance on the original time scale
+    (the model's ``estimates`` table lists the same terms in the same order)."""
+    fit = result.results
+    names = list(fit.fe_params.index)
+    k = len(names)
+    readable = list(result.estimates["term"])
+    has_time = np.array([result.time in t.split(":")[0] or t.startswith(result.time)
+                         for t in readable])  # fmt: skip
+    factor = np.where(has_time, 1.0 / result.time_scale, 1.0)
+    beta = fit.fe_params.to_numpy() * factor
+    cov = np.asarray(fit.cov_params())[:k, :k] * np.outer(factor, factor)
+    return names, beta, cov
+
+
+def instrument_slopes(result: models.TrajectoryResult, data: pd.DataFrame) -> pd.DataFrame:
+    """Each instrument's monthly change in the common score from the one model, with its
+    standard error, and the programme average (instruments weighted by their young
+    people): ``instrument`` (``programme`` for the average), ``estimate``, ``std_error``,
+    ``people``."""
+    _, beta, cov = _fixed(result)
+    terms = list(result.estimates["term"])
+    t = terms.index(result.time)
+    people = data.groupby("instrument")["person_key"].nunique().sort_index()
+    rows, contrasts = [], []
+    for inst, n in people.items():
+        c = np.zeros(len(terms))
+        c[t] = 1.0
+        label = f"{result.time}:instrument[{inst}]"
+        if label in terms:
+            c[terms.index(label)] = 1.0
+        contrasts.append(c)
+        rows.append({"instrument": str(inst), "people": int(n)})
+    w = people.to_numpy(float) / people.sum()
+    contrasts.append(np.asarray(contrasts).T @ w)
+    rows.append({"instrument": "programme", "people": int(people.sum())})
+    cmat = np.asarray(contrasts)
+    out = pd.DataFrame(rows)
+    out["estimate"] = cmat @ beta
+    out["std_error"] = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", cmat, cov, cmat), 0, None))
+    return out
+
+
+def instrument_changes(
+    data: pd.DataFrame, result: models.TrajectoryResult, *, min_people: int = 20
+) -> pd.DataFrame:
+    """Change per month in each instrument's own units (``raw_score``) and the standardised
+    effect size: change over :data:`HORIZON_MONTHS` divided by the SD of first assessments
+    within service, oriented so that positive means improvement.
+
+    From the one model (:func:`fit_all_people`): the instrument's slope on the common score
+    divided by the slope of its straight-line rescale (:data:`RESCALE`; exact but for
+    SERAF totals above 30, which the common score caps). The effect size's interval treats
+    the SD as known (its sampling error is small beside the slope's at these sizes). One
+    row per instrument; ``fitted`` False with a ``note`` when it could not be estimated."""
+    slopes = instrument_slopes(result, data).set_index("instrument")
+    z = float(stats.norm.ppf(0.975))
     rows = []
     for inst, part in data.groupby("instrument", sort=True):
         inst = str(inst)
         unit, sign = OWN_UNITS.get(inst, (inst, 1))
-        row: dict[str, Any] = {"instrument": inst, "unit": unit, "fitted": False, "note": ""}
         counts = part.groupby("person_key").size()
-        row["people"] = int(len(counts))
-        row["services"] = int(part["service_id"].nunique())
-        if int((counts >= 2).sum()) < min_people:
+        row: dict[str, Any] = {"instrument": inst, "unit": unit, "fitted": False, "note": "",
+                               "people": int(len(counts)),
+                               "services": int(part["service_id"].nunique())}  # fmt: skip
+        if int((counts >= 2).sum()) < min_people or inst not in RESCALE:
             row["note"] = f"fewer than {min_people} young people with a follow-up"
             rows.append(row)
             continue
-        try:
-            fit = models.trajectory_model(
-                part, outcome="raw_score", service="service_id", min_assessments=1, **_TRAJ
-            )
-        except (ValueError, np.linalg.LinAlgError, models.ModelNotFitted) as exc:
-            row["note"] = f"model could not be fitted: {exc}"
-            rows.append(row)
-            continue
-        s = fit.term("months_since_referral")
+        factor = RESCALE[inst]
+        est = float(slopes.loc[inst, "estimate"]) / factor
+        se = float(slopes.loc[inst, "std_error"]) / abs(factor)
         first = part.sort_values("months_since_referral").groupby("person_key").first()
         centred = first["raw_score"] - first.groupby("service_id")["raw_score"].transform("mean")
         sd = float(np.sqrt((centred**2).sum() / max(len(first) - row["services"], 1)))
-        est, se = float(s["estimate"]), float(s["std_error"])
-        row.update(
-            estimate=est, std_error=se, ci_lower=float(s["ci_lower"]), ci_upper=float(s["ci_upper"]),
-            sd_at_referral=sd, fitted=sd > 0, note="; ".join(fit.warnings),
-        )  # fmt: skip
+        row.update(estimate=est, std_error=se, ci_lower=est - z * se, ci_upper=est + z * se,
+                   sd_at_referral=sd, fitted=sd > 0)  # fmt: skip
         if sd > 0:
             smd = sign * est * HORIZON_MONTHS / sd
             smd_se = se * HORIZON_MONTHS / sd
-            row.update(smd=smd, smd_se=smd_se, smd_lower=smd - 1.96 * smd_se,
-                       smd_upper=smd + 1.96 * smd_se)  # fmt: skip
+            row.update(smd=smd, smd_se=smd_se, smd_lower=smd - z * smd_se,
+                       smd_upper=smd + z * smd_se)  # fmt: skip
         rows.append(row)
     cols = ["instrument", "unit", "people", "services", "estimate", "std_error", "ci_lower",
             "ci_upper", "sd_at_referral", "smd", "smd_se", "smd_lower", "smd_upper", "fitted",
@@ -485,30 +563,22 @@ def ordinal_change(data: pd.DataFrame, *, min_people: int = 20) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def by_closure_reason(result: models.TrajectoryResult, per_person: pd.DataFrame) -> pd.DataFrame:
+def by_closure_reason(
+    result: models.TrajectoryResult, per_person: pd.DataFrame, slope: float
+) -> pd.DataFrame:
     """Results by closure reason from the one all-people model (no further fits): each
     young person's predicted monthly change (the fixed slope plus their predicted random
     slope, shrunk towards the average when they have few assessments) and the observed
     change from first to latest assessment, averaged by closure reason (``open`` for cases
     not closed). Descriptive: closure reasons are outcomes of the case, not groups chosen
     in advance."""
-    fit = result.results
-    slope = float(
-        fit.fe_params.iloc[
-            [
-                i
-                for i, n in enumerate(fit.fe_params.index)
-                if n not in ("Intercept",) and not n.startswith("C(")
-            ][0]
-        ]
-    )
-    re = fit.random_effects
+    re = result.results.random_effects
     per = per_person.set_index("person_key")
     own = (
         pd.Series({k: float(np.asarray(v)[1]) for k, v in re.items()}, dtype="float64")
         / result.time_scale
     )
-    per = per.assign(predicted=slope / result.time_scale + own.reindex(per.index).fillna(0.0))
+    per = per.assign(predicted=slope + own.reindex(per.index).fillna(0.0))
     rows = []
     for reason, part in per.groupby("closure_reason", sort=True):
         fu = part.loc[part["follow_up"]]
@@ -545,14 +615,16 @@ def outcome_evidence(
     meta-analysis, and the two-or-more-assessments model's slope for comparison)."""
     per = person_follow_up(data, people)
     n_services = int(data["service_id"].nunique())
-    slope = slope_summary(result, n_services)
+    slope = slope_summary(result, n_services, data)
     df = int(slope["df"])
-    changes = instrument_changes(data, min_people=min_people) if "raw_score" in data else None
+    changes = (
+        instrument_changes(data, result, min_people=min_people) if "raw_score" in data else None
+    )
     tables: dict[str, pd.DataFrame] = {
         "attrition": attrition_table(per),
-        "by_closure_reason": by_closure_reason(result, per),
+        "by_closure_reason": by_closure_reason(result, per, slope["estimate"]),
         "delta_adjusted": delta_adjusted(slope["estimate"], slope["std_error"], df, per),
-        "programme_path": programme_path(result, n_services=n_services),
+        "programme_path": programme_path(result, n_services=n_services, data=data),
     }
     checks: dict[str, Any] = {
         "slope": slope,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse import fieldwork, models, outcomes, reach, to_date, vintage
-from analysis.analyse.outcome_evidence import outcome_evidence
+from analysis.analyse.outcome_evidence import RESCALE, fit_all_people, outcome_evidence
 from analysis.analyse.rollout import rollout_evidence
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record, with_fieldwork
 from analysis.core import calendar as periods
@@ -195,87 +195,64 @@ def fit_trajectory(
         )
     service = "service_id" if data["service_id"].nunique() > 1 else None
     try:
-        result = models.trajectory_model(
-            data,
-            outcome="score",
-            time="months_since_referral",
-            person="person_key",
-            service=service,
-            min_assessments=1,
-        )
-        two_plus = models.trajectory_model(
-            data,
-            outcome="score",
-            time="months_since_referral",
-            person="person_key",
-            service=service,
-            min_assessments=min_assessments,
-        )
+        result = fit_all_people(data, service)
     except models.ModelNotFitted as exc:
         return not_fitted("trajectory", exc.reason, n_units_eligible=int(counts.size))
     outcome = _from_result("trajectory", result)
-    tables, checks = outcome_evidence(
-        data, people, result, min_people=min_people, two_plus=two_plus
-    )
-    # Change by instrument answers "does change differ by instrument or phase?": each
-    # service uses one instrument and phases largely follow services, so a separate
-    # by-phase fit would repeat the same groups of young people.
-    outcome.extra = {
-        "by_instrument": trajectory_by_group(
-            data, group="instrument", min_people=min_people, min_assessments=min_assessments
-        ),
-        **tables,
-    }
+    tables, checks = outcome_evidence(data, people, result, min_people=min_people)
+    outcome.estimates = _programme_slope_row(outcome.estimates, checks["slope"])
+    # The common 0-1 score by instrument (a secondary view) follows from each instrument's
+    # own-unit change: the rescale is a straight line, so no further fits are needed.
+    outcome.extra = {"by_instrument": common_score_by_instrument(data, tables.get("own_units")),
+                     **tables}  # fmt: skip
     outcome.checks = checks
     return outcome
 
 
-def trajectory_by_group(
-    data: pd.DataFrame, *, group: str, min_people: int, min_assessments: int
-) -> pd.DataFrame:
-    """Average score at referral and monthly change, fitted separately for each ``group``
-    (instrument or phase) with enough young people; descriptive (no service effects).
+def _programme_slope_row(estimates: pd.DataFrame, slope: Mapping[str, float]) -> pd.DataFrame:
+    """The published estimates: ``months_since_referral`` is the programme's average
+    monthly change (the instruments' slopes weighted by their young people) with its
+    small-sample interval; each instrument's own slope is in the own-units table, so the
+    interaction terms are not repeated here."""
+    out = estimates.loc[~estimates["term"].str.contains(":instrument[", regex=False)].copy()
+    row = out["term"] == "months_since_referral"
+    for col in ("estimate", "std_error", "ci_lower", "ci_upper"):
+        out.loc[row, col] = float(slope[col])
+    return out.reset_index(drop=True)
 
-    One row per group: ``group``, ``intercept``, ``estimate`` (monthly change),
-    ``ci_lower``, ``ci_upper``, ``n_people``, ``n_assessments``, ``fitted`` and ``note``.
-    """
-    rows = []
-    for value, part in data.groupby(group, sort=True, dropna=False):
-        counts = part.groupby("person_key").size()
-        eligible = int((counts >= min_assessments).sum())
-        row: dict[str, Any] = {"group": str(value), "n_people": eligible, "fitted": False}
-        if eligible < min_people:
-            row["note"] = (
-                f"fewer than {min_people} young people with {_assessments(min_assessments)}"
-            )
-            rows.append(row)
-            continue
-        try:
-            fit = models.trajectory_model(
-                part,
-                outcome="score",
-                time="months_since_referral",
-                person="person_key",
-                min_assessments=min_assessments,
-            )
-            slope = fit.term("months_since_referral")
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            row["note"] = f"model could not be fitted: {exc}"
-            rows.append(row)
-            continue
-        row.update(
-            intercept=float(fit.term("Intercept")["estimate"]),
-            estimate=float(slope["estimate"]),
-            ci_lower=float(slope["ci_lower"]),
-            ci_upper=float(slope["ci_upper"]),
-            n_people=int(fit.n_units_used),
-            n_assessments=int(fit.n_obs_used),
-            fitted=True,
-            note="; ".join(fit.warnings) if fit.warnings else "",
-        )
-        rows.append(row)
+
+def common_score_by_instrument(data: pd.DataFrame, own: pd.DataFrame | None) -> pd.DataFrame:
+    """The common 0-1 score's monthly change by instrument, from each instrument's own-unit
+    change (:func:`analysis.analyse.outcome_evidence.instrument_changes`) times the slope of
+    its straight-line rescale (:data:`analysis.analyse.outcome_evidence.RESCALE`; SERAF's
+    cap at 30 aside), with the mean common score at first assessment as ``intercept``.
+
+    One row per instrument: ``group``, ``intercept``, ``estimate``, ``ci_lower``,
+    ``ci_upper``, ``n_people``, ``n_assessments``, ``fitted`` and ``note``."""
     columns = ["group", "intercept", "estimate", "ci_lower", "ci_upper", "n_people",
                "n_assessments", "fitted", "note"]  # fmt: skip
+    rows = []
+    if own is not None:
+        first = data.sort_values("months_since_referral").groupby("person_key").first()
+        for row in own.itertuples():
+            part = data.loc[data["instrument"] == row.instrument]
+            factor = RESCALE.get(row.instrument, float("nan"))
+            ends = sorted((row.ci_lower * factor, row.ci_upper * factor))
+            rows.append(
+                {
+                    "group": row.instrument,
+                    "intercept": float(
+                        first.loc[first["instrument"] == row.instrument, "score"].mean()
+                    ),
+                    "estimate": row.estimate * factor,
+                    "ci_lower": ends[0],
+                    "ci_upper": ends[1],
+                    "n_people": int(row.people),
+                    "n_assessments": len(part),
+                    "fitted": bool(row.fitted),
+                    "note": str(row.note) if isinstance(row.note, str) else "",
+                }
+            )
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype(
         {

@@ -157,15 +157,18 @@ def test_instrument_changes_own_units_and_meta_analysis() -> None:
     ):
         for i in range(150):
             a = rng.normal(0.5, 0.15)
+            b = per_month * (1 + rng.normal(0, 0.3))
             for m in (0.0, 3.0, 6.0, 9.0):
-                raw = a * scale + per_month * m + rng.normal(0, 0.02 * scale)
-                rows.append((f"{inst}{i}", f"S{k}{i % 2}", m, 0.5, inst, raw))
+                raw = a * scale + b * m + rng.normal(0, 0.02 * scale)
+                score = {"seraf": 1 - raw / 30, "bespoke": raw / 100}.get(inst, (raw - 1) / 4)
+                rows.append((f"{inst}{i}", f"S{k}{i % 2}", m, score, inst, raw))
     data = pd.DataFrame(
         rows,
         columns=["person_key", "service_id", "months_since_referral", "score", "instrument",
                  "raw_score"],
     )  # fmt: skip
-    ch = ev.instrument_changes(data).set_index("instrument")
+    fit = ev.fit_all_people(data)
+    ch = ev.instrument_changes(data, fit).set_index("instrument")
     for inst, per_month in (("seraf", -0.4), ("bespoke", 1.5), ("star5", 0.06)):
         row = ch.loc[inst]
         assert abs(row["estimate"] - per_month) < 4 * row["std_error"]
@@ -176,3 +179,15 @@ def test_instrument_changes_own_units_and_meta_analysis() -> None:
     assert meta["instruments"] == 3 and meta["q_df"] == 2
     assert meta["pooled_lower"] < meta["pooled_smd"] < meta["pooled_upper"]
     assert 0 <= meta["q_p_value"] <= 1
+    # the programme slope is the instruments' common-score slopes weighted by young people
+    slopes = ev.instrument_slopes(fit, data).set_index("instrument")
+    inst = slopes.drop(index="programme")
+    assert slopes.loc["programme", "estimate"] == pytest.approx(
+        (inst["estimate"] * inst["people"]).sum() / inst["people"].sum()
+    )
+    assert ev.slope_summary(fit, 6, data)["estimate"] == pytest.approx(
+        slopes.loc["programme", "estimate"]
+    )
+    path = ev.programme_path(fit, n_services=6, data=data)
+    step = path["estimate"].diff().iloc[1]
+    assert step == pytest.approx(3 * slopes.loc["programme", "estimate"])

@@ -7,22 +7,17 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.analyse.report_facts import band_terms, predicted_trajectory
 from analysis.core.catalog import MODELS, model_file
 from analysis.core.io import read_json
-from analysis.core.labels import count_word
 from analysis.publish import figures
 from analysis.report.context import YearContext
 from analysis.report.sections import reach
 from analysis.report.sections.common import (
-    caution_notes,
-    estimate_figure,
     estimates_table,
-    people_n,
-    reason_html,
     rounded_n,
 )
 from analysis.report.sections.rollout import rollout_section
+from analysis.report.sections.young_people import young_people_outcomes
 from analysis.report.wording import HTML, label, term_label
 from analysis.report.writer import figure_item, table_item
 
@@ -38,62 +33,11 @@ def change_over_time(ctx: YearContext) -> list[Any]:
 
 
 def _trajectory(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [HTML("<h3>Young people's outcome scores over time</h3>")]
+    """Outcome 6 (:mod:`analysis.report.sections.young_people`), then the common 0-1 score
+    by instrument as a labelled secondary view."""
+    out = young_people_outcomes(ctx, rec)
     if not rec["fitted"]:
-        return [*out, HTML(f"<p>{reason_html(ctx, rec)}</p>")]
-    est = pd.read_parquet(ctx.analysis_dir / model_file("trajectory")).set_index("term")
-    slope = est.loc["months_since_referral"]
-    used, eligible = rec["n_units_used"], rec["n_units_eligible"]
-    least = ctx.settings.min_assessments
-    bands = band_terms(slope["estimate"], slope["ci_lower"], slope["ci_upper"])
-    plain = _in_band_terms(ctx, bands)
-    stats = ctx.stats
-
-    def change(ident: str, value: float) -> str:
-        return stats.number(f"trajectory/{ident}", value, unit="change", precision=3)
-
-    text = (
-        f"<p>{plain} This is {EVIDENCE_PHRASE[rec['evidence']]}: it describes how the "
-        "assessments of young people the services supported changed, with no comparison "
-        "group, so it cannot say how they would have changed without the services.</p>"
-        f"<p>Technically: across {people_n(ctx, used, 'trajectory/young-people-used')} young "
-        f"people with {count_word(least)} or more outcome assessments, the harmonised "
-        "outcome score (on the 0-1 scale, where higher is safer) changed on average by "
-        f"{change('monthly-change', slope['estimate'])} a month (95% confidence interval "
-        f"{change('monthly-change-lower', slope['ci_lower'])} to "
-        f"{change('monthly-change-upper', slope['ci_upper'])}). "
-        f"{people_n(ctx, eligible - used, 'trajectory/young-people-left-out').capitalize()} "
-        f"young people with fewer than {count_word(least)} assessments were left out. The "
-        "model, its estimates and its assumptions are in the technical annex (section "
-        "10).</p>"
-    )
-    out += [HTML(text), *caution_notes(ctx, rec)]
-    pred = predicted_trajectory(est.reset_index())
-    if pred is not None:
-        pt = estimates_table(
-            ctx,
-            pred.assign(n=rounded_n(ctx, used)),
-            index="months_since_referral",
-            n_column="n",
-            threshold=ctx.settings.threshold,
-            decimals=3,
-            title=f"Predicted average outcome score by months since referral, {ctx.year}",
-            notes=(
-                "Predicted from the model's average intercept and slope; no individual "
-                "young person's trajectory is shown. The interval reflects uncertainty in "
-                "the monthly change only, so it is zero at referral.",
-            ),
-        )
-        out += table_item(pt)
-        out += estimate_figure(
-            ctx,
-            pt,
-            "predicted-trajectory",
-            title="Predicted average outcome score",
-            x_label="Months since referral",
-            reference=None,
-            value_label="Harmonised score (0-1)",
-        )
+        return out
     for group, what in (("instrument", "outcome instrument"),):
         path = ctx.analysis_dir / model_file("trajectory", f"by_{group}")
         if path.exists():
@@ -200,12 +144,19 @@ def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str)
         decimals=4,
         title=f"Monthly change in the outcome score by {what}, {ctx.year}",
         notes=(
-            f"Fitted separately for each {what} with enough young people; descriptive "
-            "(no service effects). N: young people used, rounded to the nearest "
+            f"From each {what}'s own-scale model (service effects within the instrument); "
+            "descriptive. N: young people used, rounded to the nearest "
             f"{ctx.settings.total_rounding}.",
         ),
     )
-    out: list[Any] = [HTML(f"<h4>Does change differ by {what}?</h4>"), *table_item(table)]
+    out: list[Any] = [
+        HTML(
+            f"<h4>Secondary view: the common 0-1 score by {what}</h4><p>Each instrument's "
+            "own-scale change above, put through its straight-line rescale onto 0-1; the "
+            "instruments' own scales come first.</p>"
+        ),
+        *table_item(table),
+    ]
     fitted = data.loc[data["fitted"]]
     if group == "instrument" and len(fitted) >= 1:
         months = (0, 3, 6, 9, 12)
@@ -226,8 +177,8 @@ def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str)
             decimals=3,
             title=f"Predicted average outcome score by {what}, {ctx.year}",
             notes=(
-                "Averages predicted by each instrument's model; no individual young "
-                "person's trajectory is shown.",
+                "The mean common score at first assessment plus each instrument's monthly "
+                "change; no individual young person's trajectory is shown.",
             ),
         )
         out += table_item(pt)
