@@ -142,7 +142,7 @@ def _trajectory_by(ctx: YearContext, frame: pd.DataFrame, group: str, what: str)
         n_column="n",
         threshold=ctx.settings.threshold,
         decimals=4,
-        title=f"Monthly change in the outcome score by {what}, {ctx.year}",
+        title=f"Monthly change in the common 0-1 score by {what}, {ctx.year}",
         notes=(
             f"From each {what}'s own-scale model (service effects within the instrument); "
             "descriptive. N: young people used, rounded to the nearest "

@@ -83,8 +83,8 @@ def _headline(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) -> 
     used = rec["n_units_used"]
     services = int(s.get("services", 0))
     text = (
-        f"<p>All {people_n(ctx, used, f'outcome6/{ctx.year}/people')} young people with at "
-        "least one outcome assessment are in the model (a young person assessed once still "
+        f"<p>All young people with at least one outcome assessment, "
+        f"{people_n(ctx, used, f'outcome6/{ctx.year}/people')}, are in the model (a young person assessed once still "
         "tells it where young people start). On the common 0-1 score (0 = highest risk, 1 = "
         f"safest) the average change was {_num(ctx, 'slope', s['estimate'], 4)} a month (95% "
         f"interval {_num(ctx, 'slope-lower', s['ci_lower'], 4)} to "
@@ -171,7 +171,7 @@ def _own_units(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) ->
                 "disagree more than chance would explain when the test of heterogeneity's "
                 "p-value is small: here it is "
                 f"{_num(ctx, 'heterogeneity-p', meta['q_p_value'], 3, 'p-value')}, with "
-                f"{_num(ctx, 'i2', 100 * meta['i2'], 0, 'percent')}% of the variation between "
+                f"{_num(ctx, 'i2', meta['i2'], 0, 'percent')} of the variation between "
                 "instruments beyond chance. Because each instrument is used by its own "
                 "services, a difference between instruments may be a difference between "
                 "services.</p>"
@@ -296,7 +296,12 @@ def _sensitivity(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) 
             "The improvement would vanish if they did "
             f"{_num(ctx, 'tipping-point', tip['estimate'], 4)} a month worse than assumed "
             "(the tipping point), and could no longer be told apart from none at "
-            f"{_num(ctx, 'tipping-point-interval', tip['significance'], 4)} a month.</p>"
+            f"{_num(ctx, 'tipping-point-interval', tip['significance'], 4)} a month. "
+            "Few young people disengaged within the first year (on average "
+            f"{_num(ctx, 'missed-months', tip['mean_missed_months'], 2, 'months')} of its "
+            "months per young person went unobserved for that reason), so the tipping point "
+            "is large beside the average change; it says how far from the model's assumption "
+            "the truth would have to be, not that it is.</p>"
         )
     else:
         text += "No young person disengaged before then, so there is no tipping point.</p>"
