@@ -70,7 +70,7 @@ PEOPLE_PER_SERVICE = 140
 """Young people per service with an instrument (14 services: about the 1,924 young people
 with an assessment in the default data)."""
 
-INSTRUMENTS: tuple[str, ...] = (
+SERVICE_INSTRUMENTS: tuple[str, ...] = (
     "seraf", "star5", "star10", "risk3", "bespoke",
     "seraf", "star5", "star10", "risk3", "bespoke",
     "seraf", "star5", "star10", "bespoke",
@@ -127,13 +127,13 @@ def simulate(world: World, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[
     cal, strengths = _settings()
     adjust = scenario_set(world.scenario, strengths) if world.scenario else None
     rng = stream(seed, "outcome-validation")
-    slope_dev = rng.normal(0, cal["service_slope_sd"], len(INSTRUMENTS))
-    level_dev = rng.normal(0, 0.05, len(INSTRUMENTS))
+    slope_dev = rng.normal(0, cal["service_slope_sd"], len(SERVICE_INSTRUMENTS))
+    level_dev = rng.normal(0, 0.05, len(SERVICE_INSTRUMENTS))
     reasons = list(cal["closure_reason_probs"])
     probs = np.asarray(list(cal["closure_reason_probs"].values()), dtype=float)
     frames, people_rows, truth_rows = [], [], []
     horizon = int(3 * 365.25)
-    for k, inst in enumerate(INSTRUMENTS):
+    for k, inst in enumerate(SERVICE_INSTRUMENTS):
         sid = f"S{k + 1:02d}"
         n = PEOPLE_PER_SERVICE
         a, b = person_effects(
@@ -218,13 +218,19 @@ def simulate(world: World, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[
     return data, people.drop(columns=["slope"]), truth
 
 
+def _min_people() -> int:
+    from analysis.core.settings import load_settings
+
+    return int(load_settings().model.min_people_for_trajectory)
+
+
 def run_seed(world: World, seed: int) -> dict[str, Any]:
     """Simulate one world for one seed, compute outcome 6's evidence, compare with truth."""
     start = time.perf_counter()
     data, people, truth = simulate(world, seed)
     per = ev.person_follow_up(data, people)
     n_services = int(data["service_id"].nunique())
-    fit = ev.fit_all_people(data)
+    fit = ev.fit_all_people(data, min_assessments=1)
     s = ev.slope_summary(fit, n_services, data)
     two_est = None
     if world.scenario in TWO_PLUS_WORLDS:
@@ -232,7 +238,7 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
         two_est = ev.slope_summary(two, n_services, data)["estimate"]
     tip = ev.tipping_point(s["estimate"], s["std_error"], int(s["df"]), per)
     rtm = ev.regression_to_mean(data, per)
-    changes = ev.instrument_changes(data, fit)
+    changes = ev.instrument_changes(data, fit, min_people=_min_people())
     meta = ev.meta_analysis(changes)
     t = truth["slope"]
     rec: dict[str, Any] = {
@@ -365,7 +371,7 @@ def summarise(records: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Every world's summary and the acceptance checks."""
     summary: dict[str, Any] = {
         "world": (
-            f"{len(INSTRUMENTS)} services with an instrument, {PEOPLE_PER_SERVICE} young people "
+            f"{len(SERVICE_INSTRUMENTS)} services with an instrument, {PEOPLE_PER_SERVICE} young people "
             "each, the generator's outcome process and the calibration of params.yaml"
         ),
         "targets": {k: list(v) for k, v in TARGETS.items()},

@@ -195,7 +195,7 @@ def fit_trajectory(
         )
     service = "service_id" if data["service_id"].nunique() > 1 else None
     try:
-        result = fit_all_people(data, service)
+        result = fit_all_people(data, service=service, min_assessments=1)
     except models.ModelNotFitted as exc:
         return not_fitted("trajectory", exc.reason, n_units_eligible=int(counts.size))
     outcome = _from_result("trajectory", result)
