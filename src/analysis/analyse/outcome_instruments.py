@@ -23,10 +23,10 @@ _TRAJ = dict(time="months_since_referral", person="person_key")
 
 OWN_UNITS: dict[str, tuple[str, int]] = {
     "seraf": ("SERAF total", -1),
-    "star5": ("Outcomes Star (1-5) life-area mean", 1),
-    "star10": ("Outcomes Star (1-10) life-area mean", 1),
-    "risk3": ("risk rating (1 low - 3 high)", -1),
-    "bespoke": ("bespoke score (0-100)", 1),
+    "star5": ("Outcomes Star life-area mean, five-point", 1),
+    "star10": ("Outcomes Star life-area mean, ten-point", 1),
+    "risk3": ("risk rating, low / medium / high as one / two / three", -1),
+    "bespoke": ("bespoke score out of a hundred", 1),
 }
 """Each instrument's own unit and its direction (+1: higher is better; -1: higher is more
 risk), used to orient standardised effect sizes so that positive means improvement."""

@@ -85,8 +85,8 @@ def _headline(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) -> 
     text = (
         f"<p>All young people with at least one outcome assessment, "
         f"{people_n(ctx, used, f'outcome6/{ctx.year}/people')}, are in the model (a young person assessed once still "
-        "tells it where young people start). On the common 0-1 score (0 = highest risk, 1 = "
-        f"safest) the average change was {_num(ctx, 'slope', s['estimate'], 4)} a month (95% "
+        "tells it where young people start). On the common 0-1 score (higher is safer) "
+        f"the average change was {_num(ctx, 'slope', s['estimate'], 4)} a month (95% "
         f"interval {_num(ctx, 'slope-lower', s['ci_lower'], 4)} to "
         f"{_num(ctx, 'slope-upper', s['ci_upper'], 4)}; the interval allows for there being "
         f"only {_num(ctx, 'services', services, 0, 'count')} services, using a t "
@@ -95,7 +95,9 @@ def _headline(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) -> 
     if "mde" in s:
         text += (
             "With this many young people and services, the smallest average change the "
-            "data could reliably tell apart from none (80% power, 5% test) is "
+            "data could reliably tell apart from none (with "
+            f"{_num(ctx, 'mde-power', 0.8, 0, 'percent')} power in a two-sided test at the "
+            f"{_num(ctx, 'mde-level', 0.05, 0, 'percent')} level) is "
             f"{_num(ctx, 'mde', s['mde'], 4)} a month. "
         )
     two = checks.get("two_plus")
@@ -155,7 +157,7 @@ def _own_units(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) ->
             "with service effects within the instrument. SERAF totals and the risk rating "
             "fall as risk falls. The effect size is the change over a year divided by the "
             "spread of scores at referral within service, signed so that positive means "
-            "improvement; it compares instruments, which each 2-3 services use, so "
+            "improvement; it compares instruments, each used by a few services only, so "
             "instrument and service cannot be told apart. N: young people, rounded.",
         ),
     )
@@ -196,8 +198,9 @@ def _regression(ctx: YearContext, checks: dict[str, Any]) -> list[Any]:
         "<h4>How much regression to the mean alone would show</h4><p>From first to latest "
         "assessment, young people's common score changed by "
         f"{_num(ctx, 'observed-change', r['observed_change'])} on average. A score measured "
-        "with error at a peak of risk moves back by (1 - reliability) times its distance "
-        "from the level young people settle at, with no real change at all: with the "
+        "with error at a peak of risk moves back towards the level young people settle at "
+        "by the share of its variation that is error (one minus the reliability), with no "
+        "real change at all: with the "
         "instruments' reliability estimated from their repeated measures (the correlation "
         f"of first and second assessments, {reliab}) and the distance of referral scores "
         "from the level each service's young people settle at, regression to the mean alone "
@@ -322,7 +325,7 @@ def _sensitivity(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) 
         notes=(
             "Delta-adjusted sensitivity analysis: after their last assessment, young people "
             "whose case closed as disengaged are assumed to change by the model's average "
-            "minus the departure each month. A departure of 0 is the model itself.",
+            "minus the departure each month. The row with no departure is the model itself.",
         ),
     )
     return [HTML(text), *table_item(table)]
