@@ -39,6 +39,8 @@ import pandas as pd
 
 from analysis.analyse import outcome_evidence as ev
 from analysis.analyse.parallel import run_checkpointed
+from analysis.analyse.validation_rollout import _coverage as coverage
+from analysis.analyse.validation_rollout import _rate
 
 TARGETS: dict[str, tuple[str, float, float]] = {
     "slope_model": ("exact", 0.925, 0.975),
@@ -282,18 +284,8 @@ def run_study(seeds: int, out: Path, *, jobs: int = 2) -> dict[str, list[dict[st
     return run_checkpointed(run_seed, worlds(), seeds, out, jobs=jobs, chunksize=2)
 
 
-def _rate(values: list[Any]) -> tuple[float, float, int]:
-    xs = [bool(v) for v in values if v is not None]
-    n = len(xs)
-    p = float(np.mean(xs)) if n else float("nan")
-    return round(p, 4), round(math.sqrt(p * (1 - p) / n), 4) if n else float("nan"), n
-
-
 def _coverage(name: str, values: list[Any]) -> dict[str, Any]:
-    kind, lo, hi = TARGETS[name]
-    p, mc, n = _rate(values)
-    return {"coverage": p, "mc_se": mc, "n": n, "kind": kind, "target": [lo, hi],
-            "within": bool(lo <= p <= hi)}  # fmt: skip
+    return coverage(name, values, TARGETS)
 
 
 def summarise_world(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -231,8 +231,12 @@ def _rate(values: list[Any]) -> tuple[float, float, int]:
     return round(p, 4), round(math.sqrt(p * (1 - p) / n), 4) if n else float("nan"), n
 
 
-def _coverage(name: str, values: list[Any]) -> dict[str, Any]:
-    kind, lo, hi = TARGETS[name]
+def _coverage(
+    name: str, values: list[Any], targets: dict[str, tuple[str, float, float]] | None = None
+) -> dict[str, Any]:
+    """Coverage of ``values`` against the target of ``name`` (``targets``: another study's
+    targets; default this module's :data:`TARGETS`)."""
+    kind, lo, hi = (targets or TARGETS)[name]
     p, mc, n = _rate(values)
     return {"coverage": p, "mc_se": mc, "n": n, "kind": kind, "target": [lo, hi],
             "within": bool(lo <= p <= hi)}  # fmt: skip
