@@ -344,8 +344,13 @@ def test_min_assessments_per_person_is_wired_to_the_trajectory_model(
     three = trajectory_model(short, min_assessments=3, **kwargs)
     assert two.n_units_used == 18 and three.n_units_used == 14
     assert any("fewer than 3 usable assessments" in w for w in three.warnings)
-    with pytest.raises(ValueError, match="at least 2"):
-        trajectory_model(short, min_assessments=1, **kwargs)
+    # everyone with an assessment (issue 23): the single-day people are in the likelihood
+    one = trajectory_model(
+        sleepstudy.loc[~trimmed | (sleepstudy["Days"] < 1)], min_assessments=1, **kwargs
+    )
+    assert one.n_units_used == 18 and one.n_obs_used == 14 * 10 + 4
+    with pytest.raises(ValueError, match="at least 1"):
+        trajectory_model(short, min_assessments=0, **kwargs)
 
 
 def test_settings_are_read_once_and_typed() -> None:
