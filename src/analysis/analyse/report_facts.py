@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.analyse import outcomes
-from analysis.core.labels import RISK_BAND_WIDTH, label
+from analysis.core.labels import label
 from analysis.core.rules import LATE_AFTER_DAYS, current_rows, expected_periods
 
 
@@ -79,34 +79,6 @@ def age_band(ages: pd.Series) -> pd.Series:
         labels=["12 and under", "13-14", "15-16", "17 and over"],
     )
     return bands.astype("str").where(ages.notna(), None)
-
-
-def band_terms(slope: float, lower: float, upper: float) -> dict[str, Any]:
-    """The trajectory model's monthly change in the harmonised score, in risk-band terms.
-
-    The three common risk bands each span :data:`~analysis.core.labels.RISK_BAND_WIDTH`
-    of the score, so a monthly change ``slope`` moves an average young person
-    ``12 * slope / width`` bands a year and takes ``width / |slope|`` months to cross one
-    band. ``months_per_band_range`` comes from the interval's ends (``None`` when the
-    interval includes no change, since the crossing time is then unbounded).
-    ``direction`` is ``"safer"``, ``"riskier"`` or ``"unclear"`` (interval includes 0).
-    """
-    width = RISK_BAND_WIDTH
-    if lower > 0:
-        direction = "safer"
-    elif upper < 0:
-        direction = "riskier"
-    else:
-        direction = "unclear"
-    months = width / abs(slope) if slope != 0 else None
-    fastest, slowest = max(abs(lower), abs(upper)), min(abs(lower), abs(upper))
-    rng = (width / fastest, width / slowest) if direction != "unclear" else None
-    return {
-        "bands_per_year": 12 * slope / width,
-        "months_per_band": months,
-        "months_per_band_range": rng,
-        "direction": direction,
-    }
 
 
 def predicted_trajectory(

@@ -54,33 +54,6 @@ EVIDENCE_PHRASE: dict[str, str] = {
 """How a model finding names its strength of evidence (its label in models.json)."""
 
 
-def _in_band_terms(ctx: YearContext, bands: dict[str, Any]) -> str:
-    """The trajectory's average change as a sentence in risk-band terms, its numbers
-    registered (``trajectory/bands/...``)."""
-    if bands["direction"] == "unclear":
-        return (
-            "The average change in young people's outcome scores cannot be told apart "
-            "from no change: the model cannot say in which direction a typical young "
-            "person's risk band moved."
-        )
-    low, high = bands["months_per_band_range"]
-
-    def num(ident: str, value: float, precision: int = 0) -> str:
-        return ctx.stats.number(
-            f"trajectory/bands/{ident}", value, unit="estimate", precision=precision
-        )
-
-    return (
-        f"On average, young people's outcome scores moved towards a {bands['direction']} "
-        f"risk band by about {num('per-year', abs(bands['bands_per_year']), 1)} of a band "
-        "a year (each of the three bands, high, medium and low risk, spans a third of the "
-        "score): at that rate a typical young person would take about "
-        f"{num('months-per-band', bands['months_per_band'])} months to move one band (95% "
-        f"interval {num('months-per-band-lower', low)} to "
-        f"{num('months-per-band-upper', high)} months)."
-    )
-
-
 def technical_annex(ctx: YearContext) -> list[Any]:
     """The methods section's technical annex: the trajectory and reach models' estimates
     with their intervals and N, and the assumptions each model's evidence rests on."""
