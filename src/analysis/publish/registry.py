@@ -148,6 +148,15 @@ class Registry:
     stats: dict[str, Statistic] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list, compare=False)
     """Pairs of ids that state one quantity (:meth:`same`)."""
+    relations: list[dict[str, Any]] = field(default_factory=list, compare=False)
+    """The arithmetic between statistics an intruder knows (``docs/disclosure.md``),
+    recorded when they are registered: ``{"kind": "sum", "total": id, "parts": [ids]}``,
+    ``{"kind": "ratio", "share": id, "numerator": id, "denominator": id}`` (a percentage)
+    and ``{"kind": "rounded", "id": id, "base": n}``. An id that is not a registered
+    statistic is a quantity that is not published (a hidden total, a share's numerator)."""
+    primary: set[str] = field(default_factory=set, compare=False)
+    """Ids suppressed for being small (the other ``[c]`` are complementary). Never written
+    to ``statistics.json``: it would tell an intruder which cells are small."""
 
     # -- registering ---------------------------------------------------------------------
     def add(self, stat: Statistic) -> Statistic:
@@ -199,7 +208,60 @@ class Registry:
                     )
                 )
                 out[i][j] = ident
+        ids = {
+            (row, col): out[i][j]
+            for i, row in enumerate(shown.index)
+            for j, col in enumerate(shown.columns)
+        }
+        self._record_structure(table, name, ids)
         return pd.DataFrame(out, index=shown.index, columns=shown.columns, dtype="str")
+
+    def _record_structure(self, table: DisclosedTable, name: str, ids: dict[Any, str]) -> None:
+        """Record ``table``'s sums, ratios and rounding (:attr:`DisclosedTable.structure`)
+        over the ids of its cells; a cell it does not show gets ``<name>/~/<row>/<col>``."""
+
+        def ident(key: Any) -> str:
+            return ids[key] if key in ids else self.cell_id(table, name, *key)
+
+        for rel in table.structure:
+            if rel[0] == "sum":
+                self.relation(ident(rel[1]), [ident(k) for k in rel[2]])
+            elif rel[0] == "ratio":
+                self.relations.append(
+                    {
+                        "kind": "ratio",
+                        "share": ident(rel[1]),
+                        "numerator": ident(rel[2]),
+                        "denominator": ident(rel[3]),
+                    }
+                )
+            else:
+                self.relations.append({"kind": "rounded", "id": ident(rel[1]), "base": rel[2]})
+        self.primary.update(ident(k) for k in table.primary)
+        if table.periods is not None:
+            total = table.total_label
+            keep = [
+                out
+                for (row, col), out in ids.items()
+                if not _is_total(row if table.periods == "rows" else col, total)
+            ]
+            self.relations.append({"kind": "persistent", "ids": sorted(keep)})
+
+    @staticmethod
+    def cell_id(table: DisclosedTable, name: str, row: Any, column: Any) -> str:
+        """The id :meth:`table` gives the cell ``(row, column)`` of ``table`` published as
+        ``name``; for a quantity the table does not show (a hidden total, a share's
+        numerator) the id its structure is recorded under."""
+        shown = table.table
+        if row in shown.index and column in shown.columns:
+            return f"{name}/{_slug(_label(row))}/{_slug(_label(column))}"
+        return f"{name}/~/{_slug(_label(row))}/{_slug(_label(column))}"
+
+    def relation(self, total: str, parts: Iterable[str]) -> None:
+        """Declare that the statistics ``parts`` add up to ``total`` (ids in this registry,
+        or quantities it does not publish): the same young people counted by age in one
+        table and by service in another, for the release audit (``docs/disclosure.md``)."""
+        self.relations.append({"kind": "sum", "total": total, "parts": list(parts)})
 
     def number(
         self,
@@ -324,7 +386,15 @@ class Registry:
 
     def write(self, path: Path) -> Path:
         """Write the registry as JSON (``statistics.json``)."""
-        write_json({"vintage": self.vintage, "statistics": self.records()}, Path(path))
+        same = [{"kind": "same", "ids": [a, b]} for a, b in self.links]
+        write_json(
+            {
+                "vintage": self.vintage,
+                "statistics": self.records(),
+                "relations": [*self.relations, *same],
+            },
+            Path(path),
+        )
         return Path(path)
 
     @classmethod
@@ -334,7 +404,17 @@ class Registry:
         reg = cls(str(data["vintage"]))
         for record in data["statistics"]:
             reg.stats[record["id"]] = Statistic(**record)
+        for rel in data.get("relations", []):
+            if rel["kind"] == "same":
+                reg.links.append((rel["ids"][0], rel["ids"][1]))
+            else:
+                reg.relations.append(rel)
         return reg
+
+
+def _is_total(label: Any, total: str | None) -> bool:
+    first = label[0] if isinstance(label, tuple) and label else label
+    return total is not None and first == total
 
 
 def tag(stat: Statistic, text: str | None = None) -> str:

@@ -6,10 +6,12 @@ import html
 from typing import Any
 
 from analysis.analyse.report_facts import age_band, people_in_year
+from analysis.core.labels import NOT_RECORDED
 from analysis.publish import disclosure
+from analysis.publish.disclosure import TOTAL_LABEL, DisclosedTable
 from analysis.report.context import YearContext
 from analysis.report.sections.common import counts_table, people_n, service_breakdown_allowed
-from analysis.report.wording import HTML, label
+from analysis.report.wording import HTML, label, slug
 from analysis.report.writer import table_item
 
 
@@ -66,4 +68,21 @@ def who(ctx: YearContext) -> list[Any]:
             denominator_label="Young people",
         )
         out += table_item(shares)
+        _same_people(ctx, t, shares)
     return out
+
+
+def _same_people(ctx: YearContext, by_category: DisclosedTable, shares: DisclosedTable) -> None:
+    """Declare, for the release audit, that the category table and the service table count
+    the same young people: its total is the services' young people summed, its "Not
+    recorded" row the services' not recorded (``docs/disclosure.md``)."""
+    cell, a, b = ctx.stats.cell_id, slug(by_category.title), slug(shares.title)
+    column = by_category.table.columns[0]
+    ctx.stats.same(
+        cell(by_category, a, TOTAL_LABEL, column), cell(shares, b, TOTAL_LABEL, "Young people")
+    )
+    if NOT_RECORDED in by_category.table.index:
+        ctx.stats.same(
+            cell(by_category, a, NOT_RECORDED, column),
+            cell(shares, b, TOTAL_LABEL, "Not recorded (%): numerator"),
+        )
