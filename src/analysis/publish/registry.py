@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis.core.io import neutralise_cell, write_json
 from analysis.publish.disclosure.table import REVISED, SYMBOL_KEY, DisclosedTable
+from analysis.publish.structure import record_structure
 
 __all__ = [
     "ALLOWED_UNTAGGED",
@@ -213,39 +214,8 @@ class Registry:
             for i, row in enumerate(shown.index)
             for j, col in enumerate(shown.columns)
         }
-        self._record_structure(table, name, ids)
+        record_structure(self, table, name, ids)
         return pd.DataFrame(out, index=shown.index, columns=shown.columns, dtype="str")
-
-    def _record_structure(self, table: DisclosedTable, name: str, ids: dict[Any, str]) -> None:
-        """Record ``table``'s sums, ratios and rounding (:attr:`DisclosedTable.structure`)
-        over the ids of its cells; a cell it does not show gets ``<name>/~/<row>/<col>``."""
-
-        def ident(key: Any) -> str:
-            return ids[key] if key in ids else self.cell_id(table, name, *key)
-
-        for rel in table.structure:
-            if rel[0] == "sum":
-                self.relation(ident(rel[1]), [ident(k) for k in rel[2]])
-            elif rel[0] == "ratio":
-                self.relations.append(
-                    {
-                        "kind": "ratio",
-                        "share": ident(rel[1]),
-                        "numerator": ident(rel[2]),
-                        "denominator": ident(rel[3]),
-                    }
-                )
-            else:
-                self.relations.append({"kind": "rounded", "id": ident(rel[1]), "base": rel[2]})
-        self.primary.update(ident(k) for k in table.primary)
-        if table.periods is not None:
-            total = table.total_label
-            keep = [
-                out
-                for (row, col), out in ids.items()
-                if not _is_total(row if table.periods == "rows" else col, total)
-            ]
-            self.relations.append({"kind": "persistent", "ids": sorted(keep)})
 
     @staticmethod
     def cell_id(table: DisclosedTable, name: str, row: Any, column: Any) -> str:
@@ -256,6 +226,14 @@ class Registry:
         if row in shown.index and column in shown.columns:
             return f"{name}/{_slug(_label(row))}/{_slug(_label(column))}"
         return f"{name}/~/{_slug(_label(row))}/{_slug(_label(column))}"
+
+    def rounded(self, ident: str, base: int) -> None:
+        """Record that ``ident`` is published rounded to the nearest ``base`` (the release
+        audit reads it as an interval, not an exact count)."""
+        if base > 1:
+            record = {"kind": "rounded", "id": ident, "base": int(base)}
+            if record not in self.relations:
+                self.relations.append(record)
 
     def relation(self, total: str, parts: Iterable[str]) -> None:
         """Declare that the statistics ``parts`` add up to ``total`` (ids in this registry,
@@ -410,11 +388,6 @@ class Registry:
             else:
                 reg.relations.append(rel)
         return reg
-
-
-def _is_total(label: Any, total: str | None) -> bool:
-    first = label[0] if isinstance(label, tuple) and label else label
-    return total is not None and first == total
 
 
 def tag(stat: Statistic, text: str | None = None) -> str:

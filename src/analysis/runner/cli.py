@@ -232,6 +232,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     text = result.report()
     if args.failures_only:
         text = "\n".join([*(f.describe() for f in result.failures), text.splitlines()[-1]])
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.report() + "\n", encoding="utf-8")
     print(text)
     return 0 if result.passed else 1
 
@@ -448,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reports_dir", nargs="?", default=_rel(paths.REPORTS_DIR), help="the reports folder"
     )
     p.add_argument("--failures-only", action="store_true", help="print only the cells that fail")
+    p.add_argument(
+        "--out", default=None, help="also write every range and the verdict to this file"
+    )
     p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser(

@@ -35,7 +35,7 @@ def referrals(ctx: YearContext) -> list[Any]:
     )
     trend = _revise_trend(
         ctx, trend, "referrals", ["evaluation_year", "referral_source"], "referral_source"
-    )
+    ).by_period("rows")
     out: list[Any] = [
         HTML(
             "<p>Where referrals came from, year by year, and how many young people each "

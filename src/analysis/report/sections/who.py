@@ -9,6 +9,8 @@ from analysis.analyse.report_facts import age_band, people_in_year
 from analysis.core.labels import NOT_RECORDED
 from analysis.publish import disclosure
 from analysis.publish.disclosure import TOTAL_LABEL, DisclosedTable
+from analysis.publish.disclosure.audit import protect_jointly
+from analysis.publish.registry import Registry
 from analysis.report.context import YearContext
 from analysis.report.sections.common import counts_table, people_n, service_breakdown_allowed
 from analysis.report.wording import HTML, label, slug
@@ -22,9 +24,10 @@ def _cap(text: str) -> str:
 def who(ctx: YearContext) -> list[Any]:
     """Section 4: characteristics of young people supported, with the share not recorded."""
     people = people_in_year(ctx.seen, ctx.year)
+    open_id = f"who/young-people-open/{ctx.year}"
     out: list[Any] = [
         HTML(
-            f"<p>{_cap(people_n(ctx, len(people), f'who/young-people-open/{ctx.year}'))} young "
+            f"<p>{_cap(people_n(ctx, len(people), open_id))} young "
             f"people were open to a service at some time in {ctx.year}, counted once per "
             "service from the case-level extracts (the monitoring returns' figures in "
             "section 3 may differ slightly). "
@@ -53,8 +56,8 @@ def who(ctx: YearContext) -> list[Any]:
             total=(column, "size"), recorded=(column, lambda s: int(s.notna().sum()))
         )
         recorded = recorded.assign(not_recorded=recorded["total"] - recorded["recorded"])
-        out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(t)]
         if not service_breakdown_allowed(ctx):
+            out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(t)]
             continue
         shares = disclosure.disclose_shares(
             recorded.rename(columns={"service_id": "Service"}),
@@ -67,22 +70,33 @@ def who(ctx: YearContext) -> list[Any]:
             share_label="Not recorded (%)",
             denominator_label="Young people",
         )
-        out += table_item(shares)
-        _same_people(ctx, t, shares)
+        same = _same_people(t, shares)
+        t, shares = protect_jointly(
+            [(t, slug(t.title)), (shares, slug(shares.title))],
+            same=same,
+            threshold=ctx.settings.threshold,
+        )
+        for a, b in same:
+            ctx.stats.same(a, b)
+        ctx.stats.relation(same[0][0], [open_id])
+        out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(t), *table_item(shares)]
     return out
 
 
-def _same_people(ctx: YearContext, by_category: DisclosedTable, shares: DisclosedTable) -> None:
-    """Declare, for the release audit, that the category table and the service table count
-    the same young people: its total is the services' young people summed, its "Not
-    recorded" row the services' not recorded (``docs/disclosure.md``)."""
-    cell, a, b = ctx.stats.cell_id, slug(by_category.title), slug(shares.title)
+def _same_people(by_category: DisclosedTable, shares: DisclosedTable) -> list[tuple[str, str]]:
+    """For the release audit: the category table and the service table count the same
+    young people: its total is the services' young people summed, its "Not recorded" row
+    the services' not recorded (``docs/disclosure.md``)."""
+    cell, a, b = Registry.cell_id, slug(by_category.title), slug(shares.title)
     column = by_category.table.columns[0]
-    ctx.stats.same(
-        cell(by_category, a, TOTAL_LABEL, column), cell(shares, b, TOTAL_LABEL, "Young people")
-    )
+    same = [
+        (cell(by_category, a, TOTAL_LABEL, column), cell(shares, b, TOTAL_LABEL, "Young people"))
+    ]
     if NOT_RECORDED in by_category.table.index:
-        ctx.stats.same(
-            cell(by_category, a, NOT_RECORDED, column),
-            cell(shares, b, TOTAL_LABEL, "Not recorded (%): numerator"),
+        same.append(
+            (
+                cell(by_category, a, NOT_RECORDED, column),
+                cell(shares, b, TOTAL_LABEL, "Not recorded (%): numerator"),
+            )
         )
+    return same
