@@ -43,6 +43,15 @@ def freeze(reports_dir: Path, year: str, *, overwrite: bool = False) -> Path:
     registry = source / STATISTICS
     if not registry.exists():
         raise UserError(f"{registry}: no report for {year} to publish (run `make reports`)")
+    from analysis.publish.disclosure.audit import audit_reports
+
+    result = audit_reports(Path(reports_dir))
+    if not result.passed:
+        raise UserError(
+            f"{year} cannot be published: the release audit finds {len(result.failures)} "
+            f"suppressed number(s) that can be worked out, e.g. {result.failures[0].describe()}"
+            " (python -m analysis audit)"
+        )
     target = Path(reports_dir) / RELEASES / year
     if target.exists():
         if not overwrite:

@@ -226,7 +226,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from analysis.publish.disclosure.audit import AuditError, audit_reports
 
     try:
-        result = audit_reports(Path(args.reports_dir))
+        result = audit_reports(Path(args.reports_dir), exact=args.exact)
     except AuditError as exc:
         raise UserError(str(exc)) from exc
     text = result.report()
@@ -452,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
         "reports_dir", nargs="?", default=_rel(paths.REPORTS_DIR), help="the reports folder"
     )
     p.add_argument("--failures-only", action="store_true", help="print only the cells that fail")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="the exact range of every cell (slower; by default a cell is not solved "
+        "further once feasible points show a passing range)",
+    )
     p.add_argument(
         "--out", default=None, help="also write every range and the verdict to this file"
     )

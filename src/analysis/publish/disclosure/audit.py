@@ -78,6 +78,8 @@ class CellRange:
     reason: str
     """``small``, ``complementary`` or ``unknown`` (the audit was not told)."""
     threshold: int
+    exact: bool = True
+    """False when the range is only known to be at least this wide (it passes anyway)."""
 
     @property
     def passed(self) -> bool:
@@ -94,7 +96,8 @@ class CellRange:
         """One line: the cell, its deducible range and the verdict."""
         high = "unbounded" if self.high >= UPPER else f"{self.high:g}"
         verdict = "ok" if self.passed else "DISCLOSED"
-        return f"{verdict:9} {self.vintage} {self.id}: {self.low:g} to {high} ({self.reason})"
+        span = f"{self.low:g} to {high}" if self.exact else f"at least {self.low:g} to {high}"
+        return f"{verdict:9} {self.vintage} {self.id}: {span} ({self.reason})"
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,9 @@ def read_releases(reports_dir: Path) -> list[Registry]:
             registries.append(reg)
     index = root / "index_statistics.json"
     if index.exists():
-        registries.append(Registry.read(index))
+        reg = Registry.read(index)
+        reg.vintage = f"{reg.vintage} index"  # its own page: its ids are its own
+        registries.append(reg)
     return registries
 
 
@@ -295,6 +300,8 @@ def _build(
                     if share.status == CONFIDENTIAL and rel["numerator"] not in reg.stats:
                         targets[num] = (v, rel["numerator"])
                     continue
+                if rel["numerator"] in bases or rel["denominator"] in bases:
+                    continue  # a share of rounded totals is worked out from what is shown
                 half = 0.5 * 10.0 ** -(share.precision or 0)
                 lo, hi = max(0.0, share.value - half), share.value + half
                 # 100 * num / den in [lo, hi]  <=>  100 num - lo den >= 0, 100 num - hi den <= 0
@@ -389,8 +396,14 @@ def _solve_part(
     members: list[int],
     rows: Sequence[tuple[dict[int, float], float, float]],
     targets: list[int],
-) -> dict[int, tuple[float, float]]:
-    """Min and max of each target over the integer points of one connected part."""
+    *,
+    reasons: Mapping[int, str],
+    threshold: int,
+    exact: bool,
+) -> dict[int, tuple[float, float, bool]]:
+    """Min and max of each target over the integer points of one connected part
+    (``(low, high, True)``), or, unless ``exact``, a range of feasible points already wide
+    enough to pass for either reason (``(low, high, False)``: the true range is wider)."""
     local = {g: k for k, g in enumerate(members)}
     lower = np.array([system.lower[g] for g in members])
     upper = np.array([system.upper[g] for g in members])
@@ -406,20 +419,47 @@ def _solve_part(
     matrix = csr_array((data, (ri, ci)), shape=(len(rows), len(members)))
     constraints = [LinearConstraint(matrix, np.array(lo), np.array(hi))]
     integrality = np.ones(len(members))
-    out: dict[int, tuple[float, float]] = {}
+    seen_lo = dict.fromkeys(targets, math.inf)
+    seen_hi = dict.fromkeys(targets, -math.inf)
+
+    def solve(c: np.ndarray) -> np.ndarray:
+        res = milp(c, constraints=constraints, integrality=integrality, bounds=bounds)
+        if res.x is None:
+            raise AuditError(
+                f"the published figures around {_name_of(system, targets[0])} have no "
+                f"solution ({res.message})"
+            )
+        x = np.round(res.x)
+        for g in targets:  # every solution is a point the intruder cannot rule out
+            seen_lo[g] = min(seen_lo[g], x[local[g]])
+            seen_hi[g] = max(seen_hi[g], x[local[g]])
+        return x
+
+    def proven(g: int) -> bool:
+        """Feasible points already show a range that passes the cell's rule."""
+        return CellRange("", "", seen_lo[g], seen_hi[g], reasons[g], threshold).passed
+
+    if not exact:  # all targets down, then all up: often enough to prove most of them
+        push = np.zeros(len(members))
+        push[[local[g] for g in targets]] = 1.0
+        solve(push)
+        solve(-push)
+    out: dict[int, tuple[float, float, bool]] = {}
     for g in targets:
+        if not exact and proven(g):
+            out[g] = (seen_lo[g], seen_hi[g], False)
+            continue
         ends = []
-        for sign in (1.0, -1.0):
+        for sign in (-1.0, 1.0):  # the largest value first, then (if needed) the smallest
             c = np.zeros(len(members))
             c[local[g]] = sign
-            res = milp(c, constraints=constraints, integrality=integrality, bounds=bounds)
-            if res.x is None:
-                raise AuditError(
-                    f"the published figures around {_name_of(system, g)} have no solution "
-                    f"({res.message})"
-                )
-            ends.append(float(round(res.x[local[g]])))
-        out[g] = (ends[0], ends[1])
+            ends.append(float(solve(c)[local[g]]))
+            if not exact and proven(g):
+                break
+        if len(ends) == 2:
+            out[g] = (ends[1], ends[0], True)
+        else:
+            out[g] = (seen_lo[g], seen_hi[g], False)
     return out
 
 
@@ -433,12 +473,16 @@ def audit(
     *,
     primary: Mapping[str, Iterable[str]] | None = None,
     threshold: int | None = None,
+    exact: bool = False,
 ) -> AuditResult:
     """Audit ``registries`` (the releases an intruder can read) as one system.
 
     ``primary`` maps a vintage to the ids suppressed for being small (the registry's
     private :attr:`Registry.primary`); a vintage not in it is judged with the rule for
-    cells of unknown reason. ``threshold`` defaults to the one the releases publish.
+    cells of unknown reason. ``threshold`` defaults to the one the releases publish. With
+    ``exact`` every range is the exact minimum and maximum; without, a cell whose feasible
+    points already span a passing range is not solved further (its range is a lower bound
+    on what the intruder cannot rule out, marked "at least").
     """
     t = _threshold(registries) if threshold is None else int(threshold)
     small = {v: set(ids) for v, ids in (primary or {}).items()}
@@ -456,31 +500,44 @@ def audit(
     for row in rows:
         rows_by_label[labels[next(iter(row[0]))]].append(row)
     wanted: dict[int, list[int]] = defaultdict(list)
-    ranges: dict[int, tuple[float, float]] = {}
+    ranges: dict[int, tuple[float, float, bool]] = {}
     for var, _, _ in targets:
         g = system.names[var]
         if system.lower[g] == system.upper[g] or not rows_by_label.get(labels[g]):
-            ranges[g] = (system.lower[g], system.upper[g])
+            ranges[g] = (system.lower[g], system.upper[g], True)
         else:
             wanted[labels[g]].append(g)
-    for lab, gs in wanted.items():
-        ranges.update(_solve_part(system, by_label[lab], rows_by_label[lab], gs))
-    cells = []
-    for var, vintage, ident in targets:
-        low, high = ranges[system.names[var]]
-        reason = (
+    reasons = {
+        system.names[var]: (
             "unknown"
             if vintage not in small
             else ("small" if ident in small[vintage] else "complementary")
         )
-        cells.append(CellRange(vintage, ident, low, high, reason, t))
+        for var, vintage, ident in targets
+    }
+    for lab, gs in wanted.items():
+        ranges.update(
+            _solve_part(
+                system,
+                by_label[lab],
+                rows_by_label[lab],
+                gs,
+                reasons=reasons,
+                threshold=t,
+                exact=exact,
+            )
+        )
+    cells = []
+    for var, vintage, ident in targets:
+        low, high, is_exact = ranges[system.names[var]]
+        cells.append(CellRange(vintage, ident, low, high, reasons[system.names[var]], t, is_exact))
     diffs = tuple(Difference(d.id, d.earlier, d.later, d.value, t) for d in differences)
     return AuditResult(tuple(cells), diffs, len(rows))
 
 
-def audit_reports(reports_dir: Path) -> AuditResult:
+def audit_reports(reports_dir: Path, *, exact: bool = False) -> AuditResult:
     """:func:`audit` of every release in ``reports_dir`` (:func:`read_releases`)."""
-    return audit(read_releases(reports_dir))
+    return audit(read_releases(reports_dir), exact=exact)
 
 
 # ------------------------------------------------------------------ suppression by audit
