@@ -535,6 +535,14 @@ def audit(
     return AuditResult(tuple(cells), diffs, len(rows))
 
 
+def protect_table(table: DisclosedTable) -> DisclosedTable:
+    """A table's own complementary suppression checked and completed by the audit (ranges,
+    not only exact recovery): unchanged when it suppresses nothing."""
+    if table.threshold <= 0 or not table.primary:
+        return table
+    return protect_jointly([(table, "table")], threshold=table.threshold)[0]
+
+
 def audit_reports(reports_dir: Path, *, exact: bool = False) -> AuditResult:
     """:func:`audit` of every release in ``reports_dir`` (:func:`read_releases`)."""
     return audit(read_releases(reports_dir), exact=exact)
@@ -617,15 +625,22 @@ def protect_jointly(
         if not failing:
             return current
         taken = {i for i, s in reg.stats.items() if s.status == CONFIDENTIAL}
-        choice = None
-        for cell in failing:
-            choice = _complement(reg, cell.id, taken)
-            if choice is not None:
-                break
-        if choice is None or choice not in where:
+        near = _neighbours(reg)
+        chosen: list[str] = []
+        for cell in failing:  # one complement per failing cell not already helped this round
+            if near.get(cell.id, set()) & set(chosen):
+                continue
+            choice = _complement(reg, cell.id, taken | set(chosen))
+            if choice is not None and choice in where:
+                chosen.append(choice)
+        if not chosen:
             raise AuditError(
                 f"no published count left to protect {failing[0].describe()}: merge categories"
             )
-        k, key = where[choice]
-        current[k] = current[k].with_suppressed([key])
+        by_table: dict[int, list[Any]] = defaultdict(list)
+        for choice in chosen:
+            k, key = where[choice]
+            by_table[k].append(key)
+        for k, keys in by_table.items():
+            current[k] = current[k].with_suppressed(keys)
     raise AuditError(f"suppression did not converge in {max_rounds} rounds")

@@ -153,7 +153,7 @@ def disclose_counts(
         total_label=TOTAL_LABEL if totals and (has_total_col or has_total_row) else None,
         structure=_structure(keys, relations, total_flat, total_rounding),
         primary=[keys[i] for i in np.flatnonzero(primary & mask.ravel())],
-    )
+    ).audited()
 
 
 def _structure(
@@ -392,4 +392,4 @@ def disclose_table(
         total_label=TOTAL_LABEL if total_row and has_total_row else None,
         structure=_structure(keys, rel, total_flat, total_rounding, ratios),
         primary=[keys[i] for i in np.flatnonzero(primary & mask.ravel())],
-    )
+    ).audited()

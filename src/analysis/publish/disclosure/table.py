@@ -271,6 +271,13 @@ class DisclosedTable:
                 numeric.loc[row, col] = float("nan")
         return self._derive(table, numeric)
 
+    def audited(self) -> DisclosedTable:
+        """This table with its complementary suppression completed by the release audit
+        (:func:`analysis.publish.disclosure.audit.protect_table`)."""
+        from analysis.publish.disclosure.audit import protect_table
+
+        return protect_table(self)
+
     def transposed(self) -> DisclosedTable:
         """The same published values with rows and columns swapped (e.g. years as rows)."""
         return self._derive(
