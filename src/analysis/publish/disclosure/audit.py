@@ -429,7 +429,7 @@ def _solve_part(
                 f"the published figures around {_name_of(system, targets[0])} have no "
                 f"solution ({res.message})"
             )
-        x = np.round(res.x)
+        x = np.round(res.x) + 0.0  # no -0
         for g in targets:  # every solution is a point the intruder cannot rule out
             seen_lo[g] = min(seen_lo[g], x[local[g]])
             seen_hi[g] = max(seen_hi[g], x[local[g]])
@@ -447,19 +447,19 @@ def _solve_part(
     out: dict[int, tuple[float, float, bool]] = {}
     for g in targets:
         if not exact and proven(g):
-            out[g] = (seen_lo[g], seen_hi[g], False)
+            out[g] = (seen_lo[g] + 0.0, seen_hi[g] + 0.0, False)
             continue
         ends = []
         for sign in (-1.0, 1.0):  # the largest value first, then (if needed) the smallest
             c = np.zeros(len(members))
             c[local[g]] = sign
-            ends.append(float(solve(c)[local[g]]))
+            ends.append(float(solve(c)[local[g]]) + 0.0)
             if not exact and proven(g):
                 break
         if len(ends) == 2:
             out[g] = (ends[1], ends[0], True)
         else:
-            out[g] = (seen_lo[g], seen_hi[g], False)
+            out[g] = (seen_lo[g] + 0.0, seen_hi[g] + 0.0, False)
     return out
 
 
@@ -570,6 +570,14 @@ def _complement(reg: Registry, failing: str, taken: set[str]) -> str | None:
     relations) with the smallest value, ties broken by id."""
     near = _neighbours(reg)
     shares = {rel["share"] for rel in reg.relations if rel["kind"] == "ratio"}
+    sums = [{rel["total"], *rel["parts"]} for rel in reg.relations if rel["kind"] == "sum"]
+    hidden = taken | {failing}
+
+    def exposes(j: str) -> int:
+        """Sums that would hold ``j`` as their only suppressed cell (each needs another
+        complement later): fewer is cheaper, so complements close rectangles first."""
+        return sum(1 for group in sums if j in group and not (group & hidden))
+
     seen, frontier = {failing}, [failing]
     while frontier:
         layer = sorted({j for i in frontier for j in near.get(i, ())} - seen)
@@ -585,7 +593,7 @@ def _complement(reg: Registry, failing: str, taken: set[str]) -> str | None:
             and reg.stats[j].unit not in ("text", "estimate")
         ]
         if options:
-            return min(options, key=lambda o: (o[0] == 0, o[0], o[1]))[1]
+            return min(options, key=lambda o: (exposes(o[1]), o[0] == 0, o[0], o[1]))[1]
         frontier = layer
     return None
 

@@ -23,12 +23,9 @@ def referrals(ctx: YearContext) -> list[Any]:
     by_year = ref.assign(source=ref["referral_source"].map(label))
     # Each cell is a programme total, rounded: a revised figure against the earlier
     # report's then gives no small count of late returns away (docs/disclosure.md).
-    by_year = (
-        by_year.groupby(["evaluation_year", "source"], as_index=False, observed=True)[
-            "referrals"
-        ]
-        .sum()
-    )
+    by_year = by_year.groupby(["evaluation_year", "source"], as_index=False, observed=True)[
+        "referrals"
+    ].sum()
     trend = disclosure.disclose_programme_totals(
         by_year,
         index="evaluation_year",
