@@ -12,12 +12,8 @@ from hypothesis import strategies as st
 from analysis.core.checks import check_threshold
 from analysis.core.errors import UserError
 from analysis.publish import disclosure
-from analysis.publish.disclosure.audit import (
-    CellRange,
-    audit,
-    protect_jointly,
-    read_releases,
-)
+from analysis.publish.disclosure.audit import CellRange, audit, read_releases
+from analysis.publish.disclosure.complements import protect_jointly
 from analysis.publish.registry import RULES, Registry
 from analysis.publish.release import changes_since_release, freeze, verify
 

@@ -274,7 +274,7 @@ class DisclosedTable:
     def audited(self) -> DisclosedTable:
         """This table with its complementary suppression completed by the release audit
         (:func:`analysis.publish.disclosure.audit.protect_table`)."""
-        from analysis.publish.disclosure.audit import protect_table
+        from analysis.publish.disclosure.complements import protect_table
 
         return protect_table(self)
 

@@ -9,7 +9,7 @@ from analysis.analyse.report_facts import age_band, people_in_year
 from analysis.core.labels import NOT_RECORDED
 from analysis.publish import disclosure
 from analysis.publish.disclosure import TOTAL_LABEL, DisclosedTable
-from analysis.publish.disclosure.audit import protect_jointly
+from analysis.publish.disclosure.complements import protect_jointly
 from analysis.publish.registry import Registry
 from analysis.report.context import YearContext
 from analysis.report.sections.common import counts_table, people_n, service_breakdown_allowed
