@@ -38,6 +38,8 @@ def _complement(reg: Registry, failing: str, taken: set[str]) -> str | None:
     shares = {rel["share"] for rel in reg.relations if rel["kind"] == "ratio"}
     sums = [{rel["total"], *rel["parts"]} for rel in reg.relations if rel["kind"] == "sum"]
     hidden = taken | {failing}
+    # a rounded total is often restated elsewhere (a sentence, another table): a part first
+    rounded = {rel["id"] for rel in reg.relations if rel["kind"] == "rounded"}
 
     def exposes(j: str) -> int:
         """Sums that would hold ``j`` as their only suppressed cell (each needs another
@@ -59,7 +61,10 @@ def _complement(reg: Registry, failing: str, taken: set[str]) -> str | None:
             and reg.stats[j].unit not in ("text", "estimate")
         ]
         if options:
-            return min(options, key=lambda o: (exposes(o[1]), o[0] == 0, o[0], o[1]))[1]
+            return min(
+                options,
+                key=lambda o: (exposes(o[1]), o[1] in rounded, o[0] == 0, o[0], o[1]),
+            )[1]
         frontier = layer
     return None
 
