@@ -75,13 +75,16 @@ def protect_jointly(
     same: Sequence[tuple[str, str]] = (),
     threshold: int,
     public: Sequence[Registry] = (),
+    numbers: Sequence[tuple[str, float, int]] = (),
+    relations: Sequence[tuple[str, Sequence[str]]] = (),
     max_rounds: int = 200,
 ) -> list[DisclosedTable]:
     """Complementary suppression chosen by the release audit for tables published together.
 
     ``tables`` are ``(table, slug)`` pairs as the report publishes them; ``same`` declares
     cells of different tables that state one quantity (ids as :meth:`Registry.cell_id`
-    gives them); ``public`` are registries already public (earlier releases). While the
+    gives them); ``public`` are registries already public (earlier releases); ``numbers`` (id, value, base) and ``relations`` (total, parts): what
+    sentences beside the tables state about them (a rounded number and what it equals). While the
     audit finds a suppressed cell an intruder can narrow down, the cheapest published count
     related to it (smallest non-zero value, then id) is suppressed as well, with the
     percentages that depend on it. Raises :class:`AuditError` when nothing is left to
@@ -99,6 +102,11 @@ def protect_jointly(
                     where[str(ids.loc[row, col])] = (k, (row, col))
         for a, b in same:
             reg.same(a, b)
+        for ident, value, base in numbers:  # stated in prose, rounded to ``base``
+            reg.number(ident, value)
+            reg.rounded(ident, base)
+        for total, parts in relations:
+            reg.relation(total, parts)
         result = audit([*public, reg], primary={"joint": reg.primary})
         failing = [c for c in result.failures if isinstance(c, CellRange) and c.vintage == "joint"]
         if not failing:

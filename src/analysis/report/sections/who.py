@@ -12,7 +12,12 @@ from analysis.publish.disclosure import TOTAL_LABEL, DisclosedTable
 from analysis.publish.disclosure.complements import protect_jointly
 from analysis.publish.registry import Registry
 from analysis.report.context import YearContext
-from analysis.report.sections.common import counts_table, people_n, service_breakdown_allowed
+from analysis.report.sections.common import (
+    counts_table,
+    people_n,
+    rounded_n,
+    service_breakdown_allowed,
+)
 from analysis.report.wording import HTML, label, slug
 from analysis.report.writer import table_item
 
@@ -71,10 +76,17 @@ def who(ctx: YearContext) -> list[Any]:
             denominator_label="Young people",
         )
         same = _same_people(t, shares)
+        opening = (
+            [(open_id, rounded_n(ctx, len(people)), ctx.settings.total_rounding)]
+            if len(people) > ctx.settings.threshold
+            else []
+        )
         t, shares = protect_jointly(
             [(t, slug(t.title)), (shares, slug(shares.title))],
             same=same,
             threshold=ctx.settings.threshold,
+            numbers=opening,
+            relations=[(same[0][0], [open_id])] if opening else [],
         )
         for a, b in same:
             ctx.stats.same(a, b)
