@@ -9,6 +9,7 @@ from analysis.analyse.report_facts import age_band, people_in_year
 from analysis.core.labels import NOT_RECORDED
 from analysis.publish import disclosure
 from analysis.publish.disclosure import TOTAL_LABEL, DisclosedTable
+from analysis.publish.disclosure.audit import AuditError
 from analysis.publish.disclosure.complements import protect_jointly
 from analysis.publish.registry import Registry
 from analysis.report.context import YearContext
@@ -81,13 +82,29 @@ def who(ctx: YearContext) -> list[Any]:
             if len(people) > ctx.settings.threshold
             else []
         )
-        t, shares = protect_jointly(
-            [(t, slug(t.title)), (shares, slug(shares.title))],
-            same=same,
-            threshold=ctx.settings.threshold,
-            numbers=opening,
-            relations=[(same[0][0], [open_id])] if opening else [],
-        )
+        try:
+            t, shares = protect_jointly(
+                [(t, slug(t.title)), (shares, slug(shares.title))],
+                same=same,
+                threshold=ctx.settings.threshold,
+                numbers=opening,
+                relations=[(same[0][0], [open_id])] if opening else [],
+            )
+        except AuditError:
+            # No choice of complementary cells protects every service: the breakdown by
+            # service is not published at all (docs/disclosure.md).
+            out += [
+                HTML(f"<h3>{html.escape(title)}</h3>"),
+                *table_item(t),
+                HTML(
+                    "<p>The share not recorded by service is not shown: with so few "
+                    "services, a small number could be worked out from it.</p>"
+                ),
+            ]
+            ctx.stats.relation(
+                Registry.cell_id(t, slug(t.title), TOTAL_LABEL, t.table.columns[0]), [open_id]
+            )
+            continue
         for a, b in same:
             ctx.stats.same(a, b)
         ctx.stats.relation(same[0][0], [open_id])
