@@ -150,14 +150,10 @@ class Registry:
     links: list[tuple[str, str]] = field(default_factory=list, compare=False)
     """Pairs of ids that state one quantity (:meth:`same`)."""
     relations: list[dict[str, Any]] = field(default_factory=list, compare=False)
-    """The arithmetic between statistics an intruder knows (``docs/disclosure.md``),
-    recorded when they are registered: ``{"kind": "sum", "total": id, "parts": [ids]}``,
-    ``{"kind": "ratio", "share": id, "numerator": id, "denominator": id}`` (a percentage)
-    and ``{"kind": "rounded", "id": id, "base": n}``. An id that is not a registered
-    statistic is a quantity that is not published (a hidden total, a share's numerator)."""
+    """What an intruder knows between statistics (``sum``, ``ratio``, ``rounded``,
+    ``persistent``; ``publish/structure.py``, ``docs/disclosure.md``)."""
     primary: set[str] = field(default_factory=set, compare=False)
-    """Ids suppressed for being small (the other ``[c]`` are complementary). Never written
-    to ``statistics.json``: it would tell an intruder which cells are small."""
+    """Ids suppressed for being small; never written (it would tell which cells are)."""
 
     # -- registering ---------------------------------------------------------------------
     def add(self, stat: Statistic) -> Statistic:
@@ -219,26 +215,20 @@ class Registry:
 
     @staticmethod
     def cell_id(table: DisclosedTable, name: str, row: Any, column: Any) -> str:
-        """The id :meth:`table` gives the cell ``(row, column)`` of ``table`` published as
-        ``name``; for a quantity the table does not show (a hidden total, a share's
-        numerator) the id its structure is recorded under."""
+        """The id of ``table``'s cell ``(row, column)`` published as ``name`` (``/~/`` for
+        a quantity the table does not show, such as a hidden total)."""
         shown = table.table
-        if row in shown.index and column in shown.columns:
-            return f"{name}/{_slug(_label(row))}/{_slug(_label(column))}"
-        return f"{name}/~/{_slug(_label(row))}/{_slug(_label(column))}"
+        hidden = "" if row in shown.index and column in shown.columns else "~/"
+        return f"{name}/{hidden}{_slug(_label(row))}/{_slug(_label(column))}"
 
     def rounded(self, ident: str, base: int) -> None:
-        """Record that ``ident`` is published rounded to the nearest ``base`` (the release
-        audit reads it as an interval, not an exact count)."""
-        if base > 1:
-            record = {"kind": "rounded", "id": ident, "base": int(base)}
-            if record not in self.relations:
-                self.relations.append(record)
+        """Record that ``ident`` is published rounded to the nearest ``base``."""
+        record = {"kind": "rounded", "id": ident, "base": int(base)}
+        if base > 1 and record not in self.relations:
+            self.relations.append(record)
 
     def relation(self, total: str, parts: Iterable[str]) -> None:
-        """Declare that the statistics ``parts`` add up to ``total`` (ids in this registry,
-        or quantities it does not publish): the same young people counted by age in one
-        table and by service in another, for the release audit (``docs/disclosure.md``)."""
+        """Declare that ``parts`` add up to ``total`` (for the release audit)."""
         self.relations.append({"kind": "sum", "total": total, "parts": list(parts)})
 
     def number(
