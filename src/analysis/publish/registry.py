@@ -150,8 +150,7 @@ class Registry:
     links: list[tuple[str, str]] = field(default_factory=list, compare=False)
     """Pairs of ids that state one quantity (:meth:`same`)."""
     relations: list[dict[str, Any]] = field(default_factory=list, compare=False)
-    """What an intruder knows between statistics (``sum``, ``ratio``, ``rounded``,
-    ``persistent``; ``publish/structure.py``, ``docs/disclosure.md``)."""
+    """What an intruder knows between statistics (``docs/disclosure.md``)."""
     primary: set[str] = field(default_factory=set, compare=False)
     """Ids suppressed for being small; never written (it would tell which cells are)."""
 
