@@ -42,6 +42,7 @@ def who(ctx: YearContext) -> list[Any]:
         )
     ]
     people = people.assign(age_band=age_band(people["age_at_referral"]))
+    pairs: list[tuple[str, DisclosedTable, DisclosedTable | None]] = []
     for column, title in (
         ("age_band", "Age at referral"),
         ("gender", "Gender"),
@@ -62,54 +63,95 @@ def who(ctx: YearContext) -> list[Any]:
             total=(column, "size"), recorded=(column, lambda s: int(s.notna().sum()))
         )
         recorded = recorded.assign(not_recorded=recorded["total"] - recorded["recorded"])
-        if not service_breakdown_allowed(ctx):
-            out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(t)]
-            continue
-        shares = disclosure.disclose_shares(
-            recorded.rename(columns={"service_id": "Service"}),
-            index="Service",
-            numerator="not_recorded",
-            denominator="total",
-            threshold=ctx.settings.threshold,
-            protect_complement=True,
-            title=f"{title}: share not recorded by service, {ctx.year}",
-            share_label="Not recorded (%)",
-            denominator_label="Young people",
-        )
-        same = _same_people(t, shares)
-        opening = (
-            [(open_id, rounded_n(ctx, len(people)), ctx.settings.total_rounding)]
-            if len(people) > ctx.settings.threshold
-            else []
-        )
-        try:
-            t, shares = protect_jointly(
-                [(t, slug(t.title)), (shares, slug(shares.title))],
-                same=same,
+        shares = (
+            disclosure.disclose_shares(
+                recorded.rename(columns={"service_id": "Service"}),
+                index="Service",
+                numerator="not_recorded",
+                denominator="total",
                 threshold=ctx.settings.threshold,
-                numbers=opening,
-                relations=[(same[0][0], [open_id])] if opening else [],
+                protect_complement=True,
+                title=f"{title}: share not recorded by service, {ctx.year}",
+                share_label="Not recorded (%)",
+                denominator_label="Young people",
             )
-        except AuditError:
-            # No choice of complementary cells protects every service: the breakdown by
-            # service is not published at all (docs/disclosure.md).
-            out += [
-                HTML(f"<h3>{html.escape(title)}</h3>"),
-                *table_item(t),
-                HTML(
-                    "<p>The share not recorded by service is not shown: with so few "
-                    "services, a small number could be worked out from it.</p>"
-                ),
-            ]
-            ctx.stats.relation(
-                Registry.cell_id(t, slug(t.title), TOTAL_LABEL, t.table.columns[0]), [open_id]
-            )
+            if service_breakdown_allowed(ctx)
+            else None
+        )
+        pairs.append((title, t, shares))
+    return out + _protected(ctx, pairs, open_id, len(people))
+
+
+def _protected(
+    ctx: YearContext,
+    pairs: list[tuple[str, DisclosedTable, DisclosedTable | None]],
+    open_id: str,
+    n_people: int,
+) -> list[Any]:
+    """The five characteristics' tables, protected together by the release audit: they
+    count the same young people (each table's total, the services' young people in every
+    by-service table, the opening sentence's number; ``docs/disclosure.md``). When no
+    choice of complements protects every service, the by-service tables are left out."""
+    tables: list[tuple[DisclosedTable, str]] = []
+    same: list[tuple[str, str]] = []
+    first: DisclosedTable | None = None
+    for _, t, shares in pairs:
+        tables.append((t, slug(t.title)))
+        if shares is None:
             continue
-        for a, b in same:
-            ctx.stats.same(a, b)
-        ctx.stats.relation(same[0][0], [open_id])
-        out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(t), *table_item(shares)]
-    return out
+        tables.append((shares, slug(shares.title)))
+        same += _same_people(t, shares)
+        if first is None:
+            first = shares
+            continue
+        same += [
+            (
+                Registry.cell_id(first, slug(first.title), row, "Young people"),
+                Registry.cell_id(shares, slug(shares.title), row, "Young people"),
+            )
+            for row in shares.table.index
+            if row in first.table.index
+        ]
+    totals = [
+        Registry.cell_id(t, slug(t.title), TOTAL_LABEL, t.table.columns[0]) for _, t, _ in pairs
+    ]
+    opening = (
+        [(open_id, rounded_n(ctx, n_people), ctx.settings.total_rounding)]
+        if n_people > ctx.settings.threshold
+        else []
+    )
+    relations = [(total, [open_id]) for total in totals] if opening else []
+    note: list[Any] = []
+    try:
+        done = protect_jointly(
+            tables,
+            same=same,
+            threshold=ctx.settings.threshold,
+            numbers=opening,
+            relations=relations,
+        )
+    except AuditError:
+        done = [t for t, _ in tables]
+        tables = [(t, name) for t, name in tables if t.kind != "shares"]
+        done = [t for t in done if t.kind != "shares"]
+        same = []
+        note = [
+            HTML(
+                "<p>The share not recorded by service is not shown: with so few services, "
+                "a small number could be worked out from it.</p>"
+            )
+        ]
+    for a, b in same:
+        ctx.stats.same(a, b)
+    for total, parts in relations:
+        ctx.stats.relation(total, parts)
+    by_title = {t.title: t for t in done}
+    out: list[Any] = []
+    for title, t, shares in pairs:
+        out += [HTML(f"<h3>{html.escape(title)}</h3>"), *table_item(by_title[t.title])]
+        if shares is not None and shares.title in by_title:
+            out += table_item(by_title[shares.title])
+    return out + note
 
 
 def _same_people(by_category: DisclosedTable, shares: DisclosedTable) -> list[tuple[str, str]]:
