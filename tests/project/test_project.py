@@ -224,6 +224,10 @@ STAGE_ENTRY = {
     "analyse": ("notebooks/03_analyse.py", RUNNER),
     "report": ("notebooks/04_report.py", (*RUNNER, "analysis.publish.render")),
     "national": ("notebooks/05_national.py", (*RUNNER, "analysis.publish.render")),
+    "audit": (
+        None,
+        ("analysis.__main__", "analysis.runner.cli", "analysis.publish.disclosure.audit"),
+    ),
     "index": (None, ("analysis.__main__", "analysis.runner.cli", "analysis.report.index")),
     "aqa": (None, ("analysis.__main__", "analysis.runner.cli", "analysis.publish.render")),
 }

@@ -23,6 +23,7 @@ __all__ = [
     "FRAMEWORK",
     "GENERATOR_MARKER",
     "HEADLINE",
+    "AUDIT",
     "INDEX_STATISTICS",
     "INDICATORS",
     "LEDGER",
@@ -109,6 +110,10 @@ symbol; ``analysis.publish.registry``), suppressed cells with their symbol."""
 INDEX_STATISTICS = "reports/index_statistics.json"
 """The index page's registry of published statistics (its headline trend and prose)."""
 
+AUDIT = "data/interim/audit.txt"
+"""Written by the ``audit`` stage: every suppressed cell's range an intruder can deduce
+from all the releases together, and the verdict (not published; ``docs/disclosure.md``)."""
+
 PARAMS_CHECKED = "data/interim/params-checked.json"
 """Written by the ``check`` stage when ``params.yaml`` can be run; every stage reads it."""
 
@@ -172,6 +177,12 @@ STAGES: tuple[Stage, ...] = (
         ("reports/national",),
     ),
     Stage(
+        "audit",
+        "audits every release together: no suppressed count can be worked out",
+        (PARAMS_CHECKED, "reports/{year}"),
+        (AUDIT,),
+    ),
+    Stage(
         "index",
         "the index of reports and the headline trend",
         (
@@ -181,6 +192,7 @@ STAGES: tuple[Stage, ...] = (
             "reports/{year}",
             "reports/aqa",
             "reports/national",
+            AUDIT,
         ),
         ("reports/index.html", "reports/headline_trend.csv", INDEX_STATISTICS),
     ),

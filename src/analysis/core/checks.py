@@ -118,6 +118,23 @@ def dvc_year_problems(years: Sequence[str], dvc_file: Path) -> list[str]:
     return problems
 
 
+REAL_DATA_MIN_THRESHOLD = 9
+"""The lowest suppression threshold a real-data run may use (``docs/disclosure.md``)."""
+
+
+def check_threshold(threshold: int, data_source: str) -> int:
+    """Refuse a suppression threshold below :data:`REAL_DATA_MIN_THRESHOLD` on real data
+    (a value left low by ``dvc exp run`` would publish counts of children it should not);
+    return the threshold."""
+    if data_source != "synthetic" and int(threshold) < REAL_DATA_MIN_THRESHOLD:
+        raise UserError(
+            f"params.yaml report.suppression_threshold is {threshold}, but on real data "
+            f"(data.source: {data_source}) it cannot be below {REAL_DATA_MIN_THRESHOLD} "
+            "(docs/disclosure.md): set it to 9 or more. Nothing was run."
+        )
+    return int(threshold)
+
+
 def check_years(
     params: Mapping[str, Any],
     *,
@@ -133,6 +150,9 @@ def check_years(
     """
     years = params.get("years") or []
     source = str((params.get("data") or {}).get("source", "synthetic"))
+    report = params.get("report") or {}
+    if "suppression_threshold" in report:
+        check_threshold(report["suppression_threshold"], source)
     covered = covered_years(source, processed_dir) if coverage else None
     problems = year_problems(years, covered)
     if not problems and dvc_file is not None:

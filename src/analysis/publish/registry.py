@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis.core.io import neutralise_cell, write_json
 from analysis.publish.disclosure.table import REVISED, SYMBOL_KEY, DisclosedTable
+from analysis.publish.structure import record_structure
 
 __all__ = [
     "ALLOWED_UNTAGGED",
@@ -148,6 +149,10 @@ class Registry:
     stats: dict[str, Statistic] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list, compare=False)
     """Pairs of ids that state one quantity (:meth:`same`)."""
+    relations: list[dict[str, Any]] = field(default_factory=list, compare=False)
+    """What an intruder knows between statistics (``docs/disclosure.md``)."""
+    primary: set[str] = field(default_factory=set, compare=False)
+    """Ids suppressed for being small; never written (it would tell which cells are)."""
 
     # -- registering ---------------------------------------------------------------------
     def add(self, stat: Statistic) -> Statistic:
@@ -199,7 +204,31 @@ class Registry:
                     )
                 )
                 out[i][j] = ident
+        ids = {
+            (row, col): out[i][j]
+            for i, row in enumerate(shown.index)
+            for j, col in enumerate(shown.columns)
+        }
+        record_structure(self, table, name, ids)
         return pd.DataFrame(out, index=shown.index, columns=shown.columns, dtype="str")
+
+    @staticmethod
+    def cell_id(table: DisclosedTable, name: str, row: Any, column: Any) -> str:
+        """The id of ``table``'s cell ``(row, column)`` published as ``name`` (``/~/`` for
+        a quantity the table does not show, such as a hidden total)."""
+        shown = table.table
+        hidden = "" if row in shown.index and column in shown.columns else "~/"
+        return f"{name}/{hidden}{_slug(_label(row))}/{_slug(_label(column))}"
+
+    def rounded(self, ident: str, base: int) -> None:
+        """Record that ``ident`` is published rounded to the nearest ``base``."""
+        record = {"kind": "rounded", "id": ident, "base": int(base)}
+        if base > 1 and record not in self.relations:
+            self.relations.append(record)
+
+    def relation(self, total: str, parts: Iterable[str]) -> None:
+        """Declare that ``parts`` add up to ``total`` (for the release audit)."""
+        self.relations.append({"kind": "sum", "total": total, "parts": list(parts)})
 
     def number(
         self,
@@ -324,7 +353,15 @@ class Registry:
 
     def write(self, path: Path) -> Path:
         """Write the registry as JSON (``statistics.json``)."""
-        write_json({"vintage": self.vintage, "statistics": self.records()}, Path(path))
+        same = [{"kind": "same", "ids": [a, b]} for a, b in self.links]
+        write_json(
+            {
+                "vintage": self.vintage,
+                "statistics": self.records(),
+                "relations": [*self.relations, *same],
+            },
+            Path(path),
+        )
         return Path(path)
 
     @classmethod
@@ -334,6 +371,11 @@ class Registry:
         reg = cls(str(data["vintage"]))
         for record in data["statistics"]:
             reg.stats[record["id"]] = Statistic(**record)
+        for rel in data.get("relations", []):
+            if rel["kind"] == "same":
+                reg.links.append((rel["ids"][0], rel["ids"][1]))
+            else:
+                reg.relations.append(rel)
         return reg
 
 

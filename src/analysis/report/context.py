@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.analyse import vintage
 from analysis.core import calendar as periods
 from analysis.core import paths
+from analysis.core.checks import check_threshold
 from analysis.core.errors import UserError
 from analysis.core.io import (
     ANALYSED_DATA_FILE,
@@ -36,6 +37,9 @@ class ReportSettings:
     first_year: str = periods.year_of(min(periods.PHASE_STARTS))
     min_services: int = 3
     data_source: str = "synthetic"
+
+    def __post_init__(self) -> None:
+        check_threshold(self.threshold, self.data_source)
 
     @classmethod
     def from_settings(cls, year: str, settings: Settings) -> ReportSettings:

@@ -222,6 +222,32 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from analysis.publish.disclosure.audit import AuditError, audit_reports
+
+    try:
+        result = audit_reports(Path(args.reports_dir), exact=args.exact)
+    except AuditError as exc:
+        raise UserError(str(exc)) from exc
+    text = result.report()
+    if args.failures_only:
+        text = "\n".join([*(f.describe() for f in result.failures), text.splitlines()[-1]])
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.report() + "\n", encoding="utf-8")
+    print(text)
+    return 0 if result.passed else 1
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from analysis.publish import release
+
+    target = release.freeze(Path(args.reports_dir), args.year, overwrite=args.overwrite)
+    print(f"{args.year} frozen in {target} (tables and statistics.json with their hashes)")
+    return 0
+
+
 def _year(text: str) -> str:
     """An argparse type: an evaluation year label like 2015-16."""
     from analysis.core.calendar import parse_year
@@ -415,6 +441,44 @@ def build_parser() -> argparse.ArgumentParser:
         "reports_dir", nargs="?", default=_rel(paths.REPORTS_DIR), help="the reports folder"
     )
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser(
+        "audit",
+        help="audit every release in REPORTS_DIR as one system: print each suppressed "
+        "cell's deducible range and the verdict (exit 1 when a cell is disclosed)",
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "reports_dir", nargs="?", default=_rel(paths.REPORTS_DIR), help="the reports folder"
+    )
+    p.add_argument("--failures-only", action="store_true", help="print only the cells that fail")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="the exact range of every cell (slower; by default a cell is not solved "
+        "further once feasible points show a passing range)",
+    )
+    p.add_argument(
+        "--out", default=None, help="also write every range and the verdict to this file"
+    )
+    p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser(
+        "publish",
+        help="freeze YEAR's release (its tables and statistics with their hashes) in "
+        "REPORTS_DIR/releases/YEAR; later audits read it as public",
+        formatter_class=fmt,
+    )
+    p.add_argument("year", type=_year, help="the evaluation year, e.g. 2015-16")
+    p.add_argument(
+        "reports_dir", nargs="?", default=_rel(paths.REPORTS_DIR), help="the reports folder"
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a frozen release (only one nobody has seen)",
+    )
+    p.set_defaults(func=_cmd_publish)
 
     p = sub.add_parser(
         "keygen",

@@ -142,6 +142,7 @@ def disclose_counts(
     if columns is not None:
         table.columns.name = columns
         nums.columns.name = columns
+    keys = [(row_index[r], col_labels[c]) for r in range(shape[0]) for c in range(shape[1])]
     return _new(
         table,
         nums,
@@ -150,7 +151,27 @@ def disclose_counts(
         threshold=threshold,
         kind="counts",
         total_label=TOTAL_LABEL if totals and (has_total_col or has_total_row) else None,
-    )
+        structure=_structure(keys, relations, total_flat, total_rounding),
+        primary=[keys[i] for i in np.flatnonzero(primary & mask.ravel())],
+    ).audited()
+
+
+def _structure(
+    keys: Sequence[Any],
+    relations: Sequence[tuple[Sequence[int], int]],
+    total_flat: np.ndarray,
+    total_rounding: int,
+    ratios: Sequence[tuple[Any, Any, Any]] = (),
+) -> list[tuple[Any, ...]]:
+    """The table's arithmetic as :attr:`DisclosedTable.structure`: its sums over the grid
+    (``keys`` names each flat position), the rounding of its totals and its percentages."""
+    out: list[tuple[Any, ...]] = [
+        ("sum", keys[total], tuple(keys[p] for p in parts)) for parts, total in relations
+    ]
+    if total_rounding > 1:
+        out += [("rounded", keys[i], total_rounding) for i in np.flatnonzero(total_flat)]
+    out += [("ratio", share, num, den) for share, num, den in ratios]
+    return out
 
 
 def _present(
@@ -348,6 +369,12 @@ def disclose_table(
     numeric = pd.DataFrame({k: nums[k] for k in order}, index=row_index)
     if not total_row and has_total_row:
         table, numeric = table.iloc[:n_rows], numeric.iloc[:n_rows]
+    keys = [(row_index[r], count_cols[c]) for r in range(rows) for c in range(n_cols)]
+    ratios = [
+        ((row_index[r], name), (row_index[r], num), (row_index[r], den))
+        for name, (num, den) in percent_columns.items()
+        for r in range(rows)
+    ]
     extra = list(notes)
     if percent_columns:
         extra.insert(
@@ -363,4 +390,6 @@ def disclose_table(
         threshold=threshold,
         kind="table",
         total_label=TOTAL_LABEL if total_row and has_total_row else None,
-    )
+        structure=_structure(keys, rel, total_flat, total_rounding, ratios),
+        primary=[keys[i] for i in np.flatnonzero(primary & mask.ravel())],
+    ).audited()

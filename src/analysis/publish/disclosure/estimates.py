@@ -27,6 +27,7 @@ from analysis.publish.disclosure.table import (
     NOT_AVAILABLE,
     REVISED,
     ROUNDS_TO_ZERO,
+    TOTAL_LABEL,
     DisclosedTable,
     DisclosureError,
     _fmt_plain,
@@ -145,6 +146,14 @@ def disclose_shares(
             numeric[denominator_label] = d_num
         table.index = _make_index(list(table.index), table.index)
         numeric.index = table.index
+    structure, primary = _share_structure(
+        table,
+        pooled,
+        columns=columns,
+        share_label=share_label,
+        denominator_label=denominator_label if show_denominator else None,
+        threshold=threshold,
+    )
     return _new(
         table,
         numeric,
@@ -153,7 +162,49 @@ def disclose_shares(
         threshold=threshold,
         kind="shares",
         total_label=None,
+        structure=structure,
+        primary=primary,
     )
+
+
+def _share_structure(
+    table: pd.DataFrame,
+    pooled: pd.DataFrame,
+    *,
+    columns: str | None,
+    share_label: str,
+    denominator_label: str | None,
+    threshold: int,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, object]]]:
+    """Each share as a ratio of a numerator (not shown) to its denominator (shown when
+    ``denominator_label``), and the numerators and denominators that are small."""
+    structure: list[tuple[object, ...]] = []
+    primary: list[tuple[object, object]] = []
+    for i, ((n, d), key) in enumerate(
+        zip(
+            pooled[["__num__", "__den__"]].itertuples(index=False, name=None),
+            pooled.index,
+            strict=True,
+        )
+    ):
+        if columns is None:
+            row = table.index[i]
+            share = (row, share_label)
+            den = (row, denominator_label or f"{share_label}: denominator")
+        else:
+            *r, c = key if isinstance(key, tuple) else (key,)
+            row_key = tuple(str(x) for x in r) if len(r) > 1 else str(r[0])
+            share = (row_key, str(c))
+            den = (row_key, f"{c}: denominator")
+        num = (share[0], f"{share[1]}: numerator")
+        structure.append(("ratio", share, num, den))
+        primary += [k for k, v in ((num, n), (den, d)) if is_small(v, threshold)]
+    if columns is None and len(structure) > 1:
+        # The programme's numerator and denominator (not shown; often published elsewhere).
+        for part in (2, 3):
+            total = (TOTAL_LABEL, structure[0][part][1])
+            structure.append(("sum", total, tuple(rel[part] for rel in structure[: len(pooled)])))
+    return structure, primary
 
 
 def disclose_estimates(
@@ -350,6 +401,12 @@ def disclose_programme_totals(
         threshold=threshold,
         kind="totals",
         total_label=None,
+        structure=[
+            ("rounded", (r, c), total_rounding)
+            for r in wide.index
+            for c in wide.columns
+            if r not in exact and total_rounding > 1
+        ],
     )
 
 

@@ -33,6 +33,13 @@ SYMBOL_KEY: Mapping[str, str] = {
 
 TOTAL_LABEL = "Total"
 
+Key = tuple[Any, Any]
+"""A cell of a disclosed table (shown or not): ``(row label, column label)``."""
+
+Relation = tuple[Any, ...]
+"""``("sum", total, parts)``, ``("ratio", share, numerator, denominator)`` or
+``("rounded", cell, base)`` over :data:`Key` cells (:attr:`DisclosedTable.structure`)."""
+
 _TOKEN = object()
 """Private sentinel: only code in this module can construct a :class:`DisclosedTable`."""
 
@@ -60,7 +67,18 @@ class DisclosedTable:
       (the label of the total row/column, or ``None``).
     """
 
-    __slots__ = ("_kind", "_notes", "_numeric", "_table", "_threshold", "_title", "_total_label")
+    __slots__ = (
+        "_kind",
+        "_notes",
+        "_numeric",
+        "_periods",
+        "_primary",
+        "_structure",
+        "_table",
+        "_threshold",
+        "_title",
+        "_total_label",
+    )
 
     def __init__(
         self,
@@ -73,6 +91,9 @@ class DisclosedTable:
         threshold: int,
         kind: str,
         total_label: str | None = None,
+        structure: Sequence[Relation] = (),
+        primary: Sequence[Key] = (),
+        periods: str | None = None,
     ) -> None:
         if token is not _TOKEN:
             raise TypeError(
@@ -92,6 +113,11 @@ class DisclosedTable:
         object.__setattr__(self, "_threshold", int(threshold))
         object.__setattr__(self, "_kind", str(kind))
         object.__setattr__(self, "_total_label", total_label)
+        object.__setattr__(self, "_structure", tuple(structure))
+        object.__setattr__(self, "_primary", frozenset(primary))
+        if periods not in (None, "rows", "columns"):
+            raise ValueError(f"periods must be 'rows', 'columns' or None, not {periods!r}")
+        object.__setattr__(self, "_periods", periods)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("DisclosedTable cannot be subclassed")
@@ -139,6 +165,35 @@ class DisclosedTable:
         return self._total_label
 
     @property
+    def structure(self) -> tuple[Relation, ...]:
+        """The arithmetic an intruder knows between the table's cells (and cells it does not
+        show, such as a hidden total): ``("sum", total, parts)``, ``("ratio", share,
+        numerator, denominator)`` (a percentage) and ``("rounded", cell, base)``. Cells are
+        ``(row label, column label)`` keys; a key that is not a cell of :attr:`table` is a
+        quantity the table does not show. Read by the registry and the release audit
+        (``docs/disclosure.md``)."""
+        return self._structure
+
+    @property
+    def primary(self) -> frozenset[Key]:
+        """Keys of the cells suppressed for being small (the rest of ``[c]`` are
+        complementary). Not published: the release audit's pass rule needs it."""
+        return self._primary
+
+    @property
+    def periods(self) -> str | None:
+        """``"rows"`` (or ``"columns"``) when each row (column) is the period its figures are
+        about, such as an evaluation year: such a cell states the same quantity in every
+        release that shows it, unless marked ``[r]`` (:meth:`by_period`)."""
+        return self._periods
+
+    def by_period(self, axis: str = "rows") -> DisclosedTable:
+        """The same table, declared to have one period (evaluation year) per row or column:
+        the release audit then treats its cells as the same quantities in every release
+        (``docs/disclosure.md``)."""
+        return self._derive(self._table, self._numeric, periods=axis)
+
+    @property
     def shape(self) -> tuple[int, int]:
         """Shape of the published table."""
         return self._table.shape
@@ -171,6 +226,9 @@ class DisclosedTable:
             "threshold": self._threshold,
             "kind": self._kind,
             "total_label": self._total_label,
+            "structure": self._structure,
+            "primary": self._primary,
+            "periods": self._periods,
         }
         meta.update(changes)
         return DisclosedTable(_TOKEN, table=table, numeric=numeric, **meta)
@@ -198,9 +256,37 @@ class DisclosedTable:
         cols = [c for c in self._table.columns if c != self._total_label]
         return self.select(rows, cols)
 
+    def with_suppressed(self, keys: Sequence[Key]) -> DisclosedTable:
+        """The same table with the cells ``keys`` suppressed as well (complementary cells
+        chosen by the release audit), and every percentage whose numerator or denominator
+        is now suppressed."""
+        table, numeric = self._table.copy(), self._numeric.copy()
+        hidden = set(keys)
+        for rel in self._structure:
+            if rel[0] == "ratio" and hidden & {rel[2], rel[3]}:
+                hidden.add(rel[1])
+        for row, col in sorted(hidden, key=str):
+            if row in table.index and col in table.columns:
+                table.loc[row, col] = CONFIDENTIAL
+                numeric.loc[row, col] = float("nan")
+        return self._derive(table, numeric)
+
+    def audited(self) -> DisclosedTable:
+        """This table with its complementary suppression completed by the release audit
+        (:func:`analysis.publish.disclosure.audit.protect_table`)."""
+        from analysis.publish.disclosure.complements import protect_table
+
+        return protect_table(self)
+
     def transposed(self) -> DisclosedTable:
         """The same published values with rows and columns swapped (e.g. years as rows)."""
-        return self._derive(self._table.T, self._numeric.T)
+        return self._derive(
+            self._table.T,
+            self._numeric.T,
+            structure=tuple(_swap(rel) for rel in self._structure),
+            primary=frozenset((c, r) for r, c in self._primary),
+            periods={"rows": "columns", "columns": "rows"}.get(self._periods or ""),
+        )
 
     def with_title(self, title: str, notes: Sequence[str] | None = None) -> DisclosedTable:
         """The same values under another title (and notes)."""
@@ -274,6 +360,8 @@ def _new(
     threshold: int,
     kind: str,
     total_label: str | None,
+    structure: Sequence[Relation] = (),
+    primary: Sequence[Key] = (),
 ) -> DisclosedTable:
     return DisclosedTable(
         _TOKEN,
@@ -284,7 +372,23 @@ def _new(
         threshold=threshold,
         kind=kind,
         total_label=total_label,
+        structure=structure,
+        primary=primary,
     )
+
+
+def _swap(rel: Relation) -> Relation:
+    """A relation with every key's row and column swapped (for a transposed table)."""
+
+    def sw(key: Any) -> Any:
+        return (key[1], key[0]) if isinstance(key, tuple) and len(key) == 2 else key
+
+    kind = rel[0]
+    if kind == "sum":
+        return ("sum", sw(rel[1]), tuple(sw(k) for k in rel[2]))
+    if kind == "ratio":
+        return ("ratio", sw(rel[1]), sw(rel[2]), sw(rel[3]))
+    return ("rounded", sw(rel[1]), rel[2])
 
 
 def _fmt_plain(value: float) -> str:

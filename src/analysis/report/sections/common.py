@@ -114,7 +114,9 @@ def people_n(ctx: YearContext, n: float, ident: str | None = None) -> str:
         bound = ctx.stats.cite(RULES["smallest_shown"]) if ident else ctx.settings.threshold + 1
         return f"fewer than {bound}"
     if ident:
-        return f"about {ctx.stats.number(ident, rounded_n(ctx, n))}"
+        tagged = ctx.stats.number(ident, rounded_n(ctx, n))
+        ctx.stats.rounded(ident, ctx.settings.total_rounding)
+        return f"about {tagged}"
     return f"about {rounded_n(ctx, n):,.0f}"
 
 

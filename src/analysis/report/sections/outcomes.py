@@ -267,9 +267,12 @@ def _outcome6(ctx: YearContext, ind: pd.DataFrame) -> list[Any]:
         frame["Fewer than two"] = frame["Assessed"] - frame["Two or more"]
         bands = frame[["Improved", "Unchanged", "Worsened"]]
         frame["Band not comparable"] = frame["Two or more"] - bands.sum(axis=1, min_count=1)
+        # Categories merged before any cell is suppressed (docs/disclosure.md): a small
+        # "Worsened" would otherwise take "Improved" (and its share) with it.
+        frame["Unchanged or worsened"] = frame[["Unchanged", "Worsened"]].sum(axis=1, min_count=1)
         frame = frame.reset_index().rename(columns={"service_id": "Service"})
-        cols = ["Assessed", "Fewer than two", "Two or more", "Improved", "Unchanged",
-                "Worsened", "Band not comparable"]  # fmt: skip
+        cols = ["Assessed", "Fewer than two", "Two or more", "Improved",
+                "Unchanged or worsened", "Band not comparable"]  # fmt: skip
         out += table_item(
             disclosure.disclose_table(
                 frame[["Service", *cols]],
@@ -277,7 +280,7 @@ def _outcome6(ctx: YearContext, ind: pd.DataFrame) -> list[Any]:
                 count_columns=cols,
                 relations={
                     "Assessed": ["Fewer than two", "Two or more"],
-                    "Two or more": ["Improved", "Unchanged", "Worsened", "Band not comparable"],
+                    "Two or more": ["Improved", "Unchanged or worsened", "Band not comparable"],
                 },
                 percent_columns={"Improved (%)": ("Improved", "Two or more")},
                 threshold=ctx.settings.threshold,

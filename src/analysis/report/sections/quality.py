@@ -165,7 +165,11 @@ with a random intercept and slope per young person; a negative binomial model of
 people per month open (quasi-Poisson in a year where the negative binomial cannot be fitted,
 as the reach section then says); and Callaway and Sant'Anna group-time effects of a spoke's arrival
 on CSE concerns identified, against areas no spoke reached.</p>
-<p>Disclosure control: {rules}</p>
+<p>Disclosure control: {rules} The report is also audited together with every earlier
+report still public, as an intruder would read them (every table, percentage, sentence and
+revised figure): for each suppressed number, the range that can be worked out from all of
+them must be at least as wide as the rule itself reveals. A report is published only when
+this audit passes; this one passed.</p>
 <p>See the <a href="../aqa/assumptions-and-caveats.html">assumptions and caveats log</a>
 and the <a href="../aqa/data-log.html">data log</a>.</p>
 <h3>Symbols</h3>{disclosure.symbol_key_html()}

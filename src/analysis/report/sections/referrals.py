@@ -21,12 +21,18 @@ def referrals(ctx: YearContext) -> list[Any]:
     """Section 3: referrals by source over time and young people supported."""
     ref = rules.current_rows(ctx.seen["referrals"])
     by_year = ref.assign(source=ref["referral_source"].map(label))
-    trend = counts_table(
-        ctx,
+    # Each cell is a programme total, rounded: a revised figure against the earlier
+    # report's then gives no small count of late returns away (docs/disclosure.md).
+    by_year = by_year.groupby(["evaluation_year", "source"], as_index=False, observed=True)[
+        "referrals"
+    ].sum()
+    trend = disclosure.disclose_programme_totals(
         by_year,
         index="evaluation_year",
         columns="source",
         values="referrals",
+        threshold=ctx.settings.threshold,
+        total_rounding=ctx.settings.total_rounding,
         title="Referrals by source and evaluation year (programme)",
         notes=(
             "Earlier years are shown as known now; [r] marks a figure that differs from "
@@ -35,7 +41,7 @@ def referrals(ctx: YearContext) -> list[Any]:
     )
     trend = _revise_trend(
         ctx, trend, "referrals", ["evaluation_year", "referral_source"], "referral_source"
-    )
+    ).by_period("rows")
     out: list[Any] = [
         HTML(
             "<p>Where referrals came from, year by year, and how many young people each "
