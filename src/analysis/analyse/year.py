@@ -37,7 +37,7 @@ from analysis.core.catalog import (
 )
 from analysis.core.framework import Framework, load_framework
 from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
-from analysis.core.labels import count_word
+from analysis.core.labels import count_word, label
 from analysis.core.settings import Settings, load_settings
 
 MIN_TREATED_AREAS = 5
@@ -193,12 +193,14 @@ def fit_trajectory(
             n_units_used=0,
             n_units_eligible=int(counts.size),
         )
+    data, left_out = _instruments_with_follow_up(data, min_people=min_people)
     service = "service_id" if data["service_id"].nunique() > 1 else None
     try:
         result = fit_all_people(data, service=service, min_assessments=1)
     except models.ModelNotFitted as exc:
         return not_fitted("trajectory", exc.reason, n_units_eligible=int(counts.size))
     outcome = _from_result("trajectory", result)
+    outcome.warnings += left_out
     tables, checks = outcome_evidence(data, people, result, min_people=min_people)
     outcome.estimates = _programme_slope_row(outcome.estimates, checks["slope"])
     # The common 0-1 score by instrument (a secondary view) follows from each instrument's
@@ -207,6 +209,31 @@ def fit_trajectory(
                      **tables}  # fmt: skip
     outcome.checks = checks
     return outcome
+
+
+def _instruments_with_follow_up(
+    data: pd.DataFrame, *, min_people: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """The assessments of instruments with at least ``min_people`` young people followed
+    up (two or more assessments), and a warning naming each instrument left out: the one
+    model gives every instrument its own slope, which a handful of follow-ups cannot
+    estimate (its interval would swamp the programme's average)."""
+    if "instrument" not in data or data["instrument"].nunique() <= 1:
+        return data, []
+    per_person = data.groupby(["instrument", "person_key"]).size()
+    followed = per_person.ge(2).groupby(level="instrument").sum()
+    keep = followed.index[followed >= min_people]
+    if len(keep) == 0 or len(keep) == len(followed):
+        return data, []
+    people = per_person.groupby(level="instrument").size()
+    warnings = [
+        f"{int(people[inst])} young people assessed with {label(str(inst))} were left out "
+        f"of the model: fewer than {min_people} of them had a follow-up assessment, too "
+        "few to estimate that instrument's change."
+        for inst in followed.index
+        if inst not in keep
+    ]
+    return data.loc[data["instrument"].isin(keep)].reset_index(drop=True), warnings
 
 
 def _programme_slope_row(estimates: pd.DataFrame, slope: Mapping[str, float]) -> pd.DataFrame:
