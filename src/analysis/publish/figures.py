@@ -13,11 +13,11 @@ House style: seaborn ``whitegrid`` theme, the Okabe–Ito colour-blind-safe pale
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,12 +32,14 @@ if os.environ.get("HUBSPOKE_LAB") != "1":
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from analysis.publish.disclosure import DisclosedTable  # noqa: E402
+from analysis.publish.disclosure.table import human_header  # noqa: E402
 
 __all__ = [
     "A4_WIDTH_IN",
@@ -59,16 +61,68 @@ __all__ = [
 ]
 
 PALETTE: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow
-    "#000000",  # black
+    "#12436D",  # dark blue
+    "#28A197",  # turquoise
+    "#801650",  # dark pink
+    "#F46A25",  # orange
+    "#3D3D3D",  # dark grey
+    "#A285D1",  # light purple
 )
-"""Okabe–Ito colour-blind-safe palette."""
+"""The UK Government Analysis Function categorical palette (``afcharts``): each colour
+reaches 3:1 against a white background (WCAG 1.4.11, graphical objects)."""
+
+SUPPRESSED_COLOUR = "#6F777B"
+"""Suppressed parts of a stacked bar: grey, hatched, labelled (4.5:1 against white)."""
+
+HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "++")
+"""A second cue beside colour, used once a chart has more series than colours."""
+
+_CATEGORY_ORDER: list[str] = []
+"""Every category label given a colour so far, in order: a label keeps its colour."""
+
+
+def _af_palette() -> tuple[str, ...]:
+    """The Analysis Function palette as ``afcharts`` gives it (the same six colours)."""
+    try:
+        from afcharts.af_colours import get_af_colours
+    except ImportError:  # pragma: no cover - afcharts is a dependency
+        return PALETTE
+    return tuple(str(c).upper() for c in get_af_colours("categorical", number_of_colours=6))
+
+
+def category_style(label: Any) -> tuple[str, str]:
+    """The ``(colour, hatch)`` of a category, the same on every chart of every year.
+
+    Categories the project knows (referral sources, outcome instruments, host agency
+    types, headline figures ...) take their place in :data:`KNOWN_CATEGORIES`; any other
+    label takes the next free place, in the order labels are first drawn. The colour is the
+    place's colour in :data:`PALETTE`; past six, the hatch tells categories apart."""
+    text = str(label)
+    if text not in KNOWN_CATEGORIES:
+        from analysis.core.labels import LABELS
+
+        text = LABELS.get(text, text)
+    if text in KNOWN_CATEGORIES:
+        place = KNOWN_CATEGORIES.index(text)
+    else:
+        if text not in _CATEGORY_ORDER:
+            _CATEGORY_ORDER.append(text)
+        place = len(KNOWN_CATEGORIES) + _CATEGORY_ORDER.index(text)
+    return PALETTE[place % len(PALETTE)], HATCHES[(place // len(PALETTE)) % len(HATCHES)]
+
+
+def _known_categories() -> tuple[str, ...]:
+    from analysis.core.labels import LABELS
+
+    names: list[str] = []
+    for value in LABELS.values():
+        if value not in names:
+            names.append(str(value))
+    return tuple(names)
+
+
+KNOWN_CATEGORIES: tuple[str, ...] = _known_categories()
+"""The category labels with a fixed place in the palette (:func:`category_style`)."""
 
 SEQUENTIAL_CMAP = "cividis"
 A4_WIDTH_IN = 6.3  # 16 cm: the text width of an A4 page with 2.5 cm margins
@@ -91,11 +145,12 @@ _RC: dict[str, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.hashsalt": SVG_HASHSALT,
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "path.simplify": True,
 }
 
 _ALT_ATTR = "_hubspoke_alt_text"
+_SOURCE_ATTR = "_hubspoke_source_table"
 
 
 def set_house_style() -> None:
@@ -142,9 +197,21 @@ def _omitted_note(dt: DisclosedTable, data: pd.DataFrame) -> tuple[int, str]:
     return missing, f"{missing} {word} not shown ({sym}; see the table)."
 
 
+def source_table(fig: Figure) -> str:
+    """The title of the disclosed table a figure was drawn from (or ``""``)."""
+    return str(getattr(fig, _SOURCE_ATTR, ""))
+
+
+def figure_note(fig: Figure) -> str:
+    """The note printed under a figure (suppressed values, a scale not from zero)."""
+    return str(getattr(fig, "_hubspoke_note", ""))
+
+
 def _finish(
     fig: Figure, dt: DisclosedTable, description: str, note: str, alt: str | None
 ) -> Figure:
+    setattr(fig, _SOURCE_ATTR, dt.title)
+    fig._hubspoke_note = note
     if note:
         fig.text(0.01, 0.005, note, ha="left", va="bottom", fontsize=7, color="#444444")
     fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
@@ -177,6 +244,33 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
 
 
+def _hidden_in_total(dt: DisclosedTable, data: pd.DataFrame) -> pd.Series | None:
+    """Per row of ``data``, the part of the row's published total that its suppressed
+    cells hold (the total less the shown parts, where a part is suppressed), or ``None``
+    when the table has no total column."""
+    total = dt.total_label
+    if total is None or total not in dt.numeric.columns:
+        return None
+    rows = [
+        r for r in dt.numeric.index if not (r == total or (isinstance(r, tuple) and r[0] == total))
+    ]
+    totals = dt.numeric.loc[rows, total].to_numpy(dtype=float)
+    shown = np.nansum(data.to_numpy(dtype=float), axis=1)
+    hidden = np.where(data.isna().any(axis=1).to_numpy(), np.clip(totals - shown, 0, None), 0.0)
+    return pd.Series(np.nan_to_num(hidden), index=data.index)
+
+
+def _legend_outside(ax: Any, title: str | None = None) -> None:
+    """A legend to the right of the plot, never over a bar or line."""
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        title=title or None,
+        borderaxespad=0.0,
+    )
+
+
 def bar_chart(
     table: DisclosedTable,
     *,
@@ -189,50 +283,115 @@ def bar_chart(
     alt: str | None = None,
     height: float | None = None,
 ) -> Figure:
-    """Bars for each row of ``table`` (one series per column), totals excluded."""
+    """Bars for each row of ``table`` (one series per column), totals excluded.
+
+    Each series keeps its category's colour on every chart (:func:`category_style`); the
+    value axis starts at zero. Stacked bars never drop a suppressed part: where a row's
+    parts are suppressed, the part of the row's published total they hold is drawn hatched
+    and labelled, so each bar reaches the published total."""
     dt = _require_disclosed(table, "bar_chart")
     data = _body(dt, columns)
     _, note = _omitted_note(dt, data)
-    n_rows = len(data.index)
-    size_h = height or max(DEFAULT_HEIGHT_IN, 0.28 * n_rows * (1 if stacked else len(data.columns)))
+    hidden = _hidden_in_total(dt, data) if stacked and columns is None else None
+    if hidden is not None and float(hidden.sum()) > 0:
+        note = (
+            "Hatched: suppressed counts ([c]), drawn as the part of each published total they hold."
+        )
+    else:
+        hidden = None
+    n_rows, n_cols = len(data.index), len(data.columns)
+    size_h = height or max(DEFAULT_HEIGHT_IN, 0.28 * n_rows * (1 if stacked else n_cols))
     with house_style():
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, min(size_h, 9.0)))
-        plot_data = data if not horizontal else data.iloc[::-1]
-        plot_data.plot(
-            kind="barh" if horizontal else "bar",
-            stacked=stacked,
-            ax=ax,
-            color=list(PALETTE[: len(data.columns)]),
-            width=0.8,
-            legend=len(data.columns) > 1,
-        )
-        ax.grid(axis="y" if horizontal else "x", visible=False)
+        plot_data = data.iloc[::-1] if horizontal else data
+        pos = np.arange(n_rows)
+        base = np.zeros(n_rows)
+        width = 0.8 if stacked or n_cols == 1 else 0.8 / n_cols
+        draw = ax.barh if horizontal else ax.bar
+        for k, col in enumerate(plot_data.columns):
+            values = np.nan_to_num(plot_data[col].to_numpy(dtype=float))
+            colour, hatch = category_style(col)
+            offset = pos if stacked or n_cols == 1 else pos - 0.4 + width * (k + 0.5)
+            extra = {"left": base} if horizontal else {"bottom": base}
+            draw(
+                offset,
+                values,
+                width if not horizontal else width,
+                color=colour,
+                hatch=hatch or None,
+                edgecolor="white",
+                linewidth=0.5,
+                label=str(col),
+                **(extra if stacked else {}),
+            )
+            if stacked:
+                base = base + values
+        if hidden is not None:
+            rest = (hidden.iloc[::-1] if horizontal else hidden).to_numpy(dtype=float)
+            extra = {"left": base} if horizontal else {"bottom": base}
+            draw(
+                pos,
+                rest,
+                0.8,
+                color="white",
+                hatch="///",
+                edgecolor=SUPPRESSED_COLOUR,
+                linewidth=0.8,
+                label="Suppressed [c]",
+                **extra,
+            )
+        ticks = [str(i) for i in plot_data.index]
         if horizontal:
+            ax.set_yticks(pos, ticks)
             ax.set_xlabel(value_label)
             ax.set_ylabel(category_label or _axis_name(dt.table.index.name))
+            ax.set_xlim(left=0)
+            ax.grid(axis="y", visible=False)
         else:
+            ax.set_xticks(pos, ticks)
             ax.set_ylabel(value_label)
             ax.set_xlabel(category_label or _axis_name(dt.table.index.name))
-            ax.tick_params(axis="x", labelrotation=45)
+            ax.set_ylim(bottom=0)
+            ax.grid(axis="x", visible=False)
+            if n_rows > 6 or max((len(t) for t in ticks), default=0) > 10:
+                ax.tick_params(axis="x", labelrotation=45)
         ax.set_title(title or dt.title, loc="left")
-        if len(data.columns) > 1:
-            ax.legend(title=_axis_name(dt.table.columns.name), frameon=False)
-    description = (
-        f"{'Horizontal' if horizontal else 'Vertical'} bar chart of {value_label.lower()} "
-        f"for {n_rows} categories"
-        + (
-            f" and {len(data.columns)} series ({', '.join(map(str, data.columns))})."
-            if len(data.columns) > 1
-            else "."
-        )
-        + " "
-        + _describe_range(data)
+        if n_cols > 1 or hidden is not None:
+            _legend_outside(ax, _axis_name(dt.table.columns.name))
+    description = _bar_message(data, value_label, stacked=stacked) + (
+        f" Series: {', '.join(map(str, data.columns))}." if n_cols > 1 else ""
     )
     return _finish(fig, dt, description, note, alt)
 
 
+def _bar_message(data: pd.DataFrame, value_label: str, *, stacked: bool) -> str:
+    """What a bar chart shows, in a sentence: the largest and smallest bars."""
+    what = value_label.lower()
+    totals = data.sum(axis=1, min_count=1) if stacked or data.shape[1] == 1 else None
+    if totals is None:
+        return f"Bar chart of {what} by {data.shape[0]} rows and {data.shape[1]} series. " + (
+            _describe_range(data)
+        )
+    totals = totals.dropna()
+    if totals.empty:
+        return f"Bar chart of {what}: no value can be shown."
+    if len(totals) == 1:
+        return f"Bar chart of {what}: {totals.index[0]}, {_num(float(totals.iloc[0]))}."
+    top, low = totals.idxmax(), totals.idxmin()
+    return (
+        f"Bar chart of {what}: highest {top} ({_num(float(totals[top]))}), lowest {low} "
+        f"({_num(float(totals[low]))})."
+    )
+
+
 def _axis_name(name: Any) -> str:
-    return "" if name is None else str(name).replace("_", " ").capitalize()
+    return human_header(name)
+
+
+def value_scale(value_label: str) -> tuple[float, float] | None:
+    """The fixed range of a value axis whose label names a bounded scale ("(0-1)": the
+    harmonised score), so that charts of one measure share one axis; else ``None``."""
+    return (0.0, 1.0) if re.search(r"\b0\s*[-–]\s*1\b", value_label) else None
 
 
 def line_chart(
@@ -243,49 +402,101 @@ def line_chart(
     x_label: str | None = None,
     title: str | None = None,
     alt: str | None = None,
+    panels: bool = False,
 ) -> Figure:
     """One line per column across the rows (in order: e.g. periods), totals excluded.
 
-    Suppressed points leave a gap; isolated points are still drawn as markers.
+    Suppressed points leave a gap; isolated points are still drawn as markers. Each line
+    keeps its category's colour (:func:`category_style`). The value axis starts at zero
+    (or spans the measure's scale, :func:`value_scale`). With ``panels``, each series gets
+    its own panel and axis (series of different magnitudes are not drawn on one axis).
     """
     dt = _require_disclosed(table, "line_chart")
     data = _body(dt, columns)
     _, note = _omitted_note(dt, data)
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    scale = value_scale(value_label)
+    x = np.arange(len(data.index))
+    n_panels = len(data.columns) if panels else 1
     with house_style():
-        fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, DEFAULT_HEIGHT_IN))
-        x = np.arange(len(data.index))
+        if panels:
+            n_across = 2 if n_panels > 1 else 1
+            n_down = math.ceil(n_panels / n_across)
+            fig, grid = plt.subplots(
+                n_down,
+                n_across,
+                figsize=(A4_WIDTH_IN, min(9.0, 1.9 * n_down + 0.8)),
+                squeeze=False,
+            )
+            axes = list(grid.ravel())
+            for extra in axes[n_panels:]:
+                extra.set_visible(False)
+        else:
+            fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, DEFAULT_HEIGHT_IN))
+            axes = [ax]
         for k, col in enumerate(data.columns):
+            ax = axes[k] if panels else axes[0]
+            colour, _ = category_style(col)
             ax.plot(
                 x,
                 data[col].to_numpy(dtype=float),
                 marker=markers[k % len(markers)],
-                color=PALETTE[k % len(PALETTE)],
+                color=colour,
                 label=str(col),
                 linewidth=1.6,
                 markersize=4,
             )
-        ax.set_xticks(x, [str(i) for i in data.index])
-        if len(x) > 6:
-            ax.tick_params(axis="x", labelrotation=45)
-        ax.set_ylabel(value_label)
-        ax.set_xlabel(x_label or _axis_name(dt.table.index.name))
-        ax.set_title(title or dt.title, loc="left")
-        ax.set_ylim(bottom=0 if np.nanmin(data.to_numpy(dtype=float), initial=0) >= 0 else None)
-        if len(data.columns) > 1:
-            ax.legend(frameon=False, title=_axis_name(dt.table.columns.name))
-    first, last = (str(data.index[0]), str(data.index[-1])) if len(data.index) else ("", "")
-    description = (
-        f"Line chart of {value_label.lower()} from {first} to {last}"
-        + (
-            f", one line for each of {', '.join(map(str, data.columns))}."
-            if len(data.columns) > 1
-            else "."
-        )
-        + " "
-        + _describe_range(data)
+            if panels:
+                ax.set_title(str(col), loc="left", fontsize=9)
+        for ax in axes[:n_panels]:
+            ax.set_xticks(x, [str(i) for i in data.index])
+            if len(x) > 6 or (panels and len(x) > 3):
+                ax.tick_params(axis="x", labelrotation=45)
+            values = data.to_numpy(dtype=float)
+            if scale is not None:
+                ax.set_ylim(*scale)
+            elif np.nanmin(values, initial=0) >= 0:
+                ax.set_ylim(bottom=0)
+                if panels:
+                    ax.set_ylim(top=max(1.0, ax.get_ylim()[1]))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+            if scale is not None:
+                ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.2f}"))
+        if panels:
+            fig.suptitle(title or dt.title, x=0.01, ha="left", fontsize=10)
+            fig.supylabel(value_label, fontsize=9)
+            fig.supxlabel(x_label or _axis_name(dt.table.index.name), fontsize=9)
+        else:
+            ax = axes[0]
+            ax.set_ylabel(value_label)
+            ax.set_xlabel(x_label or _axis_name(dt.table.index.name))
+            ax.set_title(title or dt.title, loc="left")
+            if len(data.columns) > 1:
+                _legend_outside(ax, _axis_name(dt.table.columns.name))
+    description = _line_message(data, value_label) + (
+        " Each series has its own panel and axis." if panels and n_panels > 1 else ""
     )
     return _finish(fig, dt, description, note, alt)
+
+
+def _line_message(data: pd.DataFrame, value_label: str) -> str:
+    """What a line chart shows: each series' first and last values."""
+    if not len(data.index):
+        return f"Line chart of {value_label.lower()}: no value can be shown."
+    first, last = str(data.index[0]), str(data.index[-1])
+    parts = []
+    for col in data.columns:
+        series = data[col].dropna()
+        if series.empty:
+            parts.append(f"{col}: not shown")
+        elif len(series) == 1:
+            parts.append(f"{col}: {_num(float(series.iloc[0]))} in {series.index[0]}")
+        else:
+            parts.append(
+                f"{col}: from {_num(float(series.iloc[0]))} in {series.index[0]} to "
+                f"{_num(float(series.iloc[-1]))} in {series.index[-1]}"
+            )
+    return f"Line chart of {value_label.lower()}, {first} to {last}. " + "; ".join(parts) + "."
 
 
 def heatmap(
@@ -294,15 +505,27 @@ def heatmap(
     value_label: str = "Share recorded (%)",
     title: str | None = None,
     alt: str | None = None,
-    vmin: float | None = 0,
+    vmin: float | None = None,
     vmax: float | None = 100,
     annotate: bool = True,
 ) -> Figure:
-    """Heatmap of the grid (e.g. completeness by service × quarter); symbols in grey cells."""
+    """Heatmap of the grid (e.g. completeness by service × quarter); symbols in grey cells.
+
+    The colour scale runs from ``vmin`` (by default 0, or the tens below the smallest
+    value when every value is over 50, said in the figure's note) to ``vmax``; each cell
+    prints its value, so colour is never the only cue."""
     dt = _require_disclosed(table, "heatmap")
     data = _body(dt, None)
     shown = dt.without_totals().table
     _, note = _omitted_note(dt, data)
+    low = np.nanmin(data.to_numpy(dtype=float), initial=np.inf)
+    if vmin is None:
+        vmin = 0.0 if not np.isfinite(low) or low <= 50 else math.floor(low / 10) * 10
+        if vmin > 0:
+            note = f"Colour scale from {vmin:.0f} to {vmax:.0f}, not from zero. {note}".strip()
+    columns_name = _axis_name(dt.table.columns.name)
+    if columns_name == "Quarter" and not all(re.search(r"Q[1-4]$", str(c)) for c in data.columns):
+        columns_name = "Period (year or quarter)"
     n_rows, n_cols = data.shape
     height = min(9.0, max(2.4, 0.3 * n_rows + 1.4))
     with house_style():
@@ -337,13 +560,14 @@ def heatmap(
                             color="#333333",
                         )
         ax.set_title(title or dt.title, loc="left")
-        ax.set_xlabel(_axis_name(dt.table.columns.name))
+        ax.set_xlabel(columns_name)
         ax.set_ylabel(_axis_name(dt.table.index.name))
         ax.tick_params(axis="x", labelrotation=45)
         ax.tick_params(axis="y", labelrotation=0)
+    fig._hubspoke_heatmap = True
     description = (
         f"Heatmap with {n_rows} rows ({_axis_name(dt.table.index.name).lower() or 'rows'}) "
-        f"and {n_cols} columns ({_axis_name(dt.table.columns.name).lower() or 'columns'}); "
+        f"and {n_cols} columns ({columns_name.lower() or 'columns'}); "
         f"darker means lower {value_label.lower()}. {_describe_range(data)}"
     )
     return _finish(fig, dt, description, note, alt)
@@ -404,6 +628,8 @@ def estimate_plot(
                 ax.axvline(-0.5, color="#555555", linewidth=0.8, linestyle="--")
             if len(x) <= 24:
                 ax.set_xticks(x, [f"{v:g}" for v in x])
+            if value_scale(value_label) is not None:
+                ax.set_ylim(*value_scale(value_label))
             ax.set_xlim(x.min() - 0.5, x.max() + 0.5)
             ax.set_xlabel(x_label or "Quarters relative to the spoke starting")
             ax.set_ylabel(value_label)
@@ -478,20 +704,11 @@ def _png_metadata(fig: Figure) -> dict[str, str | None]:
     return meta
 
 
-def save_figure(
-    fig: Figure, path_stem: Path | str, *, png: bytes | None = None
-) -> tuple[Path, Path]:
-    """Write ``<path_stem>.png`` and ``<path_stem>.svg``; identical bytes on every run.
-
-    ``png``, when given, must be ``png_bytes(fig)`` (saves drawing the figure again).
-    """
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    png_path = stem.with_name(stem.name + ".png")
-    svg = stem.with_name(stem.name + ".svg")
-    png_path.write_bytes(png if png is not None else png_bytes(fig))
+def svg_text(fig: Figure, *, salt: str = "") -> str:
+    """The figure as SVG text: text kept as text (it scales and can be selected), no date,
+    ids from a fixed salt (``svg.hashsalt`` plus ``salt``): the same bytes on every run."""
     buf = io.StringIO()
-    with plt.rc_context(_RC):
+    with plt.rc_context({**_RC, "svg.hashsalt": f"{SVG_HASHSALT}{salt}"}):
         fig.savefig(
             buf,
             format="svg",
@@ -502,26 +719,79 @@ def save_figure(
                 "Description": alt_text(fig) or None,
             },
         )
-    svg.write_text(buf.getvalue(), encoding="utf-8", newline="\n")
-    return png_path, svg
+    return buf.getvalue()
+
+
+def save_figure(
+    fig: Figure, path_stem: Path | str, *, png: bytes | None = None, svg: str | None = None
+) -> tuple[Path, Path]:
+    """Write ``<path_stem>.png`` and ``<path_stem>.svg``; identical bytes on every run.
+
+    ``png`` and ``svg``, when given, must be ``png_bytes(fig)`` and ``svg_text(fig)``
+    (saves drawing the figure again).
+    """
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png_path = stem.with_name(stem.name + ".png")
+    svg_path = stem.with_name(stem.name + ".svg")
+    png_path.write_bytes(png if png is not None else png_bytes(fig))
+    text = svg if svg is not None else svg_text(fig)
+    svg_path.write_text(text, encoding="utf-8", newline="\n")
+    return png_path, svg_path
+
+
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def inline_svg(svg: str, *, alt: str, prefix: str) -> str:
+    """``svg`` (from :func:`svg_text`) ready to sit inside a page: no XML prolog or
+    metadata, ids prefixed with ``prefix`` (unique on the page), scaled to its container,
+    and exposed as one image named by ``alt`` (``role="img"``, ``<title>``)."""
+    body = svg[svg.index("<svg") :]
+    body = re.sub(r"<metadata>.*?</metadata>", "", body, flags=re.DOTALL)
+    ids = _SVG_ID.findall(body)
+    for ident in sorted(set(ids), key=len, reverse=True):
+        new = f"{prefix}-{ident}"
+        body = body.replace(f'id="{ident}"', f'id="{new}"')
+        body = body.replace(f"url(#{ident})", f"url(#{new})")
+        body = body.replace(f'href="#{ident}"', f'href="#{new}"')
+    title_id = f"{prefix}-title"
+    body = re.sub(
+        r"<svg\b([^>]*?)\swidth=\"[^\"]*\"\s+height=\"[^\"]*\"",
+        rf'<svg\1 role="img" aria-labelledby="{title_id}" class="chart"',
+        body,
+        count=1,
+    )
+    close = body.index(">", body.index("<svg")) + 1
+    title = f'<title id="{title_id}">{html.escape(alt)}</title>'
+    return body[:close] + title + body[close:].rstrip() + "\n"
 
 
 def figure_html(
-    fig: Figure, *, alt: str | None = None, caption: str | None = None, png: bytes | None = None
+    fig: Figure,
+    *,
+    alt: str | None = None,
+    caption: str | None = None,
+    png: bytes | None = None,
+    svg: str | None = None,
+    name: str = "figure",
+    caption_html: str | None = None,
 ) -> str:
-    """``<figure>`` with the PNG inline (base64) and its alt text; raises if no alt text.
+    """``<figure>`` with the chart inline as SVG (text stays text and scales with the
+    page), named by its alt text, and a caption; raises if there is no alt text.
 
-    ``png``, when given, must be ``png_bytes(fig)`` (saves drawing the figure again).
-    """
+    ``svg``, when given, must be ``svg_text(fig)`` (saves drawing the figure again); ``name``
+    makes the SVG's ids unique on the page; ``caption_html`` is a caption already in HTML.
+    ``png`` is accepted for compatibility and not used."""
     text = alt or alt_text(fig)
     if not text.strip():
         raise ValueError("a figure in a report needs alt text (pass alt=...)")
-    data = base64.b64encode(png if png is not None else png_bytes(fig)).decode("ascii")
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (
-        f'<figure class="report-figure"><img src="data:image/png;base64,{data}" '
-        f'alt="{html.escape(text, quote=True)}" />{cap}</figure>'
-    )
+    chart = inline_svg(svg if svg is not None else svg_text(fig), alt=text, prefix=name)
+    if caption_html is None and caption:
+        caption_html = html.escape(caption)
+    cap = f"<figcaption>{caption_html}</figcaption>" if caption_html else ""
+    kind = " heatmap" if getattr(fig, "_hubspoke_heatmap", False) else ""
+    return f'<figure class="report-figure{kind}">{chart}{cap}</figure>'
 
 
 def show_figure(
@@ -530,8 +800,10 @@ def show_figure(
     alt: str | None = None,
     caption: str | None = None,
     save_to: Path | str | None = None,
+    caption_html: str | None = None,
 ) -> Any:
-    """Display a figure in a notebook as an ``<img>`` with alt text; optionally save it.
+    """Display a figure in a notebook as inline SVG with alt text; optionally save it as
+    PNG and SVG files (``save_to``: the path without suffix).
 
     Returns an ``IPython.display.HTML`` object (the notebook shows it when it is the last
     expression of a cell, or pass it to ``display``). The figure is closed afterwards so
@@ -539,10 +811,13 @@ def show_figure(
     """
     from IPython.display import HTML
 
-    png = png_bytes(fig)  # drawn once, for the file and the page
+    name = Path(save_to).name if save_to is not None else "figure"
+    svg = svg_text(fig, salt=name)  # drawn once, for the file and the page
     if save_to is not None:
-        save_figure(fig, save_to, png=png)
-    out = HTML(figure_html(fig, alt=alt, caption=caption, png=png))
+        save_figure(fig, save_to, svg=svg)
+    out = HTML(
+        figure_html(fig, alt=alt, caption=caption, svg=svg, name=name, caption_html=caption_html)
+    )
     plt.close(fig)
     return out
 
