@@ -231,20 +231,26 @@ def _label_points(ax: Any, fig: Any, rows: pd.DataFrame) -> None:
         return
     fig.canvas.draw()
     to_px = ax.transData.transform
-    height = 8.0  # pixels between label baselines at fontsize 6 (dpi 150: about 9 px)
-    placed: list[tuple[float, float, float]] = []  # x0, x1, y of each label in pixels
+    scale = fig.dpi / 72  # pixels per point
+    height = 6 * 1.2 * scale  # one line of 6-point text
+    # the labelled points themselves are obstacles too: a label never covers a marker
+    placed: list[tuple[float, float, float]] = []  # x0, x1, y of each box in pixels
+    for _, row in rows.iterrows():
+        px, py = to_px((row["population"], row["rate"]))
+        placed.append((px - 4 * scale, px + 4 * scale, py))
     for _, row in rows.sort_values("rate", ascending=False).iterrows():
         x, y = to_px((row["population"], row["rate"]))
         text = str(row["area_name"])
-        width = 3.6 * len(text) + 6
+        width = 3.3 * scale * len(text) + 4 * scale
         right = x + width + 30 < ax.bbox.x1
-        x0, x1 = (x + 6, x + 6 + width) if right else (x - 6 - width, x - 6)
+        gap = 5 * scale
+        x0, x1 = (x + gap, x + gap + width) if right else (x - gap - width, x - gap)
         ty = y
         for _ in range(60):
-            clash = [p for p in placed if p[0] < x1 and x0 < p[1] and abs(p[2] - ty) < height * 1.3]
+            clash = [p for p in placed if p[0] < x1 and x0 < p[1] and abs(p[2] - ty) < height]
             if not clash:
                 break
-            ty = min(p[2] for p in clash) - height * 1.3
+            ty = min(p[2] for p in clash) - height
         placed.append((x0, x1, ty))
         dx, dy = (x0 - x) if right else (x1 - x), ty - y
         ax.annotate(

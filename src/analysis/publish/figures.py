@@ -77,8 +77,20 @@ SUPPRESSED_COLOUR = "#6F777B"
 HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "++")
 """A second cue beside colour, used once a chart has more series than colours."""
 
-_CATEGORY_ORDER: list[str] = []
-"""Every category label given a colour so far, in order: a label keeps its colour."""
+CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = (
+    (
+        "childrens_social_care",
+        "police",
+        "education",
+        "health",
+        "voluntary_youth",
+        "self_family",
+        "other",
+    ),
+    ("seraf", "star5", "star10", "risk3", "bespoke", "none"),
+)
+"""Vocabularies (codes of :data:`analysis.core.labels.LABELS`) whose categories keep one
+place in the palette on every chart of every year: referral sources, outcome instruments."""
 
 
 def _af_palette() -> tuple[str, ...]:
@@ -90,39 +102,37 @@ def _af_palette() -> tuple[str, ...]:
     return tuple(str(c).upper() for c in get_af_colours("categorical", number_of_colours=6))
 
 
-def category_style(label: Any) -> tuple[str, str]:
-    """The ``(colour, hatch)`` of a category, the same on every chart of every year.
+def _fixed_place(label: Any) -> int | None:
+    from analysis.core.labels import LABELS
 
-    Categories the project knows (referral sources, outcome instruments, host agency
-    types, headline figures ...) take their place in :data:`KNOWN_CATEGORIES`; any other
-    label takes the next free place, in the order labels are first drawn. The colour is the
-    place's colour in :data:`PALETTE`; past six, the hatch tells categories apart."""
     text = str(label)
-    if text not in KNOWN_CATEGORIES:
-        from analysis.core.labels import LABELS
+    for group in CATEGORY_GROUPS:
+        for place, code in enumerate(group):
+            if text in (code, LABELS.get(code)):
+                return place
+    return None
 
-        text = LABELS.get(text, text)
-    if text in KNOWN_CATEGORIES:
-        place = KNOWN_CATEGORIES.index(text)
-    else:
-        if text not in _CATEGORY_ORDER:
-            _CATEGORY_ORDER.append(text)
-        place = len(KNOWN_CATEGORIES) + _CATEGORY_ORDER.index(text)
+
+def _style(place: int) -> tuple[str, str]:
     return PALETTE[place % len(PALETTE)], HATCHES[(place // len(PALETTE)) % len(HATCHES)]
 
 
-def _known_categories() -> tuple[str, ...]:
-    from analysis.core.labels import LABELS
-
-    names: list[str] = []
-    for value in LABELS.values():
-        if value not in names:
-            names.append(str(value))
-    return tuple(names)
+def category_style(label: Any) -> tuple[str, str]:
+    """The ``(colour, hatch)`` of a category of :data:`CATEGORY_GROUPS` (the same on every
+    chart of every year), or of the first place for any other label."""
+    place = _fixed_place(label)
+    return _style(place if place is not None else 0)
 
 
-KNOWN_CATEGORIES: tuple[str, ...] = _known_categories()
-"""The category labels with a fixed place in the palette (:func:`category_style`)."""
+def series_styles(labels: Sequence[Any]) -> list[tuple[str, str]]:
+    """The ``(colour, hatch)`` of each series of one chart: a category of
+    :data:`CATEGORY_GROUPS` keeps its fixed style; other labels take, in order, the styles
+    the chart has not used (colours first, then hatches past six series)."""
+    fixed = [_fixed_place(label) for label in labels]
+    used = {p for p in fixed if p is not None}
+    free = (p for p in range(len(PALETTE) * len(HATCHES)) if p not in used)
+    return [_style(p if p is not None else next(free)) for p in fixed]
+
 
 SEQUENTIAL_CMAP = "cividis"
 A4_WIDTH_IN = 6.3  # 16 cm: the text width of an A4 page with 2.5 cm margins
@@ -308,9 +318,10 @@ def bar_chart(
         base = np.zeros(n_rows)
         width = 0.8 if stacked or n_cols == 1 else 0.8 / n_cols
         draw = ax.barh if horizontal else ax.bar
+        styles = series_styles(list(plot_data.columns))
         for k, col in enumerate(plot_data.columns):
             values = np.nan_to_num(plot_data[col].to_numpy(dtype=float))
-            colour, hatch = category_style(col)
+            colour, hatch = styles[k]
             offset = pos if stacked or n_cols == 1 else pos - 0.4 + width * (k + 0.5)
             extra = {"left": base} if horizontal else {"bottom": base}
             draw(
@@ -341,17 +352,22 @@ def bar_chart(
                 **extra,
             )
         ticks = [str(i) for i in plot_data.index]
+        if stacked:
+            tallest = float(np.max(base + (0 if hidden is None else hidden.to_numpy())))
+        else:
+            tallest = float(np.nanmax(plot_data.to_numpy(dtype=float), initial=0))
+        top = max(tallest * 1.05, 1.0)
         if horizontal:
             ax.set_yticks(pos, ticks)
             ax.set_xlabel(value_label)
             ax.set_ylabel(category_label or _axis_name(dt.table.index.name))
-            ax.set_xlim(left=0)
+            ax.set_xlim(0, top)
             ax.grid(axis="y", visible=False)
         else:
             ax.set_xticks(pos, ticks)
             ax.set_ylabel(value_label)
             ax.set_xlabel(category_label or _axis_name(dt.table.index.name))
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(0, top)
             ax.grid(axis="x", visible=False)
             if n_rows > 6 or max((len(t) for t in ticks), default=0) > 10:
                 ax.tick_params(axis="x", labelrotation=45)
@@ -434,9 +450,11 @@ def line_chart(
         else:
             fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, DEFAULT_HEIGHT_IN))
             axes = [ax]
+        styles = series_styles(list(data.columns))
         for k, col in enumerate(data.columns):
             ax = axes[k] if panels else axes[0]
-            colour, _ = category_style(col)
+            # in panels, each series has its own axis: one colour is enough
+            colour = PALETTE[0] if panels else styles[k][0]
             ax.plot(
                 x,
                 data[col].to_numpy(dtype=float),
@@ -791,7 +809,13 @@ def figure_html(
         caption_html = html.escape(caption)
     cap = f"<figcaption>{caption_html}</figcaption>" if caption_html else ""
     kind = " heatmap" if getattr(fig, "_hubspoke_heatmap", False) else ""
-    return f'<figure class="report-figure{kind}">{chart}{cap}</figure>'
+    # on a narrow screen the chart keeps a readable size and scrolls sideways in a region
+    # a keyboard can reach (report.css)
+    label = html.escape(f"Chart: {text[:80]}", quote=True)
+    return (
+        f'<figure class="report-figure{kind}"><div class="chart-scroll" tabindex="0" '
+        f'role="region" aria-label="{label}">{chart}</div>{cap}</figure>'
+    )
 
 
 def show_figure(

@@ -391,10 +391,11 @@ statistics and are registered."""
 
 _ALLOWED = re.compile("|".join(f"(?:{p})" for _, p in ALLOWED_UNTAGGED), re.MULTILINE)
 _ANY_DIGIT = re.compile(r"\d")
-_SKIP = {"style", "script", "nav", "th", "header", "footer", "code", "svg"}
+_SKIP = {"style", "script", "nav", "th", "header", "footer", "code", "svg", "figcaption"}
 """Elements whose text is not checked: styles, the contents list, row and column labels,
-the page's banner and footer, code (version hashes, commands) and charts (their labels
-are drawn from the disclosed tables whose cells are registered)."""
+the page's banner and footer, code (version hashes, commands) and charts with their
+captions (drawn from the disclosed tables whose cells are registered; a caption names the
+figure, its note says what the chart leaves out or how its scale runs)."""
 _HEADING = re.compile(r"h[1-6]")
 
 

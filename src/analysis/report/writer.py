@@ -169,9 +169,6 @@ class ReportWriter:
         if not title and getattr(fig, "_suptitle", None) is not None:
             title = fig._suptitle.get_text()
         parts = [f"<strong>Figure {number}</strong>: {html.escape(title)}."]
-        note = figures.figure_note(fig)
-        if note:
-            parts.append(html.escape(note))
         source = figures.source_table(fig)
         entry = next((e for e in self.table_index if e["title"] == source), None)
         if entry is not None:

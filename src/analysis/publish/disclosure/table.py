@@ -277,7 +277,7 @@ class DisclosedTable:
             for column, text in zip(self._table.columns, row, strict=True):
                 value, status = split_status(str(text))
                 records.append([*(str(p) for p in parts), human_header(column), value, status])
-        columns = [*labels, self.measure_header(), VALUE_HEADER, STATUS_HEADER]
+        columns = _unique([*labels, self.measure_header(), VALUE_HEADER, STATUS_HEADER])
         return pd.DataFrame(records, columns=columns, dtype="str")
 
     def to_csv(self, path: Path | str) -> Path:
@@ -336,6 +336,21 @@ class DisclosedTable:
     def to_markdown_text(self) -> str:
         """Plain-text rendering (used as the notebook's text/plain representation)."""
         return f"{self._title}\n{self._table.to_string()}"
+
+
+def _unique(names: Sequence[str]) -> list[str]:
+    """Headings made unique from the end: ``Value`` and ``Status`` keep their names, an
+    earlier heading that repeats a later one is numbered ("Group (1)")."""
+    out: list[str] = []
+    taken = set(names[-2:])
+    for k, name in enumerate(names):
+        if k < len(names) - 2 and (name in taken or name in out):
+            n = 1
+            while f"{name} ({n})" in taken or f"{name} ({n})" in out:
+                n += 1
+            name = f"{name} ({n})"
+        out.append(name)
+    return out
 
 
 _SYMBOLS = tuple(SYMBOL_KEY)
@@ -409,6 +424,10 @@ def _label_html(label: Any) -> str:
     return html.escape(str(label))
 
 
+PRINT_MAX_ROWS = 20
+"""A table with more rows is left out of the printed report (the report's print stylesheet),
+with a line saying where it is (the release spreadsheet, its CSV): the report prints short."""
+
 _WORDS = re.compile(r"[A-Za-z]{3,}")
 """A cell holding words (a rating, a reason) is text, aligned left; numbers and the GSS
 symbols align right."""
@@ -446,6 +465,9 @@ def _table_html(
     cells = [str(v) for row in table.itertuples(index=False) for v in row]
     wordy = bool(cells) and sum(bool(_WORDS.search(c)) for c in cells) * 2 > len(cells)
     kind = "disclosed-table text-table" if wordy else "disclosed-table"
+    long_table = len(table.index) > PRINT_MAX_ROWS
+    if long_table:
+        kind += " long-table"
     parts = [
         f'<div class="{kind}" tabindex="0" role="region" aria-label="{label}"><table{id_attr}>'
     ]
@@ -479,6 +501,12 @@ def _table_html(
             )
         parts.append("</tr>")
     parts.append("</tbody></table>")
+    if long_table:
+        which = f"Table {number}" if number else "This table"
+        parts.append(
+            f'<p class="print-only">{which} is long and is not printed: it is in the '
+            "release spreadsheet and in its CSV download.</p>"
+        )
     if dt.notes:
         parts.append('<ul class="table-notes">')
         shown = [html.escape(n) for n in dt.notes] if notes_html is None else notes_html
