@@ -32,7 +32,7 @@ def test_each_year_has_a_substantial_self_contained_report(pipeline_run: Pipelin
     html = html_path.read_text("utf-8")
     assert len(html) > 50_000, "report is suspiciously small"
     assert html.count("<table") >= 5
-    assert html.count("<img") >= 3, "figures missing"
+    assert html.count("<svg xmlns") >= 3, "figures missing"
     assert re.search(r"""(src|href)=["']https?://""", html) is None, (
         "report requests an outside host"
     )
@@ -40,7 +40,7 @@ def test_each_year_has_a_substantial_self_contained_report(pipeline_run: Pipelin
     csvs = list((pipeline_run.reports / year).rglob("*.csv"))
     assert len(csvs) >= 5, "tables are not downloadable as CSV"
     figures = list((pipeline_run.reports / year).rglob("*.svg"))
-    assert figures and all(f.with_suffix(".png").exists() for f in figures)
+    assert figures, "figure files missing"
 
 
 def test_index_links_every_year(pipeline_run: PipelineRun):

@@ -826,8 +826,9 @@ def show_figure(
     save_to: Path | str | None = None,
     caption_html: str | None = None,
 ) -> Any:
-    """Display a figure in a notebook as inline SVG with alt text; optionally save it as
-    PNG and SVG files (``save_to``: the path without suffix).
+    """Display a figure in a notebook as inline SVG with alt text; optionally save the same
+    SVG as a file (``save_to``: the path without suffix; :func:`save_figure` writes PNG
+    and SVG).
 
     Returns an ``IPython.display.HTML`` object (the notebook shows it when it is the last
     expression of a cell, or pass it to ``display``). The figure is closed afterwards so
@@ -838,7 +839,10 @@ def show_figure(
     name = Path(save_to).name if save_to is not None else "figure"
     svg = svg_text(fig, salt=name)  # drawn once, for the file and the page
     if save_to is not None:
-        save_figure(fig, save_to, svg=svg)
+        # the page shows the SVG: it is the figure's file too (no raster copy to draw)
+        stem = Path(save_to)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        stem.with_name(stem.name + ".svg").write_text(svg, encoding="utf-8", newline="\n")
     out = HTML(
         figure_html(fig, alt=alt, caption=caption, svg=svg, name=name, caption_html=caption_html)
     )
