@@ -13,14 +13,11 @@ House style: seaborn ``whitegrid`` theme, the Okabe–Ito colour-blind-safe pale
 
 from __future__ import annotations
 
-import html
-import io
 import math
 import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -38,8 +35,18 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from analysis.publish.chart_text import (  # noqa: E402
+    _bar_message,
+    _describe_range,
+    _line_message,
+)
 from analysis.publish.disclosure import DisclosedTable  # noqa: E402
 from analysis.publish.disclosure.table import human_header  # noqa: E402
+from analysis.publish.palette import (  # noqa: E402
+    PALETTE,
+    SUPPRESSED_COLOUR,
+    series_styles,
+)
 
 __all__ = [
     "A4_WIDTH_IN",
@@ -59,80 +66,6 @@ __all__ = [
     "show_table",
     "table_html",
 ]
-
-PALETTE: tuple[str, ...] = (
-    "#12436D",  # dark blue
-    "#28A197",  # turquoise
-    "#801650",  # dark pink
-    "#F46A25",  # orange
-    "#3D3D3D",  # dark grey
-    "#A285D1",  # light purple
-)
-"""The UK Government Analysis Function categorical palette (``afcharts``): each colour
-reaches 3:1 against a white background (WCAG 1.4.11, graphical objects)."""
-
-SUPPRESSED_COLOUR = "#6F777B"
-"""Suppressed parts of a stacked bar: grey, hatched, labelled (4.5:1 against white)."""
-
-HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "++")
-"""A second cue beside colour, used once a chart has more series than colours."""
-
-CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = (
-    (
-        "childrens_social_care",
-        "police",
-        "education",
-        "health",
-        "voluntary_youth",
-        "self_family",
-        "other",
-    ),
-    ("seraf", "star5", "star10", "risk3", "bespoke", "none"),
-)
-"""Vocabularies (codes of :data:`analysis.core.labels.LABELS`) whose categories keep one
-place in the palette on every chart of every year: referral sources, outcome instruments."""
-
-
-def _af_palette() -> tuple[str, ...]:
-    """The Analysis Function palette as ``afcharts`` gives it (the same six colours)."""
-    try:
-        from afcharts.af_colours import get_af_colours
-    except ImportError:  # pragma: no cover - afcharts is a dependency
-        return PALETTE
-    return tuple(str(c).upper() for c in get_af_colours("categorical", number_of_colours=6))
-
-
-def _fixed_place(label: Any) -> int | None:
-    from analysis.core.labels import LABELS
-
-    text = str(label)
-    for group in CATEGORY_GROUPS:
-        for place, code in enumerate(group):
-            if text in (code, LABELS.get(code)):
-                return place
-    return None
-
-
-def _style(place: int) -> tuple[str, str]:
-    return PALETTE[place % len(PALETTE)], HATCHES[(place // len(PALETTE)) % len(HATCHES)]
-
-
-def category_style(label: Any) -> tuple[str, str]:
-    """The ``(colour, hatch)`` of a category of :data:`CATEGORY_GROUPS` (the same on every
-    chart of every year), or of the first place for any other label."""
-    place = _fixed_place(label)
-    return _style(place if place is not None else 0)
-
-
-def series_styles(labels: Sequence[Any]) -> list[tuple[str, str]]:
-    """The ``(colour, hatch)`` of each series of one chart: a category of
-    :data:`CATEGORY_GROUPS` keeps its fixed style; other labels take, in order, the styles
-    the chart has not used (colours first, then hatches past six series)."""
-    fixed = [_fixed_place(label) for label in labels]
-    used = {p for p in fixed if p is not None}
-    free = (p for p in range(len(PALETTE) * len(HATCHES)) if p not in used)
-    return [_style(p if p is not None else next(free)) for p in fixed]
-
 
 SEQUENTIAL_CMAP = "cividis"
 A4_WIDTH_IN = 6.3  # 16 cm: the text width of an A4 page with 2.5 cm margins
@@ -240,18 +173,6 @@ def _body(dt: DisclosedTable, columns: Sequence[str] | None) -> pd.DataFrame:
         body = body[list(columns)]
     body.index = [" ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in body.index]
     return body
-
-
-def _describe_range(data: pd.DataFrame) -> str:
-    values = data.to_numpy(dtype=float)
-    values = values[~np.isnan(values)]
-    if not values.size:
-        return "No values can be shown."
-    return f"Values range from {_num(values.min())} to {_num(values.max())}."
-
-
-def _num(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
 
 
 def _hidden_in_total(dt: DisclosedTable, data: pd.DataFrame) -> pd.Series | None:
@@ -380,26 +301,6 @@ def bar_chart(
     return _finish(fig, dt, description, note, alt)
 
 
-def _bar_message(data: pd.DataFrame, value_label: str, *, stacked: bool) -> str:
-    """What a bar chart shows, in a sentence: the largest and smallest bars."""
-    what = value_label.lower()
-    totals = data.sum(axis=1, min_count=1) if stacked or data.shape[1] == 1 else None
-    if totals is None:
-        return f"Bar chart of {what} by {data.shape[0]} rows and {data.shape[1]} series. " + (
-            _describe_range(data)
-        )
-    totals = totals.dropna()
-    if totals.empty:
-        return f"Bar chart of {what}: no value can be shown."
-    if len(totals) == 1:
-        return f"Bar chart of {what}: {totals.index[0]}, {_num(float(totals.iloc[0]))}."
-    top, low = totals.idxmax(), totals.idxmin()
-    return (
-        f"Bar chart of {what}: highest {top} ({_num(float(totals[top]))}), lowest {low} "
-        f"({_num(float(totals[low]))})."
-    )
-
-
 def _axis_name(name: Any) -> str:
     return human_header(name)
 
@@ -495,26 +396,6 @@ def line_chart(
         " Each series has its own panel and axis." if panels and n_panels > 1 else ""
     )
     return _finish(fig, dt, description, note, alt)
-
-
-def _line_message(data: pd.DataFrame, value_label: str) -> str:
-    """What a line chart shows: each series' first and last values."""
-    if not len(data.index):
-        return f"Line chart of {value_label.lower()}: no value can be shown."
-    first, last = str(data.index[0]), str(data.index[-1])
-    parts = []
-    for col in data.columns:
-        series = data[col].dropna()
-        if series.empty:
-            parts.append(f"{col}: not shown")
-        elif len(series) == 1:
-            parts.append(f"{col}: {_num(float(series.iloc[0]))} in {series.index[0]}")
-        else:
-            parts.append(
-                f"{col}: from {_num(float(series.iloc[0]))} in {series.index[0]} to "
-                f"{_num(float(series.iloc[-1]))} in {series.index[-1]}"
-            )
-    return f"Line chart of {value_label.lower()}, {first} to {last}. " + "; ".join(parts) + "."
 
 
 def heatmap(
@@ -702,182 +583,12 @@ def _err(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, ok: np.ndarray) -> np.
     return np.vstack([np.clip(lower, 0, None), np.clip(upper, 0, None)])
 
 
-# --------------------------------------------------------------------------------------
-# Output
-# --------------------------------------------------------------------------------------
-
-
-def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes (deterministic: no timestamp, no software tag)."""
-    buf = io.BytesIO()
-    with plt.rc_context(_RC):
-        fig.savefig(buf, format="png", dpi=DPI, metadata=_png_metadata(fig))
-    return buf.getvalue()
-
-
-def _png_metadata(fig: Figure) -> dict[str, str | None]:
-    meta: dict[str, str | None] = {"Software": None}
-    if alt_text(fig):
-        meta["Description"] = alt_text(fig)
-    return meta
-
-
-def svg_text(fig: Figure, *, salt: str = "") -> str:
-    """The figure as SVG text: text kept as text (it scales and can be selected), no date,
-    ids from a fixed salt (``svg.hashsalt`` plus ``salt``): the same bytes on every run."""
-    buf = io.StringIO()
-    with plt.rc_context({**_RC, "svg.hashsalt": f"{SVG_HASHSALT}{salt}"}):
-        fig.savefig(
-            buf,
-            format="svg",
-            metadata={
-                "Date": None,
-                "Creator": None,
-                "Title": fig.axes[0].get_title(loc="left") if fig.axes else None,
-                "Description": alt_text(fig) or None,
-            },
-        )
-    return buf.getvalue()
-
-
-def save_figure(
-    fig: Figure, path_stem: Path | str, *, png: bytes | None = None, svg: str | None = None
-) -> tuple[Path, Path]:
-    """Write ``<path_stem>.png`` and ``<path_stem>.svg``; identical bytes on every run.
-
-    ``png`` and ``svg``, when given, must be ``png_bytes(fig)`` and ``svg_text(fig)``
-    (saves drawing the figure again).
-    """
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    png_path = stem.with_name(stem.name + ".png")
-    svg_path = stem.with_name(stem.name + ".svg")
-    png_path.write_bytes(png if png is not None else png_bytes(fig))
-    text = svg if svg is not None else svg_text(fig)
-    svg_path.write_text(text, encoding="utf-8", newline="\n")
-    return png_path, svg_path
-
-
-_SVG_ID = re.compile(r'\bid="([^"]+)"')
-
-
-def inline_svg(svg: str, *, alt: str, prefix: str) -> str:
-    """``svg`` (from :func:`svg_text`) ready to sit inside a page: no XML prolog or
-    metadata, ids prefixed with ``prefix`` (unique on the page), scaled to its container,
-    and exposed as one image named by ``alt`` (``role="img"``, ``<title>``)."""
-    body = svg[svg.index("<svg") :]
-    body = re.sub(r"<metadata>.*?</metadata>", "", body, flags=re.DOTALL)
-    ids = _SVG_ID.findall(body)
-    for ident in sorted(set(ids), key=len, reverse=True):
-        new = f"{prefix}-{ident}"
-        body = body.replace(f'id="{ident}"', f'id="{new}"')
-        body = body.replace(f"url(#{ident})", f"url(#{new})")
-        body = body.replace(f'href="#{ident}"', f'href="#{new}"')
-    title_id = f"{prefix}-title"
-    body = re.sub(
-        r"<svg\b([^>]*?)\swidth=\"[^\"]*\"\s+height=\"[^\"]*\"",
-        rf'<svg\1 role="img" aria-labelledby="{title_id}" class="chart"',
-        body,
-        count=1,
-    )
-    close = body.index(">", body.index("<svg")) + 1
-    title = f'<title id="{title_id}">{html.escape(alt)}</title>'
-    return body[:close] + title + body[close:].rstrip() + "\n"
-
-
-def figure_html(
-    fig: Figure,
-    *,
-    alt: str | None = None,
-    caption: str | None = None,
-    png: bytes | None = None,
-    svg: str | None = None,
-    name: str = "figure",
-    caption_html: str | None = None,
-) -> str:
-    """``<figure>`` with the chart inline as SVG (text stays text and scales with the
-    page), named by its alt text, and a caption; raises if there is no alt text.
-
-    ``svg``, when given, must be ``svg_text(fig)`` (saves drawing the figure again); ``name``
-    makes the SVG's ids unique on the page; ``caption_html`` is a caption already in HTML.
-    ``png`` is accepted for compatibility and not used."""
-    text = alt or alt_text(fig)
-    if not text.strip():
-        raise ValueError("a figure in a report needs alt text (pass alt=...)")
-    chart = inline_svg(svg if svg is not None else svg_text(fig), alt=text, prefix=name)
-    if caption_html is None and caption:
-        caption_html = html.escape(caption)
-    cap = f"<figcaption>{caption_html}</figcaption>" if caption_html else ""
-    kind = " heatmap" if getattr(fig, "_hubspoke_heatmap", False) else ""
-    # on a narrow screen the chart keeps a readable size and scrolls sideways in a region
-    # a keyboard can reach (report.css)
-    label = html.escape(f"Chart: {text[:80]}", quote=True)
-    return (
-        f'<figure class="report-figure{kind}"><div class="chart-scroll" tabindex="0" '
-        f'role="region" aria-label="{label}">{chart}</div>{cap}</figure>'
-    )
-
-
-def show_figure(
-    fig: Figure,
-    *,
-    alt: str | None = None,
-    caption: str | None = None,
-    save_to: Path | str | None = None,
-    caption_html: str | None = None,
-) -> Any:
-    """Display a figure in a notebook as inline SVG with alt text; optionally save the same
-    SVG as a file (``save_to``: the path without suffix; :func:`save_figure` writes PNG
-    and SVG).
-
-    Returns an ``IPython.display.HTML`` object (the notebook shows it when it is the last
-    expression of a cell, or pass it to ``display``). The figure is closed afterwards so
-    the inline backend does not show it a second time without alt text.
-    """
-    from IPython.display import HTML
-
-    name = Path(save_to).name if save_to is not None else "figure"
-    svg = svg_text(fig, salt=name)  # drawn once, for the file and the page
-    if save_to is not None:
-        # the page shows the SVG: it is the figure's file too (no raster copy to draw)
-        stem = Path(save_to)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        stem.with_name(stem.name + ".svg").write_text(svg, encoding="utf-8", newline="\n")
-    out = HTML(
-        figure_html(fig, alt=alt, caption=caption, svg=svg, name=name, caption_html=caption_html)
-    )
-    plt.close(fig)
-    return out
-
-
-def table_html(table: DisclosedTable, *, href: str | None = None) -> str:
-    """The table's accessible HTML, with a CSV download link when ``href`` is given."""
-    dt = _require_disclosed(table, "table_html")
-    out = dt.to_html()
-    if href:
-        out += (
-            f'<p class="download"><a href="{html.escape(href, quote=True)}" download>'
-            f"Download this table as CSV: {html.escape(dt.title)}</a></p>"
-        )
-    return out
-
-
-def show_table(
-    table: DisclosedTable,
-    *,
-    csv_path: Path | str | None = None,
-    href: str | None = None,
-) -> Any:
-    """Display a disclosed table in a notebook; optionally write its CSV and link to it.
-
-    ``csv_path`` receives the CSV (display strings: the same suppression as the page);
-    the link is ``href`` or, by default, the CSV's file name (a CSV beside the report).
-    """
-    from IPython.display import HTML
-
-    dt = _require_disclosed(table, "show_table")
-    link = href
-    if csv_path is not None:
-        written = dt.to_csv(csv_path)
-        link = href or written.name
-    return HTML(table_html(dt, href=link))
+# The files and the page (re-exported: ``figures.show_figure`` is the one way to show one).
+from analysis.publish.figure_output import (  # noqa: E402
+    figure_html,
+    png_bytes,
+    save_figure,
+    show_figure,
+    show_table,
+    table_html,
+)

@@ -13,6 +13,7 @@ import pytest
 
 from analysis.publish import disclosure as D
 from analysis.publish import figures as F
+from analysis.publish import palette as P
 
 
 @pytest.fixture(scope="module")
@@ -180,13 +181,13 @@ def _contrast(colour: str, against: str = "#FFFFFF") -> float:
 def test_house_style_palette_reaches_3_to_1_and_keeps_colours() -> None:
     """The Analysis Function palette (afcharts), each colour 3:1 against white; a category
     keeps its colour whatever else is drawn."""
-    assert F._af_palette() == F.PALETTE
+    assert P._af_palette() == F.PALETTE
     assert all(_contrast(c) >= 3.0 for c in F.PALETTE)
-    assert _contrast(F.SUPPRESSED_COLOUR) >= 3.0
-    police = F.category_style("Police")
-    assert F.category_style("police") == police
+    assert _contrast(P.SUPPRESSED_COLOUR) >= 3.0
+    police = P.category_style("Police")
+    assert P.category_style("police") == police
     # a referral source keeps its style whatever else the chart shows; others take free ones
-    styles = F.series_styles(["Some label", "Police", "Another label"])
+    styles = P.series_styles(["Some label", "Police", "Another label"])
     assert styles[1] == police and len(set(styles)) == 3
     F.set_house_style()
     assert plt.rcParams["figure.figsize"][0] == pytest.approx(F.A4_WIDTH_IN)
