@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from analysis.core.labels import INSTRUMENTS
+from analysis.core.schemas import REFERRAL_SOURCES
+
 PALETTE: tuple[str, ...] = (
     "#12436D",  # dark blue
     "#28A197",  # turquoise
@@ -24,18 +27,7 @@ SUPPRESSED_COLOUR = "#6F777B"
 HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "++")
 """A second cue beside colour, used once a chart has more series than colours."""
 
-CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = (
-    (
-        "childrens_social_care",
-        "police",
-        "education",
-        "health",
-        "voluntary_youth",
-        "self_family",
-        "other",
-    ),
-    ("seraf", "star5", "star10", "risk3", "bespoke", "none"),
-)
+CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = (REFERRAL_SOURCES, INSTRUMENTS)
 """Vocabularies (codes of :data:`analysis.core.labels.LABELS`) whose categories keep one
 place in the palette on every chart of every year: referral sources, outcome instruments."""
 
