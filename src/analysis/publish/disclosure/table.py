@@ -424,8 +424,9 @@ def _label_html(label: Any) -> str:
     return html.escape(str(label))
 
 
-PRINT_MAX_ROWS = 20
-"""A table with more rows is left out of the printed report (the report's print stylesheet),
+PRINT_MAX_ROWS = 16
+"""A table with more rows (a breakdown by all 16 services and its total, or longer) is left
+out of the printed report (the report's print stylesheet),
 with a line saying where it is (the release spreadsheet, its CSV): the report prints short."""
 
 _WORDS = re.compile(r"[A-Za-z]{3,}")
