@@ -104,17 +104,20 @@ report.show(rep.change_over_time())
 # %%
 report.show(rep.fieldwork())
 
-# %% [markdown]
+# %% [markdown] tags=["annex"]
 # ## 9. Data quality appendix
 #
 # How complete the recording was, which returns arrived, whether returns agree with the
 # case extracts, and how every source row was accounted for.
 
-# %%
+# %% tags=["annex"]
 report.show(rep.data_quality())
 
-# %% [markdown]
+# %% [markdown] tags=["annex"]
 # ## 10. Methods, assumptions and caveats
 
-# %%
+# %% tags=["annex"]
 report.show(rep.methods())
+
+# %% tags=["annex"]
+report.show(rep.downloads())

@@ -37,10 +37,78 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 BLOCKING_IMPACTS = ("serious", "critical")
-YEAR_REPORT_SECTIONS = report.SECTIONS
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21aa")
+"""The axe-core rule tags a page must pass without any violation."""
+MIN_GRAPHIC_CONTRAST = 3.0
+"""WCAG 1.4.11: a chart's colours against the page background."""
+WIDTHS = (1280, 390)
+"""Each page is checked at a desktop and a phone width (CSS px)."""
+
+_READER_CHECKS = """() => {
+  const out = [];
+  const rgb = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(',').map(Number); if (p.length > 3 && p[3] === 0) return null;
+    return p.slice(0, 3); };
+  const lum = (p) => { const c = p.map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  // chart colours (not heatmaps, whose cells print their values): every coloured mark
+  const bg = rgb(getComputedStyle(document.body).backgroundColor) || [255, 255, 255];
+  const weak = new Set();
+  document.querySelectorAll('figure.report-figure:not(.heatmap) svg').forEach((svg) => {
+    svg.querySelectorAll('path, rect, line, polygon, circle, use').forEach((el) => {
+      const st = getComputedStyle(el);
+      for (const c of [st.fill, st.stroke]) {
+        const p = rgb(c); if (!p) continue;
+        if (Math.max(...p) - Math.min(...p) < 16) continue;  // greys: grid, axes, text
+        if (ratio(p, bg) < MIN) weak.add(c + ' ' + ratio(p, bg).toFixed(2));
+      }
+    });
+  });
+  weak.forEach((c) => out.push('chart colour under 3:1 against the background: ' + c));
+  // link text: one text, one destination
+  const links = {};
+  document.querySelectorAll('a[href]').forEach((a) => {
+    const t = a.textContent.replace(/\\s+/g, ' ').trim(); if (!t) return;
+    (links[t] = links[t] || new Set()).add(a.getAttribute('href'));
+  });
+  Object.entries(links).forEach(([t, hrefs]) => { if (hrefs.size > 1)
+    out.push('duplicate link text for ' + hrefs.size + ' destinations: ' + t); });
+  // table headers that are column names
+  document.querySelectorAll('th').forEach((th) => {
+    const t = th.textContent.trim();
+    if (/^[a-z0-9]+(_[a-z0-9]+)+$/.test(t) || ['category', 'N', 'n'].includes(t))
+      out.push('table header is a column name: ' + t);
+  });
+  // a region that scrolls must be reachable and named
+  document.querySelectorAll('main *').forEach((el) => {
+    const st = getComputedStyle(el);
+    if (!['auto', 'scroll'].includes(st.overflowX) || el.scrollWidth <= el.clientWidth + 1) return;
+    if (el.getAttribute('tabindex') !== '0' || el.getAttribute('role') !== 'region'
+        || !el.getAttribute('aria-label'))
+      out.push('scrolling region without tabindex, role and label: ' + el.className);
+  });
+  return out;
+}"""
+
+
+def _reader_checks(page: object) -> list[str]:
+    """Chart colours under 3:1, one link text for two destinations, a table header that is
+    a column name, a scrolling region a keyboard cannot reach or that has no name."""
+    script = _READER_CHECKS.replace("MIN", str(MIN_GRAPHIC_CONTRAST))
+    return list(page.evaluate(script))  # type: ignore[attr-defined]
+
+
+ANNEX_SECTIONS = ("Data quality appendix", "Methods, assumptions and caveats")
+"""The sections a year's report prints on its technical-annex page (``annex.html``)."""
+YEAR_REPORT_SECTIONS = tuple(s for s in report.SECTIONS if s not in ANNEX_SECTIONS)
 """Headings every year's report must contain (issue 6; matched case-insensitively as
-substrings of the h1–h4 texts); ``tests/test_project.py`` checks the report notebook has
-exactly these sections."""
+substrings of the h1–h4 texts; the annexes' in ``annex.html``); ``tests/test_project.py``
+checks the report notebook has exactly ``report.SECTIONS``."""
+MAX_PRINTED_PAGES = 25
+"""The 2016-17 report prints to at most this many A4 pages (its annexes apart)."""
 SCREENSHOT_SUFFIX = ".screenshot.png"
 
 
@@ -132,15 +200,19 @@ def _check_one(
             problems.append(f"image {img['i']} did not load")
         if not img["alt"]:
             problems.append(f"image {img['i']} has no alt text")
-    # Accessibility: axe-core.
+    # Accessibility: axe-core, WCAG 2.1 A and AA rules: any violation is a problem.
     page.evaluate(axe_js)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, "
+        "resultTypes: ['violations']})",
+        list(AXE_TAGS),
+    )
     for violation in result.get("violations", []):
-        if violation.get("impact") in BLOCKING_IMPACTS:
-            targets = [n.get("target") for n in violation.get("nodes", [])][:3]
-            problems.append(
-                f"axe {violation['impact']}: {violation['id']} ({violation['help']}) at {targets}"
-            )
+        targets = [n.get("target") for n in violation.get("nodes", [])][:3]
+        problems.append(
+            f"axe {violation.get('impact')}: {violation['id']} ({violation['help']}) at {targets}"
+        )
+    problems += _reader_checks(page)
     if screenshot is not False:
         folder = screenshot if isinstance(screenshot, Path) else None
         if folder is not None:
@@ -156,8 +228,10 @@ def check_pages(
     expected_sections: Sequence[str] = (),
     screenshot: bool | Path = True,
     executable_path: str | None = None,
+    widths: Sequence[int] = WIDTHS,
 ) -> dict[Path, list[str]]:
-    """Check several pages with one browser; return problems per page.
+    """Check several pages with one browser, at each of ``widths``; return problems per
+    page (those found only at a later width say so).
 
     ``screenshot``: True saves ``<stem>.screenshot.png`` beside each page, a folder saves
     them there (as ``<parent>-<stem>.screenshot.png``), False saves none.
@@ -172,14 +246,25 @@ def check_pages(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(
-                viewport={"width": 1200, "height": 900}, offline=True, java_script_enabled=True
-            )
-            for path in page_paths:
-                results[Path(path)] = _check_one(
-                    context, Path(path), expected_sections, screenshot, axe_js
+            paths = [Path(p) for p in page_paths]
+            for width in widths:
+                context = browser.new_context(
+                    viewport={"width": width, "height": 900},
+                    offline=True,
+                    java_script_enabled=True,
                 )
-            context.close()
+                for path in paths:
+                    found = _check_one(
+                        context,
+                        path,
+                        expected_sections,
+                        screenshot if width == widths[0] else False,
+                        axe_js,
+                    )
+                    results.setdefault(path, []).extend(
+                        f"at {width}px: {p}" if width != widths[0] else p for p in found
+                    )
+                context.close()
         finally:
             browser.close()
     return results
@@ -346,7 +431,7 @@ def verdict_offsets(
                 top = page.evaluate(
                     """(text) => {
                         const cap = Array.from(document.querySelectorAll('caption'))
-                            .find(c => c.textContent.startsWith(text));
+                            .find(c => c.textContent.includes(text));
                         return cap ? cap.getBoundingClientRect().top + window.scrollY : null;
                     }""",
                     VERDICT_CAPTION,
@@ -360,3 +445,23 @@ def verdict_offsets(
         finally:
             browser.close()
     return out
+
+
+def print_page_count(page_path: Path, *, executable_path: str | None = None) -> int:
+    """How many A4 pages ``page_path`` prints to in Chromium (its print stylesheet)."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    exe = executable_path or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("Chromium not found (install Debian's chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(Path(page_path).resolve().as_uri(), wait_until="load")
+            pdf = page.pdf(format="A4", prefer_css_page_size=True)
+        finally:
+            browser.close()
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))

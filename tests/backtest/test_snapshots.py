@@ -45,7 +45,9 @@ def _headline(pipeline_run: PipelineRun) -> dict:
     out = {}
     for year in YEARS:
         tables = pipeline_run.reports / year / "tables"
-        key = next(tables.glob("key-figures-*.csv")).read_text("utf-8")
+        index = json.loads((tables / "index.json").read_text("utf-8"))
+        name = next(e["file"] for e in index if e["slug"].startswith("key-figures-"))
+        key = (tables / name).read_text("utf-8")
         metrics = json.loads((pipeline_run.root / "metrics" / f"{year}.json").read_text("utf-8"))
         estimates = {
             k: round(v, 3)

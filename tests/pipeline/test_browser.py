@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 from browser_check import (
+    ANNEX_SECTIONS,
+    MAX_PRINTED_PAGES,
     SAMPLE_SECTIONS,
     YEAR_REPORT_SECTIONS,
     check_page,
     check_pages,
     find_chromium,
+    print_page_count,
     render_sample_report,
     screenshot_path,
 )
@@ -118,8 +121,10 @@ def test_pipeline_reports_in_browser(chromium: str, pipeline_run) -> None:
     assert len(year_reports) == 4 and (reports / "index.html") in pages
     national = reports / "national" / "report.html"
     assert national in pages, "the national context page is missing"
+    annexes = [p.with_name("annex.html") for p in year_reports]
+    assert all(p in pages for p in annexes), "a year report has no technical-annex page"
     shots = reports / "screenshots"
-    others = [p for p in pages if p not in year_reports and p != national]
+    others = [p for p in pages if p not in year_reports + annexes and p != national]
     results_national = check_pages(
         [national],
         expected_sections=["England", "funnel", "Methods"],
@@ -131,6 +136,14 @@ def test_pipeline_reports_in_browser(chromium: str, pipeline_run) -> None:
         expected_sections=YEAR_REPORT_SECTIONS,
         screenshot=shots,
         executable_path=chromium,
+    )
+    results.update(
+        check_pages(
+            annexes,
+            expected_sections=ANNEX_SECTIONS,
+            screenshot=shots,
+            executable_path=chromium,
+        )
     )
     results.update(check_pages(others, screenshot=shots, executable_path=chromium))
     results.update(results_national)
@@ -164,3 +177,11 @@ def test_verdict_table_is_read_first(chromium: str, pipeline_run, screen: str) -
     screens = 1 if screen == "desktop" else 2
     late = {p.parent.name: top for p, top in tops.items() if not top < screens * height}
     assert late == {}, f"verdict table below the first {screens} screen(s) at {width}px"
+
+
+def test_the_last_report_prints_to_a_short_document(chromium: str, pipeline_run) -> None:
+    """The 2016-17 report prints to at most 25 A4 pages (its technical annexes are on a
+    page of their own), with page numbers and link targets from the print stylesheet."""
+    report = pipeline_run.reports / "2016-17" / "report.html"
+    pages = print_page_count(report, executable_path=chromium)
+    assert 1 < pages <= MAX_PRINTED_PAGES, pages

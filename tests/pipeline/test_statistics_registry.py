@@ -3,6 +3,7 @@ report, its CSVs and the index publish is a registered statistic (issue 16)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -30,8 +31,11 @@ def test_every_number_of_a_year_report_is_registered(pipeline_run: PipelineRun, 
     assert check_page(page, registry, strict_sections=REGISTERED_SECTIONS) == []
     # every table on the page is registered, cell by cell
     assert page.count("<table") == page.count("<table data-stats=")
-    for path in sorted((pipeline_run.reports / year / "tables").glob("*.csv")):
-        assert check_csv(path, registry, path.stem) == [], path.name
+    folder = pipeline_run.reports / year / "tables"
+    index = json.loads((folder / "index.json").read_text("utf-8"))
+    assert sorted(e["file"] for e in index) == sorted(p.name for p in folder.glob("*.csv"))
+    for entry in index:
+        assert check_csv(folder / entry["file"], registry, entry["slug"]) == [], entry["file"]
     # suppressed cells are present, with their symbol
     symbols = {s.status for s in registry.stats.values()}
     assert "[c]" in symbols or year == "2013-14"
@@ -41,16 +45,17 @@ def test_every_number_of_the_index_is_registered(pipeline_run: PipelineRun):
     page = (pipeline_run.reports / "index.html").read_text("utf-8")
     registry = Registry.read(pipeline_run.root / INDEX_STATISTICS)
     assert check_page(page, registry) == []  # every section of the index
-    trend = pd.read_csv(pipeline_run.reports / "headline_trend.csv", dtype={"evaluation_year": str})
-    cells = {(s.column, s.row): s.value for s in registry.stats.values() if s.table}
-    from analysis.report.index import TREND_FIGURES
+    from analysis.report.index import TREND_FIGURES, TREND_YEAR
 
+    trend = pd.read_csv(pipeline_run.reports / "headline_trend.csv", dtype={TREND_YEAR: str})
+    assert list(trend.columns) == [TREND_YEAR, *TREND_FIGURES.values()]
+    cells = {(s.column, s.row): s.value for s in registry.stats.values() if s.table}
     for _, row in trend.iterrows():
-        for key, name in TREND_FIGURES.items():
-            if (row["evaluation_year"], name) in cells:
-                value = row[key]
-                registered = cells[(row["evaluation_year"], name)]
-                assert (pd.isna(value) and registered is None) or value == registered, (key, row)
+        for name in TREND_FIGURES.values():
+            if (row[TREND_YEAR], name) in cells:
+                value = row[name]
+                registered = cells[(row[TREND_YEAR], name)]
+                assert (pd.isna(value) and registered is None) or value == registered, (name, row)
 
 
 def test_a_table_cell_changed_by_hand_fails(pipeline_run: PipelineRun):

@@ -73,7 +73,7 @@ def test_dvc_plots_show_renders_a_self_contained_page(tmp_path: Path):
     shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
     (repo / "reports").mkdir()
     (repo / "reports" / "headline_trend.csv").write_text(
-        "evaluation_year,young_people_supported\n2013-14,90\n2014-15,400\n", "utf-8"
+        "Evaluation year,Young people supported\n2013-14,90\n2014-15,400\n", "utf-8"
     )
     env = pipeline_env(repo)
     dvc = str(Path(sys.executable).parent / "dvc")
@@ -87,4 +87,4 @@ def test_dvc_plots_show_renders_a_self_contained_page(tmp_path: Path):
     assert not (repo / "dvc_plots").exists()
     html = page.read_text("utf-8")
     _check_self_contained(html)
-    assert "vegaEmbed(" in html and "young_people_supported" in html
+    assert "vegaEmbed(" in html and "Young people supported" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,8 @@ def funnel_data(
     for level in levels:
         name = _limit_name(level)
         lo, hi = _limits(target, pop, level, phi, per)
-        out[f"lower_{name}"], out[f"upper_{name}"] = lo, hi
+        # a rate cannot be below zero: neither can its lower limit
+        out[f"lower_{name}"], out[f"upper_{name}"] = np.clip(lo, 0, None), hi
         out[f"outside_{name}"] = (out["rate"] < lo) | (out["rate"] > hi)
         glo, ghi = _limits(target, grid, level, phi, per)
         limits[f"lower_{name}"], limits[f"upper_{name}"] = np.clip(glo, 0, None), ghi
@@ -123,7 +125,7 @@ def funnel_data(
 
 
 def funnel_plot(
-    result: FunnelResult, *, measure: str = "CSE identified", label_top: int = 40
+    result: FunnelResult, *, measure: str = "CSE identified", label_top: int = 15
 ) -> Figure:
     """Funnel plot of LA rates against child population, naming the areas outside 99.8%.
 
@@ -134,22 +136,25 @@ def funnel_plot(
 
     pts, lim = result.points, result.limits
     outside = result.outside(0.998)
+    tiny = pts["population"] < MIN_PLOTTED_POPULATION
+    shown = pts.loc[~tiny]
+    lim = lim.loc[lim["population"] >= shown["population"].min() * 0.8]
     with figures.house_style():
         fig, ax = plt.subplots(figsize=(figures.A4_WIDTH_IN, 4.6))
-        inside = ~pts["outside_99_8"]
+        inside = ~shown["outside_99_8"]
         ax.scatter(
-            pts.loc[inside, "population"],
-            pts.loc[inside, "rate"],
+            shown.loc[inside, "population"],
+            shown.loc[inside, "rate"],
             s=10,
             color=figures.PALETTE[0],
             alpha=0.7,
             label="Within 99.8% limits",
         )
         ax.scatter(
-            pts.loc[~inside, "population"],
-            pts.loc[~inside, "rate"],
-            s=16,
-            color=figures.PALETTE[5],
+            shown.loc[~inside, "population"],
+            shown.loc[~inside, "rate"],
+            s=18,
+            color=figures.PALETTE[2],
             marker="D",
             label="Outside 99.8% limits",
         )
@@ -162,31 +167,25 @@ def funnel_plot(
                 lim["population"],
                 lim[f"upper_{name}"],
                 style,
-                color="#555555",
+                color="#505a5f",
                 linewidth=1,
                 label=label,
             )
-            ax.plot(lim["population"], lim[f"lower_{name}"], style, color="#555555", linewidth=1)
+            ax.plot(lim["population"], lim[f"lower_{name}"], style, color="#505a5f", linewidth=1)
         ax.set_xscale("log")
-        far = outside.assign(
-            dist=(outside["rate"] - result.target).abs() / (outside["upper_99_8"] - result.target)
+        top = float(max(shown["rate"].max(), lim["upper_95"].median())) * 1.15
+        ax.set_ylim(0, top)
+        ax.set_xlim(shown["population"].min() * 0.8, shown["population"].max() * 1.25)
+        drawn = outside.loc[outside["population"] >= MIN_PLOTTED_POPULATION]
+        far = drawn.assign(
+            dist=(drawn["rate"] - result.target).abs() / (drawn["upper_99_8"] - result.target)
         )
         ranked = far.sort_values("dist", ascending=False).head(label_top)
-        for k, (_, row) in enumerate(ranked.sort_values("population").iterrows()):
-            ax.annotate(
-                str(row["area_name"]),
-                (row["population"], row["rate"]),
-                fontsize=5.5,
-                xytext=(4, 5) if k % 2 == 0 else (-4, -9),
-                ha="left" if k % 2 == 0 else "right",
-                textcoords="offset points",
-                color="#333333",
-            )
+        _label_points(ax, fig, ranked)
         ax.set_xlabel("Children aged 0 to 17 (log scale)")
         ax.set_ylabel(f"{measure} per 10,000 children")
-        ax.set_ylim(0, float(pts["rate"].max()) * 1.25)
         ax.set_title(f"{measure} per 10,000 children by local authority, {result.year}", loc="left")
-        ax.legend(frameon=False, fontsize=7, loc="upper right")
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
     high = outside[outside["above"]]["area_name"].tolist()
     low = outside[~outside["above"]]["area_name"].tolist()
@@ -209,8 +208,64 @@ def funnel_plot(
             if result.excluded
             else ""
         )
+        + (
+            f" {int(tiny.sum())} authorities with fewer than {MIN_PLOTTED_POPULATION:,} "
+            "children are not drawn (their limits are too wide to judge them); they are "
+            "in the table when outside the limits."
+            if tiny.any()
+            else ""
+        )
     )
     return figures.set_alt_text(fig, alt)
+
+
+MIN_PLOTTED_POPULATION = 5_000
+"""Authorities with fewer children are not drawn on the funnel plot: two very small
+authorities would stretch the axis and their limits are too wide to judge them."""
+
+
+def _label_points(ax: Any, fig: Any, rows: pd.DataFrame) -> None:
+    """Name each point in ``rows`` beside it, moving labels apart so none overlaps another
+    (a thin line joins a moved label to its point)."""
+    if rows.empty:
+        return
+    fig.canvas.draw()
+    to_px = ax.transData.transform
+    scale = fig.dpi / 72  # pixels per point
+    height = 6 * 1.2 * scale  # one line of 6-point text
+    # the labelled points themselves are obstacles too: a label never covers a marker
+    placed: list[tuple[float, float, float]] = []  # x0, x1, y of each box in pixels
+    for _, row in rows.iterrows():
+        px, py = to_px((row["population"], row["rate"]))
+        placed.append((px - 4 * scale, px + 4 * scale, py))
+    for _, row in rows.sort_values("rate", ascending=False).iterrows():
+        x, y = to_px((row["population"], row["rate"]))
+        text = str(row["area_name"])
+        width = 3.3 * scale * len(text) + 4 * scale
+        right = x + width + 30 < ax.bbox.x1
+        gap = 5 * scale
+        x0, x1 = (x + gap, x + gap + width) if right else (x - gap - width, x - gap)
+        ty = y
+        for _ in range(60):
+            clash = [p for p in placed if p[0] < x1 and x0 < p[1] and abs(p[2] - ty) < height]
+            if not clash:
+                break
+            ty = min(p[2] for p in clash) - height
+        placed.append((x0, x1, ty))
+        dx, dy = (x0 - x) if right else (x1 - x), ty - y
+        ax.annotate(
+            text,
+            (row["population"], row["rate"]),
+            xytext=(dx * 72 / fig.dpi, dy * 72 / fig.dpi),
+            textcoords="offset points",
+            fontsize=6,
+            ha="left" if right else "right",
+            va="center",
+            color="#0b0c0c",
+            arrowprops={"arrowstyle": "-", "color": "#505a5f", "linewidth": 0.5}
+            if abs(dy) > 2
+            else None,
+        )
 
 
 def funnel_outside_table(result: FunnelResult) -> disclosure.DisclosedTable:

@@ -13,14 +13,11 @@ House style: seaborn ``whitegrid`` theme, the Okabe–Ito colour-blind-safe pale
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -32,12 +29,24 @@ if os.environ.get("HUBSPOKE_LAB") != "1":
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from analysis.publish.chart_text import (  # noqa: E402
+    _bar_message,
+    _describe_range,
+    _line_message,
+)
 from analysis.publish.disclosure import DisclosedTable  # noqa: E402
+from analysis.publish.disclosure.table import human_header  # noqa: E402
+from analysis.publish.palette import (  # noqa: E402
+    PALETTE,
+    SUPPRESSED_COLOUR,
+    series_styles,
+)
 
 __all__ = [
     "A4_WIDTH_IN",
@@ -57,18 +66,6 @@ __all__ = [
     "show_table",
     "table_html",
 ]
-
-PALETTE: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
-"""Okabe–Ito colour-blind-safe palette."""
 
 SEQUENTIAL_CMAP = "cividis"
 A4_WIDTH_IN = 6.3  # 16 cm: the text width of an A4 page with 2.5 cm margins
@@ -91,11 +88,12 @@ _RC: dict[str, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.hashsalt": SVG_HASHSALT,
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "path.simplify": True,
 }
 
 _ALT_ATTR = "_hubspoke_alt_text"
+_SOURCE_ATTR = "_hubspoke_source_table"
 
 
 def set_house_style() -> None:
@@ -142,9 +140,21 @@ def _omitted_note(dt: DisclosedTable, data: pd.DataFrame) -> tuple[int, str]:
     return missing, f"{missing} {word} not shown ({sym}; see the table)."
 
 
+def source_table(fig: Figure) -> str:
+    """The title of the disclosed table a figure was drawn from (or ``""``)."""
+    return str(getattr(fig, _SOURCE_ATTR, ""))
+
+
+def figure_note(fig: Figure) -> str:
+    """The note printed under a figure (suppressed values, a scale not from zero)."""
+    return str(getattr(fig, "_hubspoke_note", ""))
+
+
 def _finish(
     fig: Figure, dt: DisclosedTable, description: str, note: str, alt: str | None
 ) -> Figure:
+    setattr(fig, _SOURCE_ATTR, dt.title)
+    fig._hubspoke_note = note
     if note:
         fig.text(0.01, 0.005, note, ha="left", va="bottom", fontsize=7, color="#444444")
     fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
@@ -165,16 +175,31 @@ def _body(dt: DisclosedTable, columns: Sequence[str] | None) -> pd.DataFrame:
     return body
 
 
-def _describe_range(data: pd.DataFrame) -> str:
-    values = data.to_numpy(dtype=float)
-    values = values[~np.isnan(values)]
-    if not values.size:
-        return "No values can be shown."
-    return f"Values range from {_num(values.min())} to {_num(values.max())}."
+def _hidden_in_total(dt: DisclosedTable, data: pd.DataFrame) -> pd.Series | None:
+    """Per row of ``data``, the part of the row's published total that its suppressed
+    cells hold (the total less the shown parts, where a part is suppressed), or ``None``
+    when the table has no total column."""
+    total = dt.total_label
+    if total is None or total not in dt.numeric.columns:
+        return None
+    rows = [
+        r for r in dt.numeric.index if not (r == total or (isinstance(r, tuple) and r[0] == total))
+    ]
+    totals = dt.numeric.loc[rows, total].to_numpy(dtype=float)
+    shown = np.nansum(data.to_numpy(dtype=float), axis=1)
+    hidden = np.where(data.isna().any(axis=1).to_numpy(), np.clip(totals - shown, 0, None), 0.0)
+    return pd.Series(np.nan_to_num(hidden), index=data.index)
 
 
-def _num(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
+def _legend_outside(ax: Any, title: str | None = None) -> None:
+    """A legend to the right of the plot, never over a bar or line."""
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        title=title or None,
+        borderaxespad=0.0,
+    )
 
 
 def bar_chart(
@@ -189,50 +214,101 @@ def bar_chart(
     alt: str | None = None,
     height: float | None = None,
 ) -> Figure:
-    """Bars for each row of ``table`` (one series per column), totals excluded."""
+    """Bars for each row of ``table`` (one series per column), totals excluded.
+
+    Each series keeps its category's colour on every chart (:func:`category_style`); the
+    value axis starts at zero. Stacked bars never drop a suppressed part: where a row's
+    parts are suppressed, the part of the row's published total they hold is drawn hatched
+    and labelled, so each bar reaches the published total."""
     dt = _require_disclosed(table, "bar_chart")
     data = _body(dt, columns)
     _, note = _omitted_note(dt, data)
-    n_rows = len(data.index)
-    size_h = height or max(DEFAULT_HEIGHT_IN, 0.28 * n_rows * (1 if stacked else len(data.columns)))
+    hidden = _hidden_in_total(dt, data) if stacked and columns is None else None
+    if hidden is not None and float(hidden.sum()) > 0:
+        note = (
+            "Hatched: suppressed counts ([c]), drawn as the part of each published total they hold."
+        )
+    else:
+        hidden = None
+    n_rows, n_cols = len(data.index), len(data.columns)
+    size_h = height or max(DEFAULT_HEIGHT_IN, 0.28 * n_rows * (1 if stacked else n_cols))
     with house_style():
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, min(size_h, 9.0)))
-        plot_data = data if not horizontal else data.iloc[::-1]
-        plot_data.plot(
-            kind="barh" if horizontal else "bar",
-            stacked=stacked,
-            ax=ax,
-            color=list(PALETTE[: len(data.columns)]),
-            width=0.8,
-            legend=len(data.columns) > 1,
-        )
-        ax.grid(axis="y" if horizontal else "x", visible=False)
+        plot_data = data.iloc[::-1] if horizontal else data
+        pos = np.arange(n_rows)
+        base = np.zeros(n_rows)
+        width = 0.8 if stacked or n_cols == 1 else 0.8 / n_cols
+        draw = ax.barh if horizontal else ax.bar
+        styles = series_styles(list(plot_data.columns))
+        for k, col in enumerate(plot_data.columns):
+            values = np.nan_to_num(plot_data[col].to_numpy(dtype=float))
+            colour, hatch = styles[k]
+            offset = pos if stacked or n_cols == 1 else pos - 0.4 + width * (k + 0.5)
+            extra = {"left": base} if horizontal else {"bottom": base}
+            draw(
+                offset,
+                values,
+                width if not horizontal else width,
+                color=colour,
+                hatch=hatch or None,
+                edgecolor="white",
+                linewidth=0.5,
+                label=str(col),
+                **(extra if stacked else {}),
+            )
+            if stacked:
+                base = base + values
+        if hidden is not None:
+            rest = (hidden.iloc[::-1] if horizontal else hidden).to_numpy(dtype=float)
+            extra = {"left": base} if horizontal else {"bottom": base}
+            draw(
+                pos,
+                rest,
+                0.8,
+                color="white",
+                hatch="///",
+                edgecolor=SUPPRESSED_COLOUR,
+                linewidth=0.8,
+                label="Suppressed [c]",
+                **extra,
+            )
+        ticks = [str(i) for i in plot_data.index]
+        if stacked:
+            tallest = float(np.max(base + (0 if hidden is None else hidden.to_numpy())))
+        else:
+            tallest = float(np.nanmax(plot_data.to_numpy(dtype=float), initial=0))
+        top = max(tallest * 1.05, 1.0)
         if horizontal:
+            ax.set_yticks(pos, ticks)
             ax.set_xlabel(value_label)
             ax.set_ylabel(category_label or _axis_name(dt.table.index.name))
+            ax.set_xlim(0, top)
+            ax.grid(axis="y", visible=False)
         else:
+            ax.set_xticks(pos, ticks)
             ax.set_ylabel(value_label)
             ax.set_xlabel(category_label or _axis_name(dt.table.index.name))
-            ax.tick_params(axis="x", labelrotation=45)
+            ax.set_ylim(0, top)
+            ax.grid(axis="x", visible=False)
+            if n_rows > 6 or max((len(t) for t in ticks), default=0) > 10:
+                ax.tick_params(axis="x", labelrotation=45)
         ax.set_title(title or dt.title, loc="left")
-        if len(data.columns) > 1:
-            ax.legend(title=_axis_name(dt.table.columns.name), frameon=False)
-    description = (
-        f"{'Horizontal' if horizontal else 'Vertical'} bar chart of {value_label.lower()} "
-        f"for {n_rows} categories"
-        + (
-            f" and {len(data.columns)} series ({', '.join(map(str, data.columns))})."
-            if len(data.columns) > 1
-            else "."
-        )
-        + " "
-        + _describe_range(data)
+        if n_cols > 1 or hidden is not None:
+            _legend_outside(ax, _axis_name(dt.table.columns.name))
+    description = _bar_message(data, value_label, stacked=stacked) + (
+        f" Series: {', '.join(map(str, data.columns))}." if n_cols > 1 else ""
     )
     return _finish(fig, dt, description, note, alt)
 
 
 def _axis_name(name: Any) -> str:
-    return "" if name is None else str(name).replace("_", " ").capitalize()
+    return human_header(name)
+
+
+def value_scale(value_label: str) -> tuple[float, float] | None:
+    """The fixed range of a value axis whose label names a bounded scale ("(0-1)": the
+    harmonised score), so that charts of one measure share one axis; else ``None``."""
+    return (0.0, 1.0) if re.search(r"\b0\s*[-–]\s*1\b", value_label) else None
 
 
 def line_chart(
@@ -243,47 +319,81 @@ def line_chart(
     x_label: str | None = None,
     title: str | None = None,
     alt: str | None = None,
+    panels: bool = False,
 ) -> Figure:
     """One line per column across the rows (in order: e.g. periods), totals excluded.
 
-    Suppressed points leave a gap; isolated points are still drawn as markers.
+    Suppressed points leave a gap; isolated points are still drawn as markers. Each line
+    keeps its category's colour (:func:`category_style`). The value axis starts at zero
+    (or spans the measure's scale, :func:`value_scale`). With ``panels``, each series gets
+    its own panel and axis (series of different magnitudes are not drawn on one axis).
     """
     dt = _require_disclosed(table, "line_chart")
     data = _body(dt, columns)
     _, note = _omitted_note(dt, data)
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    scale = value_scale(value_label)
+    x = np.arange(len(data.index))
+    n_panels = len(data.columns) if panels else 1
     with house_style():
-        fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, DEFAULT_HEIGHT_IN))
-        x = np.arange(len(data.index))
+        if panels:
+            n_across = 2 if n_panels > 1 else 1
+            n_down = math.ceil(n_panels / n_across)
+            fig, grid = plt.subplots(
+                n_down,
+                n_across,
+                figsize=(A4_WIDTH_IN, min(9.0, 1.9 * n_down + 0.8)),
+                squeeze=False,
+            )
+            axes = list(grid.ravel())
+            for extra in axes[n_panels:]:
+                extra.set_visible(False)
+        else:
+            fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, DEFAULT_HEIGHT_IN))
+            axes = [ax]
+        styles = series_styles(list(data.columns))
         for k, col in enumerate(data.columns):
+            ax = axes[k] if panels else axes[0]
+            # in panels, each series has its own axis: one colour is enough
+            colour = PALETTE[0] if panels else styles[k][0]
             ax.plot(
                 x,
                 data[col].to_numpy(dtype=float),
                 marker=markers[k % len(markers)],
-                color=PALETTE[k % len(PALETTE)],
+                color=colour,
                 label=str(col),
                 linewidth=1.6,
                 markersize=4,
             )
-        ax.set_xticks(x, [str(i) for i in data.index])
-        if len(x) > 6:
-            ax.tick_params(axis="x", labelrotation=45)
-        ax.set_ylabel(value_label)
-        ax.set_xlabel(x_label or _axis_name(dt.table.index.name))
-        ax.set_title(title or dt.title, loc="left")
-        ax.set_ylim(bottom=0 if np.nanmin(data.to_numpy(dtype=float), initial=0) >= 0 else None)
-        if len(data.columns) > 1:
-            ax.legend(frameon=False, title=_axis_name(dt.table.columns.name))
-    first, last = (str(data.index[0]), str(data.index[-1])) if len(data.index) else ("", "")
-    description = (
-        f"Line chart of {value_label.lower()} from {first} to {last}"
-        + (
-            f", one line for each of {', '.join(map(str, data.columns))}."
-            if len(data.columns) > 1
-            else "."
-        )
-        + " "
-        + _describe_range(data)
+            if panels:
+                ax.set_title(str(col), loc="left", fontsize=9)
+        for ax in axes[:n_panels]:
+            ax.set_xticks(x, [str(i) for i in data.index])
+            if len(x) > 6 or (panels and len(x) > 3):
+                ax.tick_params(axis="x", labelrotation=45)
+            values = data.to_numpy(dtype=float)
+            if scale is not None:
+                ax.set_ylim(*scale)
+            elif np.nanmin(values, initial=0) >= 0:
+                ax.set_ylim(bottom=0)
+                if panels:
+                    ax.set_ylim(top=max(1.0, ax.get_ylim()[1]))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+            if scale is not None:
+                ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.2f}"))
+        if panels:
+            fig.suptitle(title or dt.title, x=0.01, ha="left", fontsize=10)
+            fig.supylabel(value_label, fontsize=9)
+            fig.supxlabel(x_label or _axis_name(dt.table.index.name), fontsize=9)
+        else:
+            ax = axes[0]
+            ax.set_ylabel(value_label)
+            ax.set_xlabel(x_label or _axis_name(dt.table.index.name))
+            ax.set_title(title or dt.title, loc="left")
+            if len(data.columns) > 1:
+                _legend_outside(ax, _axis_name(dt.table.columns.name))
+    description = _line_message(data, value_label) + (
+        " Each series has its own panel and axis." if panels and n_panels > 1 else ""
     )
     return _finish(fig, dt, description, note, alt)
 
@@ -294,15 +404,27 @@ def heatmap(
     value_label: str = "Share recorded (%)",
     title: str | None = None,
     alt: str | None = None,
-    vmin: float | None = 0,
+    vmin: float | None = None,
     vmax: float | None = 100,
     annotate: bool = True,
 ) -> Figure:
-    """Heatmap of the grid (e.g. completeness by service × quarter); symbols in grey cells."""
+    """Heatmap of the grid (e.g. completeness by service × quarter); symbols in grey cells.
+
+    The colour scale runs from ``vmin`` (by default 0, or the tens below the smallest
+    value when every value is over 50, said in the figure's note) to ``vmax``; each cell
+    prints its value, so colour is never the only cue."""
     dt = _require_disclosed(table, "heatmap")
     data = _body(dt, None)
     shown = dt.without_totals().table
     _, note = _omitted_note(dt, data)
+    low = np.nanmin(data.to_numpy(dtype=float), initial=np.inf)
+    if vmin is None:
+        vmin = 0.0 if not np.isfinite(low) or low <= 50 else math.floor(low / 10) * 10
+        if vmin > 0:
+            note = f"Colour scale from {vmin:.0f} to {vmax:.0f}, not from zero. {note}".strip()
+    columns_name = _axis_name(dt.table.columns.name)
+    if columns_name == "Quarter" and not all(re.search(r"Q[1-4]$", str(c)) for c in data.columns):
+        columns_name = "Period (year or quarter)"
     n_rows, n_cols = data.shape
     height = min(9.0, max(2.4, 0.3 * n_rows + 1.4))
     with house_style():
@@ -337,13 +459,14 @@ def heatmap(
                             color="#333333",
                         )
         ax.set_title(title or dt.title, loc="left")
-        ax.set_xlabel(_axis_name(dt.table.columns.name))
+        ax.set_xlabel(columns_name)
         ax.set_ylabel(_axis_name(dt.table.index.name))
         ax.tick_params(axis="x", labelrotation=45)
         ax.tick_params(axis="y", labelrotation=0)
+    fig._hubspoke_heatmap = True
     description = (
         f"Heatmap with {n_rows} rows ({_axis_name(dt.table.index.name).lower() or 'rows'}) "
-        f"and {n_cols} columns ({_axis_name(dt.table.columns.name).lower() or 'columns'}); "
+        f"and {n_cols} columns ({columns_name.lower() or 'columns'}); "
         f"darker means lower {value_label.lower()}. {_describe_range(data)}"
     )
     return _finish(fig, dt, description, note, alt)
@@ -404,6 +527,8 @@ def estimate_plot(
                 ax.axvline(-0.5, color="#555555", linewidth=0.8, linestyle="--")
             if len(x) <= 24:
                 ax.set_xticks(x, [f"{v:g}" for v in x])
+            if value_scale(value_label) is not None:
+                ax.set_ylim(*value_scale(value_label))
             ax.set_xlim(x.min() - 0.5, x.max() + 0.5)
             ax.set_xlabel(x_label or "Quarters relative to the spoke starting")
             ax.set_ylabel(value_label)
@@ -458,123 +583,12 @@ def _err(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, ok: np.ndarray) -> np.
     return np.vstack([np.clip(lower, 0, None), np.clip(upper, 0, None)])
 
 
-# --------------------------------------------------------------------------------------
-# Output
-# --------------------------------------------------------------------------------------
-
-
-def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes (deterministic: no timestamp, no software tag)."""
-    buf = io.BytesIO()
-    with plt.rc_context(_RC):
-        fig.savefig(buf, format="png", dpi=DPI, metadata=_png_metadata(fig))
-    return buf.getvalue()
-
-
-def _png_metadata(fig: Figure) -> dict[str, str | None]:
-    meta: dict[str, str | None] = {"Software": None}
-    if alt_text(fig):
-        meta["Description"] = alt_text(fig)
-    return meta
-
-
-def save_figure(
-    fig: Figure, path_stem: Path | str, *, png: bytes | None = None
-) -> tuple[Path, Path]:
-    """Write ``<path_stem>.png`` and ``<path_stem>.svg``; identical bytes on every run.
-
-    ``png``, when given, must be ``png_bytes(fig)`` (saves drawing the figure again).
-    """
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    png_path = stem.with_name(stem.name + ".png")
-    svg = stem.with_name(stem.name + ".svg")
-    png_path.write_bytes(png if png is not None else png_bytes(fig))
-    buf = io.StringIO()
-    with plt.rc_context(_RC):
-        fig.savefig(
-            buf,
-            format="svg",
-            metadata={
-                "Date": None,
-                "Creator": None,
-                "Title": fig.axes[0].get_title(loc="left") if fig.axes else None,
-                "Description": alt_text(fig) or None,
-            },
-        )
-    svg.write_text(buf.getvalue(), encoding="utf-8", newline="\n")
-    return png_path, svg
-
-
-def figure_html(
-    fig: Figure, *, alt: str | None = None, caption: str | None = None, png: bytes | None = None
-) -> str:
-    """``<figure>`` with the PNG inline (base64) and its alt text; raises if no alt text.
-
-    ``png``, when given, must be ``png_bytes(fig)`` (saves drawing the figure again).
-    """
-    text = alt or alt_text(fig)
-    if not text.strip():
-        raise ValueError("a figure in a report needs alt text (pass alt=...)")
-    data = base64.b64encode(png if png is not None else png_bytes(fig)).decode("ascii")
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (
-        f'<figure class="report-figure"><img src="data:image/png;base64,{data}" '
-        f'alt="{html.escape(text, quote=True)}" />{cap}</figure>'
-    )
-
-
-def show_figure(
-    fig: Figure,
-    *,
-    alt: str | None = None,
-    caption: str | None = None,
-    save_to: Path | str | None = None,
-) -> Any:
-    """Display a figure in a notebook as an ``<img>`` with alt text; optionally save it.
-
-    Returns an ``IPython.display.HTML`` object (the notebook shows it when it is the last
-    expression of a cell, or pass it to ``display``). The figure is closed afterwards so
-    the inline backend does not show it a second time without alt text.
-    """
-    from IPython.display import HTML
-
-    png = png_bytes(fig)  # drawn once, for the file and the page
-    if save_to is not None:
-        save_figure(fig, save_to, png=png)
-    out = HTML(figure_html(fig, alt=alt, caption=caption, png=png))
-    plt.close(fig)
-    return out
-
-
-def table_html(table: DisclosedTable, *, href: str | None = None) -> str:
-    """The table's accessible HTML, with a CSV download link when ``href`` is given."""
-    dt = _require_disclosed(table, "table_html")
-    out = dt.to_html()
-    if href:
-        out += (
-            f'<p class="download"><a href="{html.escape(href, quote=True)}" download>'
-            f"Download this table as CSV: {html.escape(dt.title)}</a></p>"
-        )
-    return out
-
-
-def show_table(
-    table: DisclosedTable,
-    *,
-    csv_path: Path | str | None = None,
-    href: str | None = None,
-) -> Any:
-    """Display a disclosed table in a notebook; optionally write its CSV and link to it.
-
-    ``csv_path`` receives the CSV (display strings: the same suppression as the page);
-    the link is ``href`` or, by default, the CSV's file name (a CSV beside the report).
-    """
-    from IPython.display import HTML
-
-    dt = _require_disclosed(table, "show_table")
-    link = href
-    if csv_path is not None:
-        written = dt.to_csv(csv_path)
-        link = href or written.name
-    return HTML(table_html(dt, href=link))
+# The files and the page (re-exported: ``figures.show_figure`` is the one way to show one).
+from analysis.publish.figure_output import (  # noqa: E402
+    figure_html,
+    png_bytes,
+    save_figure,
+    show_figure,
+    show_table,
+    table_html,
+)

@@ -30,7 +30,15 @@ from typing import Any
 import pandas as pd
 
 from analysis.core.io import neutralise_cell, write_json
-from analysis.publish.disclosure.table import REVISED, SYMBOL_KEY, DisclosedTable
+from analysis.publish.disclosure.table import (
+    REVISED,
+    STATUS_HEADER,
+    SYMBOL_KEY,
+    VALUE_HEADER,
+    DisclosedTable,
+    human_header,
+    split_status,
+)
 from analysis.publish.structure import record_structure
 
 __all__ = [
@@ -412,21 +420,24 @@ ALLOWED_UNTAGGED: tuple[tuple[str, str], ...] = (
     ("rate bases", r"\bper 10,000\b"),
     ("rating scales", r"\b(?:1-5|0-1|1–5|0–1)\b"),
     ("framework version", r"\bversion \d+(?:\.\d+)*\b"),
+    ("table and figure numbers", r"\b(?:[Tt]able|[Ff]igure)s? \d{1,2}(?:\.\d{1,2})?\b"),
 )
 """Numbers in prose that are not statistics, and may appear untagged in a strictly checked
 section: the evaluation's years and periods (2015-16, 2014–2016), days and months of the
 calendar and quarters, section numbers (a heading's, or "section 3"), outcome measure numbers, the 95%
 confidence level of the intervals, the 5% level of a test and the normal distribution's
-1.96, the base of a rate ("per 10,000"), the 1-5 and 0-1 scales' names and the framework's
-version. Rule parameters that
+1.96, the base of a rate ("per 10,000"), the 1-5 and 0-1 scales' names, the framework's
+version and the numbers of tables and figures ("Table 6.2"). Rule parameters that
 are numbers (the disclosure threshold, the rounding base, the cut-off's days) are
 statistics and are registered."""
 
 _ALLOWED = re.compile("|".join(f"(?:{p})" for _, p in ALLOWED_UNTAGGED), re.MULTILINE)
 _ANY_DIGIT = re.compile(r"\d")
-_SKIP = {"style", "script", "nav", "th", "header", "footer", "code"}
+_SKIP = {"style", "script", "nav", "th", "header", "footer", "code", "svg", "figcaption"}
 """Elements whose text is not checked: styles, the contents list, row and column labels,
-the page's banner and footer, and code (version hashes, commands)."""
+the page's banner and footer, code (version hashes, commands) and charts with their
+captions (drawn from the disclosed tables whose cells are registered; a caption names the
+figure, its note says what the chart leaves out or how its scale runs)."""
 _HEADING = re.compile(r"h[1-6]")
 
 
@@ -562,32 +573,43 @@ def check_page(
 
 
 def check_csv(path: Path, registry: Registry, table: str) -> list[str]:
-    """Every cell of a published CSV that differs from the registered statistic."""
+    """Every problem with a published (tidy) CSV against the registered statistics of
+    ``table``: one row per registered cell, with its row labels, its column's heading, the
+    registered number (as shown, without separators) or words in ``Value`` and the
+    registered GSS symbol in ``Status``; a symbol in ``Value`` is an error."""
     frame = pd.read_csv(path, dtype="str", keep_default_na=False)
     ids = {(s.row, s.column): s for s in registry.stats.values() if s.table == table}
     if not ids:
         return [f"{path.name}: no statistics registered for table {table!r}"]
-    problems = []
-    shown = {
-        (neutralise_cell(r), neutralise_cell(c)): neutralise_cell(s.text)
-        for (r, c), s in ids.items()
+    if list(frame.columns[-2:]) != [VALUE_HEADER, STATUS_HEADER] or frame.shape[1] < 4:
+        return [
+            f"{path.name}: not a tidy table (row labels, measure, {VALUE_HEADER}, "
+            f"{STATUS_HEADER}): {list(frame.columns)}"
+        ]
+    expected = {
+        (neutralise_cell(r), neutralise_cell(human_header(c))): s for (r, c), s in ids.items()
     }
-    columns = {c for _, c in ids}
-    # the CSV's leading columns are the row labels (one per index level)
-    label_columns = [c for c in frame.columns if c not in columns]
+    problems = []
+    labels, measure = list(frame.columns[:-3]), frame.columns[-3]
+    seen = set()
     for _, record in frame.iterrows():
-        row = " / ".join(str(record[c]) for c in label_columns)
-        for column in frame.columns:
-            if column in label_columns:
-                continue
-            expected = shown.get((row, column))
-            if expected is None:
-                problems.append(f"{path.name}: cell ({row}, {column}) is not registered")
-            elif str(record[column]) != expected:
-                problems.append(
-                    f"{path.name}: cell ({row}, {column}) is {record[column]!r}, "
-                    f"registered as {expected!r}"
-                )
+        key = (" / ".join(str(record[c]) for c in labels), str(record[measure]))
+        seen.add(key)
+        stat = expected.get(key)
+        value, status = str(record[VALUE_HEADER]), str(record[STATUS_HEADER])
+        if any(symbol in value for symbol in SYMBOLS):
+            problems.append(f"{path.name}: cell {key} holds a symbol in {VALUE_HEADER}")
+        if stat is None:
+            problems.append(f"{path.name}: cell {key} is not registered")
+            continue
+        shown, shown_status = split_status(stat.text)
+        if value != neutralise_cell(shown) or status != (shown_status or ""):
+            problems.append(
+                f"{path.name}: cell {key} is {value!r} {status!r}, registered as {stat.text!r}"
+            )
+    missing = sorted(set(expected) - seen)
+    if missing:
+        problems.append(f"{path.name}: registered cells missing from the CSV: {missing[:5]}")
     return problems
 
 

@@ -27,6 +27,8 @@ from traitlets.config import Config
 from analysis.core.privacy import RENDERED_PAGE_META
 
 __all__ = [
+    "ANNEX_FILE",
+    "ANNEX_TAG",
     "REMOVE_CELL_TAGS",
     "RenderError",
     "add_heading_ids",
@@ -44,6 +46,13 @@ NOTEBOOK_TEMPLATE = TEMPLATES_DIR / "report.html.j2"
 
 REMOVE_CELL_TAGS: frozenset[str] = frozenset({"injected-parameters", "remove"})
 """Cells with any of these tags are left out of the rendered report."""
+
+ANNEX_TAG = "annex"
+"""Cells with this tag, and every cell after the first of them, are the report's technical
+annexes: rendered as a page of their own (``annex.html`` beside the report), so the report
+itself stays short enough to print."""
+ANNEX_MARK = "<!-- hubspoke:annex -->"
+ANNEX_FILE = "annex.html"
 
 _HEADING = re.compile(r"<h([1-6])((?:\s[^>]*)?)>(.*?)</h\1>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
@@ -327,10 +336,31 @@ def render_report_html(
                 f"{src}: {len(missing)} image(s) without alt text, e.g. {missing[0]}; "
                 "display figures with analysis.figures.show_figure(fig)"
             )
-    page = page_html(title=title, body=body, header_text=header_text, footer_html=footer_html)
-    _check_page(page, src)
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
+    main_body, mark, annex_body = body.partition(ANNEX_MARK)
+    if mark:
+        annex_out = out.with_name(ANNEX_FILE)
+        main_body += (
+            '<p class="annex-link">The technical annexes (data quality, methods, '
+            f'assumptions and versions) are on <a href="{ANNEX_FILE}">a page of their own: '
+            f"{html.escape(title)}, technical annexes</a>.</p>"
+        )
+        annex_title = f"{title}: technical annexes"
+        annex_body = annex_body.replace(ANNEX_MARK, "")
+        annex = page_html(
+            title=annex_title,
+            body=(
+                f"<h1>{html.escape(annex_title)}</h1>\n"
+                f'<p><a href="{html.escape(out.name)}">Back to the report</a></p>\n{annex_body}'
+            ),
+            header_text=header_text,
+            footer_html=footer_html,
+        )
+        _check_page(annex, src)
+        annex_out.write_text(annex, encoding="utf-8", newline="\n")
+    page = page_html(title=title, body=main_body, header_text=header_text, footer_html=footer_html)
+    _check_page(page, src)
     out.write_text(page, encoding="utf-8", newline="\n")
     return out
 
@@ -340,6 +370,31 @@ def render_report_html(
 # --------------------------------------------------------------------------------------
 
 _MD_LINK = re.compile(r'href="(?!https?:|mailto:|#)([^"#?]+)\.md(#[^"]*)?"')
+
+
+def _caption_tables(body: str) -> str:
+    """Wrap each ``<table>`` of a rendered Markdown page in a focusable, labelled region
+    and give it a caption: "Table N: <the heading above it>"."""
+    out: list[str] = []
+    last = ""
+    count = 0
+    pos = 0
+    pattern = re.compile(r"<h[1-6][^>]*>(.*?)</h[1-6]>|<table>", re.DOTALL)
+    for match in pattern.finditer(body):
+        out.append(body[pos : match.end() if match.group(1) is not None else match.start()])
+        pos = match.end()
+        if match.group(1) is not None:
+            last = _heading_text(match.group(1))
+            continue
+        count += 1
+        label = f"Table {count}: {last}" if last else f"Table {count}"
+        out.append(
+            f'<div class="disclosed-table" tabindex="0" role="region" '
+            f'aria-label="{html.escape(label, quote=True)}"><table>'
+            f"<caption>{html.escape(label)}</caption>"
+        )
+    out.append(body[pos:])
+    return "".join(out).replace("</table>", "</table></div>")
 
 
 def render_markdown_page(
@@ -361,16 +416,9 @@ def render_markdown_page(
     body = md.render(text)
     body = _MD_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
     # Wide tables scroll sideways in their wrapper, which keyboard users must be able to
-    # reach (axe "scrollable-region-focusable").
-    count = iter(range(1, body.count("<table>") + 1))
-    body = re.sub(
-        "<table>",
-        lambda _: (
-            f'<div class="disclosed-table" tabindex="0" role="region" '
-            f'aria-label="Table {next(count)}"><table>'
-        ),
-        body,
-    ).replace("</table>", "</table></div>")
+    # reach (axe "scrollable-region-focusable"); each is numbered and captioned with the
+    # heading it sits under.
+    body = _caption_tables(body)
     page = page_html(title=title, body=body, header_text=header_text, footer_html=footer_html)
     _check_page(page, src)
     missing = images_without_alt(page)

@@ -35,6 +35,9 @@ TREND_FIGURES: dict[str, str] = {
 }
 
 
+TREND_YEAR = "Evaluation year"
+"""The year column's heading in ``headline_trend.csv``."""
+
 NOT_PLOTTED: tuple[str, ...] = ("Services active", "Spoke areas reached", "Spoke posts filled")
 """Figures left out of the trend chart (small counts on another scale; in the table)."""
 
@@ -66,10 +69,14 @@ def disclosed_trend(
 
 
 def trend_csv(table: disclosure.DisclosedTable) -> pd.DataFrame:
-    """The disclosed trend in the long form ``dvc plots`` reads (one row per year)."""
+    """The disclosed trend as ``dvc plots`` and spreadsheets read it: one row per year,
+    readers' headings ("Evaluation year", "Young people supported" ...), whole numbers
+    written without a decimal point, empty where a figure is suppressed."""
     numeric = table.numeric.T
-    numeric.columns = [next(k for k, v in TREND_FIGURES.items() if v == c) for c in numeric.columns]
-    return numeric.rename_axis("evaluation_year").reset_index()
+    out = numeric.rename_axis(TREND_YEAR).reset_index()
+    for column in numeric.columns:
+        out[column] = out[column].astype("Int64")
+    return out
 
 
 def latest_figures(
@@ -198,6 +205,7 @@ def build_index(
         value_label="Number",
         x_label="Evaluation year",
         title="Headline figures by evaluation year",
+        panels=True,
     )
     national = reports_dir / "national" / "report.html"
     context = (

@@ -15,6 +15,7 @@ revise them, they are marked ``[r]``.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from analysis.core.io import (
     load_tables,
 )
 from analysis.publish import disclosure
+from analysis.publish.spreadsheet import Release, release_workbook
+from analysis.report import release
 from analysis.report.context import (
     ReportSettings,
     YearContext,
@@ -46,6 +49,8 @@ from analysis.report.sections import (
 )
 from analysis.report.wording import (
     EXACT_FIGURES,
+    HTML,
+    SECTIONS,
 )
 from analysis.report.writer import ReportWriter
 
@@ -86,49 +91,77 @@ class YearReport:
         """The evaluation year the report is for."""
         return self.context.year
 
-    def _section(self, section: Callable[[YearContext], list[Any]]) -> list[Any]:
+    def _section(self, section: Callable[[YearContext], list[Any]], title: str) -> list[Any]:
+        """Compute a section and publish it; its tables are numbered after its place in
+        :data:`~analysis.report.wording.SECTIONS` (``title``)."""
+        self.writer.begin_section(SECTIONS.index(title) + 1)
         return self.writer.publish(section(self.context))
 
+    @property
+    def release(self) -> Release:
+        """The release details: publication date, next update, contact."""
+        return release.release_for(
+            self.year,
+            first_year=self.settings.first_year,
+            cutoff_days=self.settings.cutoff_days,
+        )
+
     def summary(self) -> list[Any]:
-        """Section 1: the year's key figures and what changed since the previous year."""
-        return self._section(summary.summary)
+        """Section 1: the year's key figures and what changed since the previous year,
+        then the release box (publication date, next update, contact, links to the
+        spreadsheet, the other years and the index)."""
+        years = release.report_years(self.settings.first_year)
+        box = HTML(release.release_html(self.release, years))
+        return [*self._section(summary.summary, "Summary"), box]
 
     def programme_status(self) -> list[Any]:
         """Section 2: services, spoke areas and posts."""
-        return self._section(status.programme_status)
+        return self._section(status.programme_status, "Programme status")
 
     def referrals(self) -> list[Any]:
         """Section 3: referrals by service and source, and the trend."""
-        return self._section(referrals.referrals)
+        return self._section(referrals.referrals, "Referrals and pathways")
 
     def who(self) -> list[Any]:
         """Section 4: who was supported."""
-        return self._section(who.who)
+        return self._section(who.who, "Who was supported")
 
     def activities(self) -> list[Any]:
         """Section 5: activities and outputs."""
-        return self._section(activities.activities)
+        return self._section(activities.activities, "Activities and outputs")
 
     def outcome_measures(self) -> list[Any]:
         """Section 6: the six key outcome measures."""
-        return self._section(outcomes.outcome_measures)
+        return self._section(outcomes.outcome_measures, "The six outcome measures")
 
     def change_over_time(self) -> list[Any]:
         """Section 7: the models of change over time."""
-        return self._section(change.change_over_time)
+        return self._section(change.change_over_time, "Change over time")
 
     def fieldwork(self) -> list[Any]:
         """Section 8: fieldwork: who took part, the joint displays, themes, configurations
         and case studies."""
-        return self._section(fieldwork.fieldwork)
+        return self._section(fieldwork.fieldwork, "Fieldwork")
 
     def data_quality(self) -> list[Any]:
         """Section 9: data quality."""
-        return self._section(quality.data_quality)
+        return self._section(quality.data_quality, "Data quality appendix")
 
     def methods(self) -> list[Any]:
         """Section 10: methods, assumptions and versions."""
-        return self._section(quality.methods)
+        return self._section(quality.methods, "Methods, assumptions and caveats")
+
+    def downloads(self) -> list[Any]:
+        """Write the release's spreadsheet (every table published so far: cover, contents,
+        notes, one table per sheet) and return the link to it."""
+        name = release.spreadsheet_file(self.year)
+        release_workbook(self.writer.tables, self.writer.out_dir / name, self.release)
+        return [
+            HTML(
+                f'<p class="download"><a href="{html.escape(name)}" download>All tables of '
+                f"the {html.escape(self.year)} report in one spreadsheet (XLSX)</a></p>"
+            )
+        ]
 
 
 def show(blocks: list[Any]) -> None:

@@ -174,7 +174,7 @@ def test_counts_no_small_value_and_not_recoverable(
         if shown == "[k]":
             assert is_total and 0 < true < rounding / 2 + 1
             continue
-        value = int(shown)
+        value = int(shown.replace(",", ""))
         # No published count from 1 to the threshold, total or not.
         assert not 1 <= value <= threshold, (r, c, shown)
         if is_total:
@@ -216,7 +216,7 @@ def test_counts_hidden_totals_still_protected(body: np.ndarray) -> None:
     assert recover_by_elimination(unknown, rel) == set()
     for (r, c), shown in np.ndenumerate(dt.table.to_numpy()):
         if shown != CONFIDENTIAL:
-            assert int(shown) == body[r, c]
+            assert int(shown.replace(",", "")) == body[r, c]
 
 
 def test_attacker_catches_an_unprotected_pattern() -> None:
@@ -364,17 +364,17 @@ def test_table_percentages_and_relations(rows: list[tuple[int, int, int]], thres
     for col in cols:
         for shown in t[col]:
             if shown not in ("[c]", "[k]"):
-                assert not 1 <= int(shown) <= threshold
+                assert not 1 <= int(shown.replace(",", "")) <= threshold
     # A percentage is suppressed exactly when numerator or denominator is not published.
     for i in range(len(t)):
         num, den, pct = t["recorded"].iloc[i], t["records"].iloc[i], t["share"].iloc[i]
         if "[c]" in (num, den) or "[k]" in (num, den):
             assert pct == "[c]"
-        elif int(den) == 0:
+        elif int(den.replace(",", "")) == 0:
             assert pct == "[z]"
         else:
-            expected = 100 * int(num) / int(den)
-            assert pct == "[k]" or abs(float(pct) - expected) <= 0.5
+            expected = 100 * int(num.replace(",", "")) / int(den.replace(",", ""))
+            assert pct == "[k]" or abs(float(pct.replace(",", "")) - expected) <= 0.5
     # Attack: columns sum to the total row, and records = recorded + not_recorded per row.
     rel: list[tuple[list, tuple]] = []
     total_rows = n + (n > 1)
@@ -552,12 +552,42 @@ def test_html_is_accessible_table() -> None:
 
 
 def test_csv_has_same_suppression(tmp_path) -> None:
+    """The CSV is tidy: one row per cell, numbers without symbols, symbols apart."""
     dt = _example()
     path = dt.to_csv(tmp_path / "t.csv")
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert list(back.columns) == ["service", "Q1", "Q2", "Total"]
-    assert back.iloc[0].tolist() == ["S01", "[c]", "[c]", "15"]
+    assert list(back.columns) == ["Service", "Quarter", "Value", "Status"]
+    assert back.iloc[0].tolist() == ["S01", "Q1", "", "[c]"]
+    assert back.iloc[2].tolist() == ["S01", "Total", "15", ""]
+    assert not back["Value"].str.contains(r"\[", regex=True).any()
     assert path.read_bytes() == dt.to_csv(tmp_path / "u.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("shown", "value", "status"),
+    [
+        ("1,250 [r]", "1250", "[r]"),
+        ("[c]", "", "[c]"),
+        ("45%", "45", ""),
+        ("-0.25", "-0.25", ""),
+        ("Improved (35 against 20)", "Improved (35 against 20)", ""),
+    ],
+)
+def test_split_status(shown: str, value: str, status: str) -> None:
+    from analysis.publish.disclosure.table import split_status
+
+    assert split_status(shown) == (value, status)
+
+
+def test_headers_are_for_readers() -> None:
+    from analysis.publish.disclosure.table import human_header
+
+    assert human_header("service_id") == "Service"
+    assert human_header("category") == "Group"
+    assert human_header("young_people_supported") == "Young people supported"
+    assert human_header("Lower 95% limit") == "Lower 95% limit"
+    html = _example()._repr_html_()
+    assert '<th scope="col">Service</th>' in html
 
 
 def test_select_and_without_totals() -> None:
@@ -656,7 +686,7 @@ def test_programme_totals() -> None:
     t = dt.table
     assert t.loc["Services active", "2013-14"] == "3"  # exact: not about individuals
     assert t.loc["Referrals", "2013-14"] == "[c]"
-    assert t.loc["Referrals", "2014-15"] == "1235"
+    assert t.loc["Referrals", "2014-15"] == "1,235"  # thousands separated
     assert t.loc["Trained", "2014-15"] == "10"  # 11 rounds to 10, above the threshold
     strict = D.disclose_programme_totals(
         df,
@@ -672,7 +702,7 @@ def test_programme_totals() -> None:
     assert dt.numeric.loc["Referrals", "2014-15"] == 1235.0
     flipped = dt.transposed()
     assert list(flipped.table.index) == ["2013-14", "2014-15"]
-    assert flipped.table.loc["2014-15", "Referrals"] == "1235"
+    assert flipped.table.loc["2014-15", "Referrals"] == "1,235"
     zero = disclose_counts(
         df, index="figure", columns=None, values="value", threshold=0, total_rounding=1, title="t"
     )

@@ -13,6 +13,7 @@ import pytest
 
 from analysis.publish import disclosure as D
 from analysis.publish import figures as F
+from analysis.publish import palette as P
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +153,14 @@ def test_show_figure_html_has_alt(counts: D.DisclosedTable) -> None:
     fig = F.line_chart(counts)
     shown = F.show_figure(fig)
     html = shown.data
-    assert html.startswith('<figure class="report-figure"><img src="data:image/png;base64,')
-    assert 'alt="Referrals. Line chart' in html
+    # inline SVG: text stays text, named by the alt text, ids unique to the figure
+    assert html.startswith('<figure class="report-figure"><div class="chart-scroll" tabindex="0"')
+    assert 'role="region"' in html and "<svg " in html
+    assert 'role="img" aria-labelledby="figure-title"' in html
+    assert '<title id="figure-title">Referrals. Line chart' in html
+    assert "<text" in html and "<?xml" not in html and "<metadata>" not in html
+    svg = html[html.index("<svg") :]
+    assert all(i.startswith("figure-") for i in re.findall(r'\bid="([^"]+)"', svg))
     assert not plt.fignum_exists(fig.number)
     bare = plt.figure()
     with pytest.raises(ValueError, match="alt text"):
@@ -161,8 +168,27 @@ def test_show_figure_html_has_alt(counts: D.DisclosedTable) -> None:
     plt.close(bare)
 
 
-def test_house_style_palette_is_colour_blind_safe() -> None:
-    assert F.PALETTE[:3] == ("#0072B2", "#E69F00", "#009E73")
+def _contrast(colour: str, against: str = "#FFFFFF") -> float:
+    def lum(h: str) -> float:
+        parts = [int(h.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    a, b = lum(colour), lum(against)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def test_house_style_palette_reaches_3_to_1_and_keeps_colours() -> None:
+    """The Analysis Function palette (afcharts), each colour 3:1 against white; a category
+    keeps its colour whatever else is drawn."""
+    assert P._af_palette() == F.PALETTE
+    assert all(_contrast(c) >= 3.0 for c in F.PALETTE)
+    assert _contrast(P.SUPPRESSED_COLOUR) >= 3.0
+    police = P.category_style("Police")
+    assert P.category_style("police") == police
+    # a referral source keeps its style whatever else the chart shows; others take free ones
+    styles = P.series_styles(["Some label", "Police", "Another label"])
+    assert styles[1] == police and len(set(styles)) == 3
     F.set_house_style()
     assert plt.rcParams["figure.figsize"][0] == pytest.approx(F.A4_WIDTH_IN)
     assert plt.rcParams["svg.hashsalt"] == F.SVG_HASHSALT
@@ -175,5 +201,5 @@ def test_show_table_writes_csv_and_links(counts: D.DisclosedTable, tmp_path: Pat
     assert "<caption>Referrals</caption>" in shown.data
     assert 'href="tables/referrals.csv" download' in shown.data
     text = (tmp_path / "tables" / "referrals.csv").read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "quarter,S01,S02,S03,Total"
+    assert text.splitlines()[0] == "Quarter,Service,Value,Status"
     assert "[c]" in text

@@ -193,8 +193,11 @@ def test_a_csv_cell_changed_by_hand_fails(tmp_path) -> None:
     reg.table(table, "referrals-by-service-2015-16")
     path = table.to_csv(tmp_path / "referrals-by-service-2015-16.csv")
     assert check_csv(path, reg, "referrals-by-service-2015-16") == []
-    path.write_text(path.read_text("utf-8").replace("S01,40", "S01,45"), "utf-8")
+    path.write_text(path.read_text("utf-8").replace("S01,Referrals,40", "S01,Referrals,45"))
     assert any("45" in p for p in check_csv(path, reg, "referrals-by-service-2015-16"))
+    # a symbol moved into the value column is refused too
+    path.write_text(path.read_text("utf-8").replace("S02,Referrals,,[c]", "S02,Referrals,[c],"))
+    assert any("symbol" in p for p in check_csv(path, reg, "referrals-by-service-2015-16"))
 
 
 def test_parse_number() -> None:

@@ -49,10 +49,10 @@ def test_self_contained(sample: tuple[Path, str]) -> None:
 
 def test_images_inline_with_alt(sample: tuple[Path, str]) -> None:
     _, page = sample
-    imgs = re.findall(r"<img [^>]*>", page)
-    assert len(imgs) == 3
+    charts = re.findall(r"<svg [^>]*>", page)
+    assert len(charts) == 3 and all('role="img"' in c for c in charts)
     assert R.images_without_alt(page) == []
-    alts = re.findall(r'alt="([^"]*)"', page)
+    alts = re.findall(r"<title id=[^>]*>([^<]*)</title>", page)
     assert any("Heatmap" in a for a in alts)
     assert any("confidence intervals" in a for a in alts)
 

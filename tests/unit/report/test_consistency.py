@@ -91,8 +91,8 @@ def test_professionals_trained_are_exact_wherever_published() -> None:
         exact=EXACT_FIGURES,
         title="Key figures",
     )
-    assert table.table.loc["Professionals trained", "2016-17"] == "8152"
-    assert table.table.loc["Young people supported", "2016-17"] == "1640"
+    assert table.table.loc["Professionals trained", "2016-17"] == "8,152"
+    assert table.table.loc["Young people supported", "2016-17"] == "1,640"
 
 
 def test_the_index_shows_the_latest_revised_series() -> None:

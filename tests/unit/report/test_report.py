@@ -130,7 +130,7 @@ def test_later_data_do_not_change_an_earlier_report(sample, tmp_path, year):
     assert full.keys() == truncated.keys()
     changed = [name for name in full if full[name] != truncated[name]]
     assert changed == [], f"later data changed these outputs of the {year} report: {changed}"
-    assert any(name.endswith(".png") for name in full), "no figures were compared"
+    assert any(name.endswith(".svg") for name in full), "no figures were compared"
     assert sum(name.endswith(".csv") for name in full) >= 20
 
 

@@ -167,11 +167,11 @@ def _counts(series: pd.Series, what: str) -> pd.Series:
 
 
 def _fmt_count(value: float) -> str:
-    return str(int(value))
+    return f"{int(value):,}"
 
 
 def _fmt_number(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}"
+    text = f"{value:,.{decimals}f}"
     return "0" if decimals == 0 and text == "-0" else text
 
 

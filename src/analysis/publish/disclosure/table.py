@@ -40,6 +40,45 @@ Relation = tuple[Any, ...]
 """``("sum", total, parts)``, ``("ratio", share, numerator, denominator)`` or
 ``("rounded", cell, base)`` over :data:`Key` cells (:attr:`DisclosedTable.structure`)."""
 
+HEADERS: Mapping[str, str] = {
+    "category": "Group",
+    "service_id": "Service",
+    "evaluation_year": "Evaluation year",
+    "N": "Number",
+    "n": "Number",
+    "role": "Role",
+    "phase": "Phase",
+    "host": "Host agency type",
+    "quarter": "Quarter",
+    "period": "Period",
+    "spoke_id": "Spoke",
+}
+"""Readers' headings for the internal column names tables are built with."""
+
+VALUE_HEADER = "Value"
+STATUS_HEADER = "Status"
+MEASURE_HEADER = "Measure"
+"""The tidy CSV's value, status and column-label headings (:meth:`DisclosedTable.tidy`)."""
+
+_CODE_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+
+
+def human_header(name: Any) -> str:
+    """A column or row-label heading as readers see it: ``service_id`` -> ``Service``,
+    other snake_case names spelt out (``young_people`` -> ``Young people``), tuples (from
+    a two-level header) joined with `` / ``; anything else unchanged."""
+    if name is None:
+        return ""
+    if isinstance(name, tuple):
+        return " / ".join(human_header(n) for n in name)
+    text = str(name)
+    if text in HEADERS:
+        return HEADERS[text]
+    if _CODE_NAME.fullmatch(text) or re.fullmatch(r"[a-z]+", text):
+        return text.replace("_", " ").capitalize()
+    return text
+
+
 _TOKEN = object()
 """Private sentinel: only code in this module can construct a :class:`DisclosedTable`."""
 
@@ -295,12 +334,45 @@ class DisclosedTable:
         )
 
     # -- output --------------------------------------------------------------------------
+    def label_headers(self) -> list[str]:
+        """Headings of the row-label columns of :meth:`tidy` (one per index level)."""
+        names = list(self._table.index.names)
+        out = []
+        for k, name in enumerate(names):
+            text = human_header(name)
+            out.append(text or ("Group" if len(names) == 1 else f"Group {k + 1}"))
+        return out
+
+    def measure_header(self) -> str:
+        """Heading of :meth:`tidy`'s column-label column (the columns' name, or Measure)."""
+        return human_header(self._table.columns.name) or MEASURE_HEADER
+
+    def tidy(self) -> pd.DataFrame:
+        """The table in tidy form, one row per published cell: the row labels (one column
+        per index level), the column label, ``Value`` (the number as shown, without
+        thousands separators, or the words of a text cell; empty where a symbol stands
+        instead of a number) and ``Status`` (the GSS symbol shown with or instead of the
+        number, if any). Every value is as the report shows it: the same suppression and
+        rounding."""
+        labels = self.label_headers()
+        records: list[list[str]] = []
+        for row_label, row in zip(
+            self._table.index, self._table.itertuples(index=False), strict=True
+        ):
+            parts = row_label if isinstance(row_label, tuple) else (row_label,)
+            for column, text in zip(self._table.columns, row, strict=True):
+                value, status = split_status(str(text))
+                records.append([*(str(p) for p in parts), human_header(column), value, status])
+        columns = _unique([*labels, self.measure_header(), VALUE_HEADER, STATUS_HEADER])
+        return pd.DataFrame(records, columns=columns, dtype="str")
+
     def to_csv(self, path: Path | str) -> Path:
-        """Write the display strings (the same suppression as the report) to ``path``."""
+        """Write the table in tidy form (:meth:`tidy`) to ``path``: one header row, values
+        without symbols or separators, GSS symbols in their own column."""
         out = Path(path)
         self._check(out.name)
         out.parent.mkdir(parents=True, exist_ok=True)
-        text = csv_text(self._table)
+        text = csv_text(self.tidy(), index=False)
         out.write_text(text, encoding="utf-8", newline="")
         return out
 
@@ -311,6 +383,7 @@ class DisclosedTable:
         stats: str | None = None,
         cell_ids: pd.DataFrame | None = None,
         notes_html: Sequence[str] | None = None,
+        number: str | None = None,
     ) -> str:
         """An accessible HTML table: ``<caption>``, ``<th scope>``, notes underneath.
 
@@ -318,11 +391,17 @@ class DisclosedTable:
         ``cell_ids`` (each cell's statistic id, aligned to :attr:`table`), the table carries
         ``data-stats`` and each cell ``data-stat`` (its id after the table's slug and
         ``/``: :mod:`analysis.publish.registry`);
-        ``notes_html`` replaces the escaped notes (the same notes, numbers tagged).
+        ``notes_html`` replaces the escaped notes (the same notes, numbers tagged);
+        ``number`` (``"6.2"``) numbers the caption ("Table 6.2: ...").
         """
         self._check(self._title)
         html_text = _table_html(
-            self, table_id=table_id, stats=stats, cell_ids=cell_ids, notes_html=notes_html
+            self,
+            table_id=table_id,
+            stats=stats,
+            cell_ids=cell_ids,
+            notes_html=notes_html,
+            number=number,
         )
         return check_text(html_text, self._title)
 
@@ -343,6 +422,39 @@ class DisclosedTable:
     def to_markdown_text(self) -> str:
         """Plain-text rendering (used as the notebook's text/plain representation)."""
         return f"{self._title}\n{self._table.to_string()}"
+
+
+def _unique(names: Sequence[str]) -> list[str]:
+    """Headings made unique from the end: ``Value`` and ``Status`` keep their names, an
+    earlier heading that repeats a later one is numbered ("Group (1)")."""
+    out: list[str] = []
+    taken = set(names[-2:])
+    for k, name in enumerate(names):
+        if k < len(names) - 2 and (name in taken or name in out):
+            n = 1
+            while f"{name} ({n})" in taken or f"{name} ({n})" in out:
+                n += 1
+            name = f"{name} ({n})"
+        out.append(name)
+    return out
+
+
+_SYMBOLS = tuple(SYMBOL_KEY)
+_SHOWN_NUMBER = re.compile(r"[-+−]?\d[\d,]*(?:\.\d+)?%?")
+
+
+def split_status(text: str) -> tuple[str, str]:
+    """``(value, status)`` of a displayed cell: ``"1,250 [r]"`` -> ``("1250", "[r]")``,
+    ``"[c]"`` -> ``("", "[c]")``, ``"45%"`` -> ``("45", "")``; a cell of words is kept
+    whole as the value (its symbol, if any, moved to the status)."""
+    status = " ".join(s for s in _SYMBOLS if s in text)
+    rest = text
+    for symbol in _SYMBOLS:
+        rest = rest.replace(symbol, " ")
+    rest = " ".join(rest.split())
+    if _SHOWN_NUMBER.fullmatch(rest):
+        rest = rest.replace(",", "").replace("−", "-").rstrip("%")
+    return rest, status
 
 
 def _is_total_label(label: Any, total_label: str) -> bool:
@@ -392,7 +504,7 @@ def _swap(rel: Relation) -> Relation:
 
 
 def _fmt_plain(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
 
 
 # --------------------------------------------------------------------------------------
@@ -416,6 +528,11 @@ def _label_html(label: Any) -> str:
     return html.escape(str(label))
 
 
+PRINT_MAX_ROWS = 16
+"""A table with more rows (a breakdown by all 16 services and its total, or longer) is left
+out of the printed report (the report's print stylesheet),
+with a line saying where it is (the release spreadsheet, its CSV): the report prints short."""
+
 _WORDS = re.compile(r"[A-Za-z]{3,}")
 """A cell holding words (a rating, a reason) is text, aligned left; numbers and the GSS
 symbols align right."""
@@ -428,11 +545,12 @@ def _table_html(
     stats: str | None = None,
     cell_ids: pd.DataFrame | None = None,
     notes_html: Sequence[str] | None = None,
+    number: str | None = None,
 ) -> str:
     table = dt._table
     idx = table.index
     n_levels = idx.nlevels
-    names = [n if n is not None else "" for n in idx.names]
+    names = [human_header(n) for n in idx.names]
     id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
     if stats:
         id_attr += f' data-stats="{html.escape(stats, quote=True)}"'
@@ -445,22 +563,26 @@ def _table_html(
 
     # A wide table scrolls sideways inside its wrapper: keyboard users must reach it
     # (axe "scrollable-region-focusable"), and screen readers hear what it holds.
-    label = html.escape(dt.title, quote=True)
+    title = f"Table {number}: {dt.title}" if number else dt.title
+    label = html.escape(title, quote=True)
     # A table of words (ratings, reasons) stacks into one card per row on a narrow screen
     # (report.css), each cell labelled with its column: it cannot be read by scrolling.
     cells = [str(v) for row in table.itertuples(index=False) for v in row]
     wordy = bool(cells) and sum(bool(_WORDS.search(c)) for c in cells) * 2 > len(cells)
     kind = "disclosed-table text-table" if wordy else "disclosed-table"
+    long_table = len(table.index) > PRINT_MAX_ROWS
+    if long_table:
+        kind += " long-table"
     parts = [
         f'<div class="{kind}" tabindex="0" role="region" aria-label="{label}"><table{id_attr}>'
     ]
-    parts.append(f"<caption>{html.escape(dt.title)}</caption>")
+    parts.append(f"<caption>{html.escape(title)}</caption>")
     parts.append("<thead><tr>")
     for name in names:
         label = _label_html(name) if name else '<span class="visually-hidden">Row</span>'
         parts.append(f'<th scope="col">{label}</th>')
     for col in table.columns:
-        parts.append(f'<th scope="col">{_label_html(col)}</th>')
+        parts.append(f'<th scope="col">{_label_html(human_header(col))}</th>')
     parts.append("</tr></thead><tbody>")
     total = dt.total_label
     for i, (row_label, row) in enumerate(zip(idx, table.itertuples(index=False), strict=True)):
@@ -475,7 +597,7 @@ def _table_html(
             )
         for j, (column, value) in enumerate(zip(table.columns, row, strict=True)):
             kind = "text" if _WORDS.search(str(value)) else "num"
-            heading = html.escape(str(column), quote=True)
+            heading = html.escape(human_header(column), quote=True)
             stat = (
                 "" if ids is None else f' data-stat="{html.escape(_local(ids[i, j]), quote=True)}"'
             )
@@ -484,6 +606,12 @@ def _table_html(
             )
         parts.append("</tr>")
     parts.append("</tbody></table>")
+    if long_table:
+        which = f"Table {number}" if number else "This table"
+        parts.append(
+            f'<p class="print-only">{which} is long and is not printed: it is in the '
+            "release spreadsheet and in its CSV download.</p>"
+        )
     if dt.notes:
         parts.append('<ul class="table-notes">')
         shown = [html.escape(n) for n in dt.notes] if notes_html is None else notes_html

@@ -49,7 +49,8 @@ def activities(ctx: YearContext) -> list[Any]:
         notes=note,
     )
     out: list[Any] = [*table_item(trend)]
-    if "Professionals trained" in trend.table.columns:
+    # one bar is not a chart: the table says it
+    if "Professionals trained" in trend.table.columns and len(trend.without_totals().table) > 1:
         out += figure_item(
             figures.bar_chart(
                 trend,

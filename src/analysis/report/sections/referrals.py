@@ -50,17 +50,18 @@ def referrals(ctx: YearContext) -> list[Any]:
         ),
         *table_item(trend),
     ]
-    out += figure_item(
-        figures.bar_chart(
-            trend,
-            stacked=True,
-            horizontal=False,
-            title="Referrals by source and evaluation year (programme)",
-            value_label="Referrals",
-            category_label="Evaluation year",
-        ),
-        "referrals-by-year",
-    )
+    if len(trend.without_totals().table) > 1:  # one bar is not a chart: the table says it
+        out += figure_item(
+            figures.bar_chart(
+                trend,
+                stacked=True,
+                horizontal=False,
+                title="Referrals by source and evaluation year (programme)",
+                value_label="Referrals",
+                category_label="Evaluation year",
+            ),
+            "referrals-by-year",
+        )
     if not service_breakdown_allowed(ctx):
         return out + no_breakdown(ctx, "Referrals and young people supported")
     this = ref.loc[ref["evaluation_year"] == ctx.year]

@@ -57,7 +57,7 @@ def programme_status(ctx: YearContext) -> list[Any]:
         f"area{'' if n_areas == 1 else 's'}.</p>"
     )
     out: list[Any] = [HTML(text), *table_item(t1), *table_item(t2)]
-    if len(host):
+    if len(t2.without_totals().table) > 1:  # one bar is not a chart: the table says it
         out += figure_item(
             figures.bar_chart(
                 t2, title="Spoke areas by host agency type", value_label="Spoke areas"
