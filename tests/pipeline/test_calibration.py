@@ -139,5 +139,8 @@ def test_reports_show_totals_to_date_and_the_published_figures(pipeline_run: Pip
     for figure in figures.values():
         if figure.key in TO_DATE_BY_KEY:
             assert published[figure.label] == f"{figure.value:.0f}", figure.label
-    html = (pipeline_run.reports / FINAL_YEAR / "report.html").read_text("utf-8")
+    html = "".join(  # the methods annex is on the annex page
+        (pipeline_run.reports / FINAL_YEAR / page).read_text("utf-8")
+        for page in ("report.html", "annex.html")
+    )
     assert "beside the published figures" in html and "ISBN 9781911168447" in html

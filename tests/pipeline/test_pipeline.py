@@ -32,7 +32,7 @@ def test_each_year_has_a_substantial_self_contained_report(pipeline_run: Pipelin
     html = html_path.read_text("utf-8")
     assert len(html) > 50_000, "report is suspiciously small"
     assert html.count("<table") >= 5
-    assert html.count("<svg xmlns") >= 3, "figures missing"
+    assert len(re.findall(r"<svg\b[^>]*\bxmlns=", html)) >= 3, "figures missing"
     assert re.search(r"""(src|href)=["']https?://""", html) is None, (
         "report requests an outside host"
     )
@@ -280,7 +280,7 @@ def test_no_published_output_holds_nan_inf_or_none(pipeline_run: PipelineRun):
     ("edited", "expected"),
     [
         ("src/analysis/report/wording.py", {"report", "index"}),
-        ("src/analysis/publish/figures.py", {"report", "aqa", "national", "index"}),
+        ("src/analysis/publish/figures.py", {"report", "aqa", "national", "audit", "index"}),
         # index too: it shows the latest analysis's revised figures and imports the
         # report package, which imports analyse
         ("src/analysis/analyse/models/did.py", {"analyse", "report", "national", "index"}),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse import fieldwork, models, outcomes, reach, to_date, vintage
+from analysis.analyse.models.results import round_significant
 from analysis.analyse.outcome_evidence import RESCALE, fit_all_people, outcome_evidence
 from analysis.analyse.rollout import rollout_evidence
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record, with_fieldwork
@@ -207,8 +208,23 @@ def fit_trajectory(
     # own-unit change: the rescale is a straight line, so no further fits are needed.
     outcome.extra = {"by_instrument": common_score_by_instrument(data, tables.get("own_units")),
                      **tables}  # fmt: skip
+    # Derived from the fit's covariance outside the model result: rounded as the result's
+    # own numbers are, so the outputs are byte-identical under any BLAS kernel.
+    outcome.estimates = _rounded(outcome.estimates)
+    outcome.extra = {key: _rounded(frame) for key, frame in outcome.extra.items()}
     outcome.checks = checks
     return outcome
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every float column rounded to the models' significant digits
+    (:func:`analysis.analyse.models.results.round_significant`)."""
+    floats = [c for c in frame.columns if frame[c].dtype == "float64"]
+    if not floats:
+        return frame
+    return frame.assign(
+        **{c: round_significant(frame[c].to_numpy(dtype="float64")) for c in floats}
+    )
 
 
 def _instruments_with_follow_up(

@@ -39,7 +39,7 @@ def release_for(year: str, *, first_year: str, cutoff_days: int) -> Release:
     years = report_years(first_year)
     later = [y for y in years if y > year]
     next_update = (
-        f"the report for {later[0]}, due {published_on(later[0], cutoff_days):%-d %B %Y}"
+        f"the report for {later[0]}, due {published_on(later[0], cutoff_days):%B %Y}"
         if later
         else "none: this is the evaluation's final report"
     )
@@ -73,7 +73,7 @@ def release_html(release: Release, years: list[str]) -> str:
     sheet = html.escape(spreadsheet_file(year))
     return (
         '<aside class="release" aria-label="About this release"><dl>'
-        f"<dt>Published</dt><dd>{release.published:%-d %B %Y}</dd>"
+        f"<dt>Published</dt><dd>{release.published:%B %Y}</dd>"
         f"<dt>Next update</dt><dd>{html.escape(release.next_update)}</dd>"
         f"<dt>Contact</dt><dd>{html.escape(release.contact)}</dd>"
         f'<dt>Data</dt><dd><a href="{sheet}" download>All tables of the {html.escape(year)} '
