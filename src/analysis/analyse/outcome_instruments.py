@@ -219,9 +219,12 @@ def ordinal_change(data: pd.DataFrame, *, min_people: int) -> pd.DataFrame:
         x = part[["months_since_referral"]].astype("float64").to_numpy()
         groups = pd.factorize(part["person_key"])[0]
         try:
+            # Newton to machine precision (BFGS stops at a gradient tolerance where
+            # BLAS kernels disagree in the sixth digit), then rounded as published
             fit = OrderedModel(np.asarray(y.codes), x, distr="logit").fit(
-                method="bfgs", disp=False, cov_type="cluster", cov_kwds={"groups": groups}
-            )
+                method="newton", maxiter=100, disp=False, cov_type="cluster",
+                cov_kwds={"groups": groups},
+            )  # fmt: skip
         except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - rare
             rows.append({"instrument": inst, "note": f"not fitted: {exc}"})
             continue
@@ -232,4 +235,12 @@ def ordinal_change(data: pd.DataFrame, *, min_people: int) -> pd.DataFrame:
                      "note": ""})  # fmt: skip
     cols = ["instrument", "log_odds_per_month", "std_error", "odds_ratio", "or_lower",
             "or_upper", "people", "note"]  # fmt: skip
-    return pd.DataFrame(rows).reindex(columns=cols)
+    out = pd.DataFrame(rows).reindex(columns=cols)
+    for col in ("log_odds_per_month", "std_error", "odds_ratio", "or_lower", "or_upper"):
+        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype="float64")
+        out[col] = models.round_significant(values, ORDINAL_DIGITS)
+    return out
+
+
+ORDINAL_DIGITS = 5
+"""Significant digits of the ordinal model's published numbers."""
