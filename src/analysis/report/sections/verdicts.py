@@ -25,8 +25,9 @@ import pandas as pd
 from analysis.core.catalog import PROGRAMME_INDICATORS, VERDICTS
 from analysis.core.io import read_json
 from analysis.publish import disclosure
+from analysis.publish.registry import RULES
 from analysis.report.context import YearContext
-from analysis.report.sections.common import rounded_n
+from analysis.report.sections.common import people_n, rounded_n
 from analysis.report.wording import HTML, PERSON_FREE_INDICATORS
 from analysis.report.writer import table_item
 
@@ -126,6 +127,24 @@ def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) 
     if v["unit"] == "mean change":
         change = num(base, v["value"], unit="change", precision=2)
         return f"{change}{words(f': {what}')}"
+    counts = {ctx.year: v["numerator"], ctx.settings.previous_year: v.get("denominator", 0)}
+    if any(0 < n <= ctx.settings.threshold for n in counts.values()):
+        # a small count of young people is suppressed in the key figures: neither it nor
+        # the change from it (which would give it away) is stated
+        change = num(base, None, unit="percent-change", status="[c]")
+        shown = {}
+        for year, n in counts.items():
+            if 0 < n <= ctx.settings.threshold:
+                bound = ctx.stats.cite(RULES["smallest_shown"])
+                shown[year] = words("fewer than ") + (
+                    bound if tagged else ctx.stats.stats[RULES["smallest_shown"]].text
+                )
+            else:
+                shown[year] = words("about ") + num(f"{v['primary']}/{year}", rounded_n(ctx, n))
+        return (
+            f"{change}{words(f' {what}: ')}{shown[ctx.year]}{words(' against ')}"
+            f"{shown[ctx.settings.previous_year]}{words(' the year before')}"
+        )
     now, before = rounded_n(ctx, v["numerator"]), rounded_n(ctx, v.get("denominator", 0))
     change = num(base, v["value"], unit="percent-change", text=f"{v['value']:+.0%}")
     now_text = num(f"{v['primary']}/{ctx.year}", now)
@@ -220,12 +239,14 @@ def key_findings(ctx: YearContext) -> list[Any]:
     supported = prog["value"].get((ctx.year, "young_people_supported"))
     before = prog["value"].get((ctx.settings.previous_year, "young_people_supported"))
     if supported is not None and pd.notna(supported):
-        now = ctx.stats.number(f"young_people_supported/{ctx.year}", rounded_n(ctx, supported))
-        text = f"About {now} young people were supported in {esc(ctx.year)}"
+        # a small count is "fewer than 10", never its rounded value: the key figures
+        # table suppresses it, and the audit would work it out from the sentence
+        now = people_n(ctx, supported, f"young_people_supported/{ctx.year}")
+        text = f"{now[0].upper()}{now[1:]} young people were supported in {esc(ctx.year)}"
         if before is not None and pd.notna(before) and before > 0:
             prev = ctx.settings.previous_year
-            then = ctx.stats.number(f"young_people_supported/{prev}", rounded_n(ctx, before))
-            text += f", against about {then} in {esc(prev)} (as known now)"
+            then = people_n(ctx, before, f"young_people_supported/{prev}")
+            text += f", against {then} in {esc(prev)} (as known now)"
         items.append(text + " (descriptive).")
     trained = prog["value"].get((ctx.year, "professionals_trained"))
     if trained is not None and pd.notna(trained):
