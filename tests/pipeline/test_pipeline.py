@@ -32,7 +32,8 @@ def test_each_year_has_a_substantial_self_contained_report(pipeline_run: Pipelin
     html = html_path.read_text("utf-8")
     assert len(html) > 50_000, "report is suspiciously small"
     assert html.count("<table") >= 5
-    assert len(re.findall(r"<svg\b[^>]*\bxmlns=", html)) >= 3, "figures missing"
+    # the first year of the small configuration has one service: no single-bar charts
+    assert len(re.findall(r"<svg\b[^>]*\bxmlns=", html)) >= 2, "figures missing"
     assert re.search(r"""(src|href)=["']https?://""", html) is None, (
         "report requests an outside host"
     )

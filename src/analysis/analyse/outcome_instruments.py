@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.analyse import models
+from analysis.core.labels import label
 
 HORIZON_MONTHS = 12
 """The horizon of the standardised effect sizes and of the delta-adjusted sensitivity
@@ -244,3 +245,39 @@ def ordinal_change(data: pd.DataFrame, *, min_people: int) -> pd.DataFrame:
 
 ORDINAL_DIGITS = 5
 """Significant digits of the ordinal model's published numbers."""
+
+
+def instruments_with_follow_up(
+    data: pd.DataFrame, *, min_people: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """The assessments of instruments with at least ``min_people`` young people followed
+    up (two or more assessments), and a warning naming each instrument left out: the one
+    model gives every instrument its own slope, which a handful of follow-ups cannot
+    estimate (its interval would swamp the programme's average)."""
+    if "instrument" not in data or data["instrument"].nunique() <= 1:
+        return data, []
+    per_person = data.groupby(["instrument", "person_key"]).size()
+    followed = per_person.ge(2).groupby(level="instrument").sum()
+    keep = followed.index[followed >= min_people]
+    if len(keep) == 0 or len(keep) == len(followed):
+        return data, []
+    people = per_person.groupby(level="instrument").size()
+    warnings = [
+        f"{int(people[inst])} young people assessed with {label(str(inst))} were left out "
+        f"of the model: fewer than {min_people} of them had a follow-up assessment, too "
+        "few to estimate that instrument's change."
+        for inst in followed.index
+        if inst not in keep
+    ]
+    return data.loc[data["instrument"].isin(keep)].reset_index(drop=True), warnings
+
+
+def rounded_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every float column rounded to the models' significant digits
+    (:func:`analysis.analyse.models.results.round_significant`)."""
+    floats = [c for c in frame.columns if frame[c].dtype == "float64"]
+    if not floats:
+        return frame
+    return frame.assign(
+        **{c: models.round_significant(frame[c].to_numpy(dtype="float64")) for c in floats}
+    )

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.analyse import fieldwork, models, outcomes, reach, to_date, vintage
-from analysis.analyse.models.results import round_significant
 from analysis.analyse.outcome_evidence import RESCALE, fit_all_people, outcome_evidence
+from analysis.analyse.outcome_instruments import instruments_with_follow_up, rounded_frame
 from analysis.analyse.rollout import rollout_evidence
 from analysis.analyse.verdicts import outcome_verdicts, verdicts_record, with_fieldwork
 from analysis.core import calendar as periods
@@ -38,7 +38,7 @@ from analysis.core.catalog import (
 )
 from analysis.core.framework import Framework, load_framework
 from analysis.core.io import ANALYSED_DATA_FILE, load_tables, write_json, write_parquet
-from analysis.core.labels import count_word, label
+from analysis.core.labels import count_word
 from analysis.core.settings import Settings, load_settings
 
 MIN_TREATED_AREAS = 5
@@ -194,7 +194,7 @@ def fit_trajectory(
             n_units_used=0,
             n_units_eligible=int(counts.size),
         )
-    data, left_out = _instruments_with_follow_up(data, min_people=min_people)
+    data, left_out = instruments_with_follow_up(data, min_people=min_people)
     service = "service_id" if data["service_id"].nunique() > 1 else None
     try:
         result = fit_all_people(data, service=service, min_assessments=1)
@@ -210,46 +210,10 @@ def fit_trajectory(
                      **tables}  # fmt: skip
     # Derived from the fit's covariance outside the model result: rounded as the result's
     # own numbers are, so the outputs are byte-identical under any BLAS kernel.
-    outcome.estimates = _rounded(outcome.estimates)
-    outcome.extra = {key: _rounded(frame) for key, frame in outcome.extra.items()}
+    outcome.estimates = rounded_frame(outcome.estimates)
+    outcome.extra = {key: rounded_frame(frame) for key, frame in outcome.extra.items()}
     outcome.checks = checks
     return outcome
-
-
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every float column rounded to the models' significant digits
-    (:func:`analysis.analyse.models.results.round_significant`)."""
-    floats = [c for c in frame.columns if frame[c].dtype == "float64"]
-    if not floats:
-        return frame
-    return frame.assign(
-        **{c: round_significant(frame[c].to_numpy(dtype="float64")) for c in floats}
-    )
-
-
-def _instruments_with_follow_up(
-    data: pd.DataFrame, *, min_people: int
-) -> tuple[pd.DataFrame, list[str]]:
-    """The assessments of instruments with at least ``min_people`` young people followed
-    up (two or more assessments), and a warning naming each instrument left out: the one
-    model gives every instrument its own slope, which a handful of follow-ups cannot
-    estimate (its interval would swamp the programme's average)."""
-    if "instrument" not in data or data["instrument"].nunique() <= 1:
-        return data, []
-    per_person = data.groupby(["instrument", "person_key"]).size()
-    followed = per_person.ge(2).groupby(level="instrument").sum()
-    keep = followed.index[followed >= min_people]
-    if len(keep) == 0 or len(keep) == len(followed):
-        return data, []
-    people = per_person.groupby(level="instrument").size()
-    warnings = [
-        f"{int(people[inst])} young people assessed with {label(str(inst))} were left out "
-        f"of the model: fewer than {min_people} of them had a follow-up assessment, too "
-        "few to estimate that instrument's change."
-        for inst in followed.index
-        if inst not in keep
-    ]
-    return data.loc[data["instrument"].isin(keep)].reset_index(drop=True), warnings
 
 
 def _programme_slope_row(estimates: pd.DataFrame, slope: Mapping[str, float]) -> pd.DataFrame:

@@ -51,3 +51,17 @@ def record_structure(
         axis = 0 if table.periods == "rows" else 1
         keep = [out for key, out in ids.items() if not _is_total(key[axis], table.total_label)]
         registry.relations.append({"kind": "persistent", "ids": sorted(keep)})
+
+
+def swap_relation(rel: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A table relation (:data:`analysis.publish.disclosure.table.Relation`) with every key's row and column swapped (for a transposed table)."""
+
+    def sw(key: Any) -> Any:
+        return (key[1], key[0]) if isinstance(key, tuple) and len(key) == 2 else key
+
+    kind = rel[0]
+    if kind == "sum":
+        return ("sum", sw(rel[1]), tuple(sw(k) for k in rel[2]))
+    if kind == "ratio":
+        return ("ratio", sw(rel[1]), sw(rel[2]), sw(rel[3]))
+    return ("rounded", sw(rel[1]), rel[2])

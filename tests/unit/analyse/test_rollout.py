@@ -171,9 +171,12 @@ def test_the_report_wording_changes_on_a_flagged_chosen_on_need_seed() -> None:
     """Done-when: on a seed where chosen_on_need is flagged by the pre-arrival trend test,
     the rollout section no longer reads the difference as the spokes' effect; on the same
     seed of the default world it does, with the bounds' qualification."""
+    from types import SimpleNamespace
+
     from analysis.analyse.validation_rollout import World, simulate
     from analysis.analyse.year import model_evidence
     from analysis.core.framework import load_framework
+    from analysis.publish.registry import Registry
     from analysis.report.sections.rollout import _assumptions
 
     label = model_evidence(load_framework(), "rollout")
@@ -181,7 +184,8 @@ def test_the_report_wording_changes_on_a_flagged_chosen_on_need_seed() -> None:
     for world in (World("default"), World("chosen_on_need", "chosen_on_need")):
         model = fit_rollout(simulate(world, 6))
         rec = json.loads(json.dumps({**model.record(), **label}))
-        texts[world.label] = (reading(rec), _assumptions(rec, reading(rec)), rec)
+        ctx = SimpleNamespace(stats=Registry("2016-17"))
+        texts[world.label] = (reading(rec), _assumptions(ctx, rec, reading(rec)), rec)
     how, text, rec = texts["chosen_on_need"]
     assert rec["checks"]["flags"]["pre_trend"] and how == "doubt"
     assert "should not be read as caused by the spokes" in text

@@ -12,6 +12,13 @@ import pandas as pd
 
 from analysis.core.io import csv_text
 from analysis.core.published import check_publishable, check_text
+from analysis.publish.disclosure.headers import (
+    MEASURE_HEADER,
+    STATUS_HEADER,
+    VALUE_HEADER,
+    human_header,
+)
+from analysis.publish.structure import swap_relation
 
 CONFIDENTIAL = "[c]"
 NOT_AVAILABLE = "[x]"
@@ -39,45 +46,6 @@ Key = tuple[Any, Any]
 Relation = tuple[Any, ...]
 """``("sum", total, parts)``, ``("ratio", share, numerator, denominator)`` or
 ``("rounded", cell, base)`` over :data:`Key` cells (:attr:`DisclosedTable.structure`)."""
-
-HEADERS: Mapping[str, str] = {
-    "category": "Group",
-    "service_id": "Service",
-    "evaluation_year": "Evaluation year",
-    "N": "Number",
-    "n": "Number",
-    "role": "Role",
-    "phase": "Phase",
-    "host": "Host agency type",
-    "quarter": "Quarter",
-    "period": "Period",
-    "spoke_id": "Spoke",
-}
-"""Readers' headings for the internal column names tables are built with."""
-
-VALUE_HEADER = "Value"
-STATUS_HEADER = "Status"
-MEASURE_HEADER = "Measure"
-"""The tidy CSV's value, status and column-label headings (:meth:`DisclosedTable.tidy`)."""
-
-_CODE_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
-
-
-def human_header(name: Any) -> str:
-    """A column or row-label heading as readers see it: ``service_id`` -> ``Service``,
-    other snake_case names spelt out (``young_people`` -> ``Young people``), tuples (from
-    a two-level header) joined with `` / ``; anything else unchanged."""
-    if name is None:
-        return ""
-    if isinstance(name, tuple):
-        return " / ".join(human_header(n) for n in name)
-    text = str(name)
-    if text in HEADERS:
-        return HEADERS[text]
-    if _CODE_NAME.fullmatch(text) or re.fullmatch(r"[a-z]+", text):
-        return text.replace("_", " ").capitalize()
-    return text
-
 
 _TOKEN = object()
 """Private sentinel: only code in this module can construct a :class:`DisclosedTable`."""
@@ -299,16 +267,7 @@ class DisclosedTable:
         """The same table with the cells ``keys`` suppressed as well (complementary cells
         chosen by the release audit), and every percentage whose numerator or denominator
         is now suppressed."""
-        table, numeric = self._table.copy(), self._numeric.copy()
-        hidden = set(keys)
-        for rel in self._structure:
-            if rel[0] == "ratio" and hidden & {rel[2], rel[3]}:
-                hidden.add(rel[1])
-        for row, col in sorted(hidden, key=str):
-            if row in table.index and col in table.columns:
-                table.loc[row, col] = CONFIDENTIAL
-                numeric.loc[row, col] = float("nan")
-        return self._derive(table, numeric)
+        return self._derive(*_suppress(self._table, self._numeric, self._structure, keys))
 
     def audited(self) -> DisclosedTable:
         """This table with its complementary suppression completed by the release audit
@@ -322,7 +281,7 @@ class DisclosedTable:
         return self._derive(
             self._table.T,
             self._numeric.T,
-            structure=tuple(_swap(rel) for rel in self._structure),
+            structure=tuple(swap_relation(rel) for rel in self._structure),
             primary=frozenset((c, r) for r, c in self._primary),
             periods={"rows": "columns", "columns": "rows"}.get(self._periods or ""),
         )
@@ -336,12 +295,7 @@ class DisclosedTable:
     # -- output --------------------------------------------------------------------------
     def label_headers(self) -> list[str]:
         """Headings of the row-label columns of :meth:`tidy` (one per index level)."""
-        names = list(self._table.index.names)
-        out = []
-        for k, name in enumerate(names):
-            text = human_header(name)
-            out.append(text or ("Group" if len(names) == 1 else f"Group {k + 1}"))
-        return out
+        return _label_headers(list(self._table.index.names))
 
     def measure_header(self) -> str:
         """Heading of :meth:`tidy`'s column-label column (the columns' name, or Measure)."""
@@ -354,17 +308,7 @@ class DisclosedTable:
         instead of a number) and ``Status`` (the GSS symbol shown with or instead of the
         number, if any). Every value is as the report shows it: the same suppression and
         rounding."""
-        labels = self.label_headers()
-        records: list[list[str]] = []
-        for row_label, row in zip(
-            self._table.index, self._table.itertuples(index=False), strict=True
-        ):
-            parts = row_label if isinstance(row_label, tuple) else (row_label,)
-            for column, text in zip(self._table.columns, row, strict=True):
-                value, status = split_status(str(text))
-                records.append([*(str(p) for p in parts), human_header(column), value, status])
-        columns = _unique([*labels, self.measure_header(), VALUE_HEADER, STATUS_HEADER])
-        return pd.DataFrame(records, columns=columns, dtype="str")
+        return _tidy(self)
 
     def to_csv(self, path: Path | str) -> Path:
         """Write the table in tidy form (:meth:`tidy`) to ``path``: one header row, values
@@ -395,14 +339,8 @@ class DisclosedTable:
         ``number`` (``"6.2"``) numbers the caption ("Table 6.2: ...").
         """
         self._check(self._title)
-        html_text = _table_html(
-            self,
-            table_id=table_id,
-            stats=stats,
-            cell_ids=cell_ids,
-            notes_html=notes_html,
-            number=number,
-        )
+        options = {"table_id": table_id, "stats": stats, "cell_ids": cell_ids}
+        html_text = _table_html(self, notes_html=notes_html, number=number, **options)
         return check_text(html_text, self._title)
 
     def _check(self, what: str) -> None:
@@ -489,18 +427,42 @@ def _new(
     )
 
 
-def _swap(rel: Relation) -> Relation:
-    """A relation with every key's row and column swapped (for a transposed table)."""
+def _suppress(
+    table: pd.DataFrame, numeric: pd.DataFrame, structure: Sequence[Relation], keys: Sequence[Key]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:meth:`DisclosedTable.with_suppressed`: ``keys`` and the shares resting on them."""
+    table, numeric = table.copy(), numeric.copy()
+    hidden = set(keys)
+    for rel in structure:
+        if rel[0] == "ratio" and hidden & {rel[2], rel[3]}:
+            hidden.add(rel[1])
+    for row, col in sorted(hidden, key=str):
+        if row in table.index and col in table.columns:
+            table.loc[row, col] = CONFIDENTIAL
+            numeric.loc[row, col] = float("nan")
+    return table, numeric
 
-    def sw(key: Any) -> Any:
-        return (key[1], key[0]) if isinstance(key, tuple) and len(key) == 2 else key
 
-    kind = rel[0]
-    if kind == "sum":
-        return ("sum", sw(rel[1]), tuple(sw(k) for k in rel[2]))
-    if kind == "ratio":
-        return ("ratio", sw(rel[1]), sw(rel[2]), sw(rel[3]))
-    return ("rounded", sw(rel[1]), rel[2])
+def _label_headers(names: list[Any]) -> list[str]:
+    """:meth:`DisclosedTable.label_headers`: one heading per index level."""
+    out = []
+    for k, name in enumerate(names):
+        text = human_header(name)
+        out.append(text or ("Group" if len(names) == 1 else f"Group {k + 1}"))
+    return out
+
+
+def _tidy(dt: DisclosedTable) -> pd.DataFrame:
+    """:meth:`DisclosedTable.tidy`."""
+    labels = dt.label_headers()
+    records: list[list[str]] = []
+    for row_label, row in zip(dt._table.index, dt._table.itertuples(index=False), strict=True):
+        parts = row_label if isinstance(row_label, tuple) else (row_label,)
+        for column, text in zip(dt._table.columns, row, strict=True):
+            value, status = split_status(str(text))
+            records.append([*(str(p) for p in parts), human_header(column), value, status])
+    columns = _unique([*labels, dt.measure_header(), VALUE_HEADER, STATUS_HEADER])
+    return pd.DataFrame(records, columns=columns, dtype="str")
 
 
 def _fmt_plain(value: float) -> str:
