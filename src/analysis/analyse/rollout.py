@@ -13,9 +13,9 @@
   compared with the quarter before arrival, which is 0 by definition), with its
   simultaneous 95% band (multiplier bootstrap, sup-t).
 * **Checks of the assumptions:** R did's Wald pre-test; a pre-specified test of the
-  pre-arrival trend (:data:`PRE_TREND_QUARTERS` quarters before arrival, the slope of the
-  event study through the reference quarter, as an accumulated change); the relative-
-  magnitudes bounds of Rambachan and Roth (HonestDiD, ``Mbar = 1``) for the headline.
+  pre-arrival trend (:data:`PRE_TREND_QUARTERS` quarters before arrival, the slope with an
+  intercept of the event study over those quarters and the reference, as an accumulated
+  change); the relative-magnitudes bounds of Rambachan and Roth (HonestDiD, ``Mbar = 1``) for the headline.
 * **Size:** the effect relative to the spoke areas' pre-arrival mean and the minimum
   detectable effect (80% power, 5% two-sided test).
 * **The sensitivity table** (:data:`SENSITIVITY_ANALYSES`): not-yet-treated comparison,
@@ -104,21 +104,29 @@ def _finite(value: Any) -> float | None:
 def pre_trend_test(
     dynamic: models.AggregateATTResult, quarters: int = PRE_TREND_QUARTERS
 ) -> dict[str, Any]:
-    """Pre-specified test of a trend before arrival: the least-squares slope of the
-    universal-base event study through the reference quarter (e = -1, zero by definition)
-    over the ``quarters`` quarters before it, stated as the accumulated change over those
-    quarters (``quarters * slope``: how much more spoke areas' identification rose than the
+    """Pre-specified test of a trend before arrival: the least-squares slope, with an
+    intercept, of the universal-base event study over the ``quarters`` quarters before the
+    reference quarter and the reference itself (e = -1 - ``quarters`` .. -1; the reference
+    is zero by definition), stated as the accumulated change over those quarters
+    (``quarters * slope``: how much more spoke areas' identification rose than the
     comparison areas' in the run-up to arrival), with its influence-function standard
-    error and a two-sided normal test. Uses the available pre-arrival quarters when fewer
-    exist (``quarters_used``); ``estimate`` is absent when fewer than two do."""
+    error and a two-sided normal test.
+
+    The intercept makes the slope the same whichever pre-arrival quarter is the reference:
+    every universal-base coefficient shares the reference quarter's noise, and a line
+    forced through the reference would carry that noise into the slope (about twice the
+    variance over eight quarters). Uses the available pre-arrival quarters when fewer exist
+    (``quarters_used``, the reference not counted); ``estimate`` is absent when fewer than
+    two do."""
     egt = dynamic.table["egt"].to_numpy(dtype=float)
     att = dynamic.table["att"].to_numpy(dtype=float)
     use = (egt < -1) & (egt >= -1 - quarters) & np.isfinite(att)
     out: dict[str, Any] = {"quarters": int(quarters), "quarters_used": int(use.sum())}
     if use.sum() < 2:
         return out
-    x = egt[use] + 1.0  # quarters from the reference (negative)
-    weights = x / float(x @ x)  # slope through the origin
+    x = np.append(egt[use] + 1.0, 0.0)  # quarters from the reference, the reference last
+    centred = x - x.mean()
+    weights = (centred / float(centred @ centred))[:-1]  # the reference's value is 0
     span = float(use.sum())
     estimate = span * float(weights @ att[use])
     inf = dynamic.influence_egt[:, use] @ (span * weights)
