@@ -197,15 +197,22 @@ def test_the_report_wording_changes_on_a_flagged_chosen_on_need_seed() -> None:
 def test_a_flag_raised_in_every_world_does_not_count_as_detecting_chosen_on_need():
     from analysis.analyse.validation_rollout import done_when
 
-    def world(flag: float, overall: float = 0.95, band: float = 0.95) -> dict:
-        flags = {"pre_test_or_bounds": flag, "pre_test": min(flag, 0.6)}
-        return {"overall": {"coverage": overall}, "band": {"coverage": band}, "flags": flags}
+    def world(pre_test: float, bounds: float, either: float | None = None) -> dict:
+        flags = {
+            "pre_test": pre_test,
+            "bounds_include_zero": bounds,
+            "pre_test_or_bounds": max(pre_test, bounds) if either is None else either,
+        }
+        return {"overall": {"coverage": 0.95}, "band": {"coverage": 0.95}, "flags": flags}
 
-    key = next(
-        k
-        for k in done_when({"worlds": {"default": world(0.0), "chosen_on_need": world(1.0)}})
-        if k.startswith("chosen_on_need: pre-test or bounds")
-    )
-    noisy = {"worlds": {"default": world(1.0), "chosen_on_need": world(1.0)}}
-    quiet = {"worlds": {"default": world(0.05), "chosen_on_need": world(0.85)}}
-    assert done_when(noisy)[key] is False and done_when(quiet)[key] is True
+    def check(default: dict, chosen: dict) -> bool:
+        result = done_when({"worlds": {"default": default, "chosen_on_need": chosen}})
+        (key,) = (k for k in result if k.startswith("chosen_on_need: pre-test or bounds"))
+        return result[key]
+
+    # bounds that include zero everywhere detect nothing: only the pre-test counts
+    assert check(world(0.05, 1.0), world(0.6, 1.0)) is False
+    assert check(world(0.05, 1.0), world(0.85, 1.0)) is True
+    # quiet bounds count with the pre-test; a pre-test raised in every world counts for nothing
+    assert check(world(0.04, 0.02, 0.06), world(0.5, 0.7, 0.85)) is True
+    assert check(world(0.5, 0.02), world(0.9, 0.7)) is False
