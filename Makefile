@@ -38,7 +38,7 @@ reports: $(STAMP)  ## run the whole DVC pipeline and print where the reports are
 test: $(STAMP)  ## run the whole test suite (unit, notebooks, pipeline, browser)
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/ruff format --check src tests bench
-	@$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks/*.ipynb
+	@$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 --nbval-lax --nbval-current-env tests notebooks/*.ipynb
 
 bench: $(STAMP)  ## performance suite -> bench/results.json, table in bench/README.md (long)
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
