@@ -288,8 +288,8 @@ def _outcome6(ctx: YearContext, ind: pd.DataFrame) -> list[Any]:
                 title=f"Young people assessed and change in risk band by service, {ctx.year}",
                 notes=(
                     "Young people with an outcome assessment in the year; those with two or "
-                    "more assessments, by how their common risk band changed from the first "
-                    "to the latest assessment.",
+                    "more assessments, by how their risk band on their own instrument's "
+                    "cut-offs changed from the first to the latest assessment.",
                 ),
             )
         )

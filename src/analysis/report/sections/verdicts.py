@@ -39,7 +39,7 @@ PRIMARY_WHAT: dict[str, str] = {
     "confidence_change_mean": "average change in professionals' confidence (1-5 scale) "
     "from before to after training",
     "risk_band_improved_share": "of young people with two or more assessments moved to a "
-    "safer risk band",
+    "lower risk band on their own instrument's cut-offs",
 }
 """How each primary indicator's value reads after the number."""
 
@@ -104,6 +104,14 @@ def _share(v: dict[str, Any], ctx: YearContext) -> tuple[float | None, str | Non
     return v["value"], None
 
 
+def personal_small(v: dict[str, Any], ctx: YearContext, n: float | None) -> bool:
+    """Whether ``n`` is a small count of young people (1 to the threshold) for the
+    verdict's primary indicator (indicators that count no people are never small)."""
+    if v["primary"] in PERSON_FREE_INDICATORS or n is None:
+        return False
+    return 0 < n <= ctx.settings.threshold
+
+
 def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) -> str:
     """One line stating the primary indicator's value (disclosed) for the verdict table.
 
@@ -122,7 +130,15 @@ def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) 
     if v["unit"] == "share":
         value, status = _share(v, ctx)
         share = num(base, value, unit="percent", status=status)
-        out_of = num(f"{base}/base", v.get("denominator", 0))
+        den = v.get("denominator", 0)
+        if personal_small(v, ctx, den):
+            # a small number of young people is "fewer than 10", never its value
+            bound = ctx.stats.cite(RULES["smallest_shown"])
+            out_of = words("fewer than ") + (
+                bound if tagged else ctx.stats.stats[RULES["smallest_shown"]].text
+            )
+        else:
+            out_of = num(f"{base}/base", den)
         return f"{share}{words(f' {what} (out of ')}{out_of}{words(')')}"
     if v["unit"] == "mean change":
         change = num(base, v["value"], unit="change", precision=2)

@@ -9,6 +9,7 @@ registered (``ctx.stats``); every table goes through disclosure control.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,19 @@ CANNOT_SHOW = (
     "the services."
 )
 """What outcome 6's evidence cannot show, said in every report that shows it."""
+
+BAND_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("high", "High risk"),
+    ("medium", "Medium risk"),
+    ("low", "Low risk"),
+)
+"""Risk bands, highest risk first, and their column headings in the band table."""
+
+ASSESSMENT_WORDS: dict[str, str] = {"first": "First", "latest": "Latest"}
+"""How the band table names the first and latest assessment."""
+
+PROSE_NAMES: dict[str, str] = {"risk3": "low, medium or high risk rating"}
+"""Instrument names for prose whose label holds a number that is no statistic ("3-level")."""
 
 ATTRITION_DIMENSIONS: tuple[tuple[str, str], ...] = (
     ("risk_at_referral", "Risk at referral"),
@@ -69,6 +83,8 @@ def young_people_outcomes(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
     )
     out += _headline(ctx, rec, checks)
     out += _own_units(ctx, rec, checks)
+    out += _own_bands(ctx)
+    out += _ordinal(ctx)
     out += _regression(ctx, checks)
     out += _attrition(ctx, rec, checks)
     out += _programme_path(ctx, rec)
@@ -351,3 +367,103 @@ def _programme_path(ctx: YearContext, rec: dict[str, Any]) -> list[Any]:
         ),
     )
     return table_item(table)
+
+
+def band_counts(shares: pd.DataFrame) -> pd.DataFrame:
+    """The stored band shares (``model_trajectory_band_shares``: one row per instrument,
+    assessment and band) as one row per instrument and assessment (first, then latest),
+    with the number of young people in each band on the instrument's own cut-offs and
+    their sum; counts only, for :func:`analysis.publish.disclosure.disclose_table`."""
+    wide = shares.pivot_table(
+        index=["instrument", "assessment"], columns="band", values="people", aggfunc="sum"
+    ).reindex(columns=[b for b, _ in BAND_COLUMNS], fill_value=0)
+    wide = wide.fillna(0).astype("int64").reset_index()
+    order = {k: i for i, k in enumerate(ASSESSMENT_WORDS)}
+    wide = wide.sort_values(
+        ["instrument", "assessment"], key=lambda c: c.map(order) if c.name == "assessment" else c
+    )
+    out = pd.DataFrame(
+        {
+            "Instrument": wide["instrument"].map(label).to_numpy(),
+            "Assessment": wide["assessment"].map(ASSESSMENT_WORDS).to_numpy(),
+            "Young people": wide[[b for b, _ in BAND_COLUMNS]].sum(axis=1).to_numpy(),
+        }
+    )
+    for band, heading in BAND_COLUMNS:
+        out[heading] = wide[band].to_numpy()
+    return out
+
+
+def _own_bands(ctx: YearContext) -> list[Any]:
+    """Risk bands on each instrument's own cut-offs at the first and latest assessment."""
+    shares = _read(ctx, "band_shares")
+    if shares is None or shares.empty or not shares["people"].sum():
+        return []
+    data = band_counts(shares)
+    table = disclosure.disclose_table(
+        data,
+        index=["Instrument", "Assessment"],
+        count_columns=["Young people", *(h for _, h in BAND_COLUMNS)],
+        relations={"Young people": [h for _, h in BAND_COLUMNS]},
+        percent_columns={
+            "% high risk": ("High risk", "Young people"),
+            "% low risk": ("Low risk", "Young people"),
+        },
+        threshold=ctx.settings.threshold,
+        total_row=False,
+        total_rounding=ctx.settings.total_rounding,
+        title=f"Risk bands on each instrument's own cut-offs at the first and latest "
+        f"assessment, young people with a follow-up, {ctx.year}",
+        notes=(
+            "Each young person's band on their own instrument's cut-offs (SERAF's "
+            "categories, the risk rating itself, and thirds of the Outcomes Star and "
+            "bespoke scales), not on the common 0-1 score. Descriptive: no comparison "
+            "group. Counts of 1 to "
+            f"{ctx.settings.threshold} are suppressed [c], with other cells where needed "
+            "so that they cannot be worked out; percentages are calculated from the "
+            "published counts.",
+        ),
+    )
+    return [HTML("<h4>Risk bands on each instrument's own cut-offs</h4>"), *table_item(table)]
+
+
+def odds_ratio_per_year(log_odds: float, std_error: float) -> tuple[float, float, float]:
+    """The odds ratio of being in a lower-risk band over 12 months, with its 95% interval,
+    from the ordinal model's log-odds per month and its (person-clustered) standard
+    error."""
+    b, se = 12 * float(log_odds), 12 * float(std_error)
+    return math.exp(b), math.exp(b - 1.96 * se), math.exp(b + 1.96 * se)
+
+
+def _ordinal(ctx: YearContext) -> list[Any]:
+    """The ordinal model of the risk band on months, for instruments recorded as bands."""
+    frame = _read(ctx, "ordinal")
+    if frame is None or frame.empty:
+        return []
+    fitted = frame.loc[frame["log_odds_per_month"].notna() & frame["std_error"].notna()]
+    if fitted.empty:
+        return []
+    parts = []
+    for row in fitted.itertuples(index=False):
+        odds, low, high = odds_ratio_per_year(row.log_odds_per_month, row.std_error)
+        inst = str(row.instrument)
+        ident = f"ordinal/{inst}"
+        people = people_n(ctx, row.people, f"outcome6/{ctx.year}/{ident}/people")
+        parts.append(
+            f"on the {PROSE_NAMES.get(inst, label(inst))} ({people} young people), the odds "
+            "of being "
+            f"in a lower-risk band were {_num(ctx, f'{ident}/odds-ratio-year', odds, 2)} "
+            f"times as high for each year since referral (95% interval "
+            f"{_num(ctx, f'{ident}/odds-ratio-year-lower', low, 2)} to "
+            f"{_num(ctx, f'{ident}/odds-ratio-year-upper', high, 2)})"
+        )
+    return [
+        HTML(
+            "<p>For an instrument recorded as ordered bands, an ordinal (proportional-odds) "
+            "model of the band on months since referral uses every assessment, with "
+            "intervals that allow for the same young person being assessed more than once: "
+            + "; ".join(parts)
+            + ". Above one means young people were in lower-risk bands the longer they had "
+            "been with the service; like the rest of this section it is descriptive.</p>"
+        )
+    ]
