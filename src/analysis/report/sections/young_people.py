@@ -418,10 +418,7 @@ def _own_bands(ctx: YearContext) -> list[Any]:
             "Each young person's band on their own instrument's cut-offs (SERAF's "
             "categories, the risk rating itself, and thirds of the Outcomes Star and "
             "bespoke scales), not on the common 0-1 score. Descriptive: no comparison "
-            "group. Counts of 1 to "
-            f"{ctx.settings.threshold} are suppressed [c], with other cells where needed "
-            "so that they cannot be worked out; percentages are calculated from the "
-            "published counts.",
+            "group.",
         ),
     )
     return [HTML("<h4>Risk bands on each instrument's own cut-offs</h4>"), *table_item(table)]
