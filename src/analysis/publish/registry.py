@@ -18,6 +18,7 @@ error unless it is one of the documented non-statistics (:data:`ALLOWED_UNTAGGED
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
 import re
@@ -184,17 +185,11 @@ class Registry:
         frame of their ids, aligned to ``table.table`` (for the HTML's ``data-stat``)."""
         shown, numeric = table.table, table.numeric
         texts, values = shown.to_numpy(), numeric.to_numpy()
-        rows = [_slug(_label(r)) for r in shown.index]
-        cols = [_slug(_label(c)) for c in shown.columns]
-        out = [["" for _ in cols] for _ in rows]
-        used: set[str] = set()
+        frame = self.table_ids(table, name)
+        out = frame.to_numpy().tolist()
         for i, row in enumerate(shown.index):
             for j, col in enumerate(shown.columns):
-                ident = f"{name}/{rows[i]}/{cols[j]}"
-                base, k = ident, 2
-                while ident in used:  # two labels with one slug: number them in order
-                    ident, k = f"{base}-{k}", k + 1
-                used.add(ident)
+                ident = out[i][j]
                 text = str(texts[i, j])
                 unit = _unit_of(text, table.kind)
                 _, decimals, status = parse_number(text)
@@ -212,13 +207,27 @@ class Registry:
                         column=_label(col),
                     )
                 )
-                out[i][j] = ident
-        ids = {
-            (row, col): out[i][j]
-            for i, row in enumerate(shown.index)
-            for j, col in enumerate(shown.columns)
-        }
+        pairs = itertools.product(enumerate(shown.index), enumerate(shown.columns))
+        ids = {(r, c): out[i][j] for (i, r), (j, c) in pairs}
         record_structure(self, table, name, ids)
+        return frame
+
+    @staticmethod
+    def table_ids(table: DisclosedTable, name: str) -> pd.DataFrame:
+        """The id each cell of ``table`` is published under as ``name`` (two labels with
+        one slug are numbered in order), aligned to ``table.table``."""
+        shown = table.table
+        rows = [_slug(_label(r)) for r in shown.index]
+        cols = [_slug(_label(c)) for c in shown.columns]
+        used: set[str] = set()
+        out = [["" for _ in cols] for _ in rows]
+        for i, j in itertools.product(range(len(rows)), range(len(cols))):
+            ident = base = f"{name}/{rows[i]}/{cols[j]}"
+            k = 2
+            while ident in used:
+                ident, k = f"{base}-{k}", k + 1
+            used.add(ident)
+            out[i][j] = ident
         return pd.DataFrame(out, index=shown.index, columns=shown.columns, dtype="str")
 
     @staticmethod

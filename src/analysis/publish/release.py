@@ -11,18 +11,29 @@ one, each of which a later report must mark ``[r]`` (``docs/disclosure.md``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.core.catalog import STATISTICS
 from analysis.core.errors import UserError
 from analysis.core.io import write_json
 from analysis.publish.disclosure.table import REVISED
-from analysis.publish.registry import Registry
+from analysis.publish.registry import Registry, Statistic
 
-__all__ = ["MANIFEST", "RELEASES", "Change", "changes_since_release", "freeze"]
+__all__ = [
+    "MANIFEST",
+    "RELEASES",
+    "Change",
+    "archived",
+    "changes_since_release",
+    "freeze",
+    "revised_since_release",
+]
 
 RELEASES = "releases"
 """The folder under the reports folder that holds the frozen releases."""
@@ -90,9 +101,61 @@ class Change:
     """True when the current report marks it ``[r]``."""
 
 
+def _bare(text: str) -> str:
+    return text.replace(REVISED, "").strip()
+
+
+def _restated(frozen: Registry, vintage: str) -> set[str]:
+    """The ids of ``frozen`` that name the same quantity in the report of ``vintage``:
+    every id when it is the frozen year's own report, else the cells of its tables with
+    one period per row (``persistent``), which later reports show again."""
+    if vintage == frozen.vintage:
+        return set(frozen.stats)
+    return {i for rel in frozen.relations if rel["kind"] == "persistent" for i in rel["ids"]}
+
+
+def archived(reports_dir: Path, vintage: str) -> dict[str, tuple[str, Statistic]]:
+    """What the frozen releases in ``reports_dir/releases`` published that the report of
+    ``vintage`` shows again: id -> (release year, statistic as frozen), the latest
+    release first. Empty when nothing has been frozen."""
+    out: dict[str, tuple[str, Statistic]] = {}
+    for path in sorted(Path(reports_dir).glob(f"{RELEASES}/*/{STATISTICS}"), reverse=True):
+        frozen = Registry.read(path)
+        if frozen.vintage > vintage:
+            continue
+        for ident in sorted(_restated(frozen, vintage)):
+            if ident in frozen.stats:
+                out.setdefault(ident, (frozen.vintage, frozen.stats[ident]))
+    return out
+
+
+def revised_since_release(
+    ids: pd.DataFrame, texts: pd.DataFrame, archive: dict[str, tuple[str, Statistic]]
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Which cells of a table (their ids and texts, aligned) now differ from a frozen
+    release that published them, and a note per release giving the reason: cells to mark
+    ``[r]`` (:func:`~analysis.publish.disclosure.mark_revised`)."""
+    flags = pd.DataFrame(False, index=ids.index, columns=ids.columns)
+    changed: dict[str, list[str]] = {}
+    for i, j in itertools.product(range(ids.shape[0]), range(ids.shape[1])):
+        hit = archive.get(str(ids.iat[i, j]))
+        if hit is not None and _bare(str(texts.iat[i, j])) != _bare(hit[1].text):
+            flags.iat[i, j] = True
+            changed.setdefault(hit[0], []).append(
+                f"{hit[1].row}, {hit[1].column}: {_bare(hit[1].text)}"
+            )
+    notes = tuple(
+        f"{REVISED}: differs from the {year} report as published (frozen release): returns "
+        f"received or corrected since. Published then: {'; '.join(cells)}."
+        for year, cells in sorted(changed.items())
+    )
+    return flags, notes
+
+
 def changes_since_release(reports_dir: Path, year: str) -> list[Change]:
     """Every statistic of the frozen release of ``year`` that the current reports show with
-    another number (in ``year``'s report or any later one that restates it)."""
+    another number (in ``year``'s report, or a later one's table with one period per row
+    that shows it again)."""
     root = Path(reports_dir)
     frozen = Registry.read(root / RELEASES / year / STATISTICS)
     current = [Registry.read(p) for p in sorted(root.glob(f"*/{STATISTICS}"))]
@@ -100,13 +163,9 @@ def changes_since_release(reports_dir: Path, year: str) -> list[Change]:
     for reg in current:
         if reg.vintage < year:
             continue
-        for ident, stat in frozen.stats.items():
-            now = reg.stats.get(ident)
-            if now is None or now.value == stat.value and now.status == stat.status:
-                continue
-            if now.status == REVISED and now.value == stat.value:
-                continue
-            if now.text.replace(REVISED, "").strip() == stat.text.replace(REVISED, "").strip():
+        for ident in sorted(_restated(frozen, reg.vintage)):
+            stat, now = frozen.stats.get(ident), reg.stats.get(ident)
+            if stat is None or now is None or _bare(now.text) == _bare(stat.text):
                 continue
             out.append(Change(f"{reg.vintage}|{ident}", stat.text, now.text, REVISED in now.text))
     return out

@@ -16,9 +16,10 @@ from typing import Any
 
 from analysis.core.catalog import STATISTICS
 from analysis.core.io import write_json
-from analysis.publish import figures
+from analysis.publish import disclosure, figures
 from analysis.publish.disclosure import DisclosedTable
-from analysis.publish.registry import Registry
+from analysis.publish.registry import Registry, Statistic
+from analysis.publish.release import archived, revised_since_release
 from analysis.report.wording import HTML, slug
 
 
@@ -95,11 +96,17 @@ class ReportWriter:
     _registered: int = -1
     _counts: dict[int, int] = field(default_factory=dict)
     _figure_counts: dict[int, int] = field(default_factory=dict)
+    archive: dict[str, tuple[str, Statistic]] = field(default_factory=dict)
+    """What frozen releases (``<reports>/releases/<year>``) published that this report
+    shows again (:func:`~analysis.publish.release.archived`): a table cell now shown
+    differently is marked ``[r]``, with the reason."""
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
         if self.year is None:
             self.year = self.registry.vintage if self.registry is not None else self.out_dir.name
+        if not self.archive:
+            self.archive = archived(self.out_dir.parent, str(self.year))
         (self.out_dir / "tables").mkdir(parents=True, exist_ok=True)
         (self.out_dir / "figures").mkdir(parents=True, exist_ok=True)
 
@@ -133,6 +140,11 @@ class ReportWriter:
             raise ValueError(
                 f"two tables would both be published as {name!r}: give them distinct titles"
             )
+        if self.archive:  # a figure published in a frozen release and shown differently
+            flags, reasons = revised_since_release(
+                Registry.table_ids(table, name), table.table, self.archive
+            )
+            table = disclosure.mark_revised(table, flags, reasons)
         number = self._next_number()
         path = table.to_csv(self.out_dir / "tables" / table_file(str(self.year), number))
         self.tables_written.append(path.name)

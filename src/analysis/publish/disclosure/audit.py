@@ -52,6 +52,9 @@ __all__ = [
     "read_releases",
 ]
 
+AS_PUBLISHED = " as published"
+"""Suffix of a frozen release's vintage when its year's report has been re-run since."""
+
 UPPER = 10_000_000
 """Upper bound on any count (a range reaching it is unbounded for the intruder)."""
 
@@ -160,8 +163,13 @@ def read_releases(reports_dir: Path) -> list[Registry]:
     current = {r.vintage for r in registries}
     for frozen in sorted(root.glob("releases/*/statistics.json")):
         reg = Registry.read(frozen)
-        if reg.vintage not in current:
-            registries.append(reg)
+        if reg.vintage in current:  # re-run since: the report as published is public too
+            ids = sorted(i for i, s in reg.stats.items() if s.unit in ("count", "number"))
+            reg.vintage = f"{reg.vintage}{AS_PUBLISHED}"
+            same_year = next(r for r in registries if r.vintage == reg.vintage[:7])
+            for r in (reg, same_year):  # one quantity in both unless marked [r]
+                r.relations.append({"kind": "persistent", "ids": ids})
+        registries.append(reg)
     index = root / "index_statistics.json"
     if index.exists():
         reg = Registry.read(index)
@@ -329,7 +337,7 @@ def _link_vintages(registries: Sequence[Registry], system: _System) -> list[Diff
                     seen[ident].append((reg.vintage, stat, ident in rounded))
     differences: list[Difference] = []
     for ident, where in seen.items():
-        where.sort(key=lambda w: w[0])
+        where.sort(key=lambda w: (w[0][:7], not w[0].endswith(AS_PUBLISHED), w[0]))
         same = [(v, s) for v, s, _ in where if s.status != REVISED]
         if any(s.status == CONFIDENTIAL for _, s in same) and len(same) > 1:
             names = [f"{v}|{ident}" for v, _ in same]

@@ -322,10 +322,13 @@ def disclose_estimates(
     )
 
 
-def mark_revised(dt: DisclosedTable, revised: pd.DataFrame) -> DisclosedTable:
+def mark_revised(
+    dt: DisclosedTable, revised: pd.DataFrame, reasons: tuple[str, ...] = ()
+) -> DisclosedTable:
     """Flag cells revised since an earlier report with ``[r]`` (numbers unchanged).
 
-    ``revised`` is a boolean frame aligned to ``dt.table`` (missing cells count as False).
+    ``revised`` is a boolean frame aligned to ``dt.table`` (missing cells count as False);
+    ``reasons`` are notes saying why (added when a cell is flagged).
     """
     if not isinstance(dt, DisclosedTable):
         raise TypeError("mark_revised needs a DisclosedTable")
@@ -338,6 +341,8 @@ def mark_revised(dt: DisclosedTable, revised: pd.DataFrame) -> DisclosedTable:
             for v, f in zip(table[col], flags[col], strict=True)
         ]
     notes = dt.notes
+    if flags.to_numpy().any():
+        notes = (*notes, *(r for r in reasons if r not in notes))
     if flags.to_numpy().any() and not any(REVISED in n for n in notes):
         notes = (*notes, f"{REVISED}: revised since the earlier report was published.")
     return dt._derive(table, dt._numeric, notes=notes)

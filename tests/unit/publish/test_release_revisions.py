@@ -1,0 +1,74 @@
+"""Later runs compare a frozen release with what they publish now: a figure that changed is
+marked [r] with the reason, and the release as published stays part of the audit."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.core.catalog import STATISTICS
+from analysis.publish import disclosure
+from analysis.publish.disclosure.audit import audit, read_releases
+from analysis.publish.registry import RULES, Registry
+from analysis.publish.release import changes_since_release, freeze
+from analysis.report.writer import ReportWriter, table_item
+
+T = 9
+
+
+def _report(reports, police: int) -> ReportWriter:
+    """The 2015-16 report: referrals by source (one input: the police's referrals)."""
+    df = pd.DataFrame({"Source": ["Police", "Education", "Social care"], "n": [police, 30, 55]})
+    table = disclosure.disclose_counts(
+        df,
+        index="Source",
+        columns=None,
+        values="n",
+        threshold=T,
+        total_rounding=1,
+        title="Referrals by source",
+    )
+    reg = Registry("2015-16")
+    reg.number(RULES["threshold"], T)
+    writer = ReportWriter(reports / "2015-16", registry=reg)
+    writer.publish(table_item(table))
+    return writer
+
+
+def test_a_figure_changed_since_its_frozen_release_is_marked_revised(tmp_path) -> None:
+    _report(tmp_path, police=20)
+    freeze(tmp_path, "2015-16")
+    writer = _report(tmp_path, police=32)  # a late return adds 12 police referrals
+    ((_, table),) = writer.tables
+    shown = table.table
+    assert shown.loc["Police", "n"] == "32 [r]"
+    assert shown.loc["Total", "n"] == "117 [r]"
+    assert shown.loc["Education", "n"] == "30"
+    assert any("2015-16 report as published" in n and "Police, n: 20" in n for n in table.notes)
+    csv = next((tmp_path / "2015-16" / "tables").glob("*.csv")).read_text("utf-8")
+    assert "Police,Number,32,[r]" in csv
+    reg = Registry.read(tmp_path / "2015-16" / STATISTICS)
+    assert reg.stats["referrals-by-source/police/n"].status == "[r]"
+    changes = changes_since_release(tmp_path, "2015-16")
+    assert {c.id: c.marked for c in changes} == {
+        "2015-16|referrals-by-source/police/n": True,
+        "2015-16|referrals-by-source/total/n": True,
+    }
+    # the release as published is read beside the re-run report, and the revision passes
+    registries = read_releases(tmp_path)
+    assert {r.vintage for r in registries} == {"2015-16", "2015-16 as published"}
+    assert audit(registries).passed
+
+
+def test_a_small_revision_against_the_frozen_release_is_refused(tmp_path) -> None:
+    _report(tmp_path, police=20)
+    freeze(tmp_path, "2015-16")
+    _report(tmp_path, police=23)  # 3 late referrals: their number is a small count
+    result = audit(read_releases(tmp_path))
+    assert not result.passed
+    assert any(getattr(f, "id", "") == "referrals-by-source/police/n" for f in result.failures)
+
+
+def test_nothing_frozen_nothing_marked(tmp_path) -> None:
+    writer = _report(tmp_path, police=20)
+    ((_, table),) = writer.tables
+    assert "[r]" not in table.table.to_string()
