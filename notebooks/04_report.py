@@ -18,6 +18,7 @@ year = "2015-16"
 processed_dir = ""  # relative to the project root (empty: a small synthetic sample)
 analysis_dir = ""
 out_dir = ""
+private_dir = ""  # where the audit's private list of small cells goes (empty: none)
 threshold = 9
 total_rounding = 5
 cutoff_days = 61
@@ -44,6 +45,7 @@ rep = report.YearReport.build(
     processed_dir=resolve_dir(processed_dir, default=sample.processed),
     analysis_dir=resolve_dir(analysis_dir, default=sample.analysis(year)),
     out_dir=resolve_dir(out_dir, default=sample.report(year)),
+    private_dir=resolve_dir(private_dir, default=None) if private_dir else None,
 )
 
 # %% [markdown]

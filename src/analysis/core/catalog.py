@@ -36,6 +36,7 @@ __all__ = [
     "REVISIONS",
     "STAGES",
     "STATISTICS",
+    "SUPPRESSION",
     "VERDICTS",
     "Stage",
     "model_file",
@@ -114,6 +115,11 @@ AUDIT = "data/interim/audit.txt"
 """Written by the ``audit`` stage: every suppressed cell's range an intruder can deduce
 from all the releases together, and the verdict (not published; ``docs/disclosure.md``)."""
 
+SUPPRESSION = "data/interim/suppression"
+"""Written by the ``report`` stage, one ``<year>.json`` per report: which suppressed cells
+are small (primary) and which complementary, so the ``audit`` stage applies each cell's own
+pass rule. Private: never published (``docs/disclosure.md`` says why)."""
+
 PARAMS_CHECKED = "data/interim/params-checked.json"
 """Written by the ``check`` stage when ``params.yaml`` can be run; every stage reads it."""
 
@@ -165,7 +171,7 @@ STAGES: tuple[Stage, ...] = (
         "report",
         "each year's disclosure-controlled report",
         (PARAMS_CHECKED, FRAMEWORK, "data/processed", "data/interim/{year}"),
-        ("reports/{year}",),
+        ("reports/{year}", SUPPRESSION),
     ),
     Stage(
         "aqa", "the assumptions log and data log", (PARAMS_CHECKED, "docs/aqa"), ("reports/aqa",)
@@ -179,7 +185,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "audit",
         "audits every release together: no suppressed count can be worked out",
-        (PARAMS_CHECKED, "reports/{year}"),
+        (PARAMS_CHECKED, "reports/{year}", SUPPRESSION),
         (AUDIT,),
     ),
     Stage(

@@ -163,6 +163,7 @@ class Registry:
     """What an intruder knows between statistics (``docs/disclosure.md``)."""
     primary: set[str] = field(default_factory=set, compare=False)
     """Ids suppressed for being small; never written (it would tell which cells are)."""
+    archive: dict[str, tuple[str, Statistic]] = field(default_factory=dict, compare=False)
 
     # -- registering ---------------------------------------------------------------------
     def add(self, stat: Statistic) -> Statistic:

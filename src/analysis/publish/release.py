@@ -22,7 +22,8 @@ import pandas as pd
 from analysis.core.catalog import STATISTICS
 from analysis.core.errors import UserError
 from analysis.core.io import write_json
-from analysis.publish.disclosure.table import REVISED
+from analysis.publish.disclosure.estimates import mark_revised
+from analysis.publish.disclosure.table import REVISED, DisclosedTable
 from analysis.publish.registry import Registry, Statistic
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "archived",
     "changes_since_release",
     "freeze",
+    "revise",
     "revised_since_release",
 ]
 
@@ -150,6 +152,17 @@ def revised_since_release(
         for year, cells in sorted(changed.items())
     )
     return flags, notes
+
+
+def revise(table: DisclosedTable, name: str, registry: Registry) -> DisclosedTable:
+    """``table`` (to be published as ``name``) with every cell a frozen release published
+    differently marked ``[r]``, with the reason (``registry.archive``, :func:`archived`)."""
+    if not registry.archive:
+        return table
+    flags, reasons = revised_since_release(
+        Registry.table_ids(table, name), table.table, registry.archive
+    )
+    return mark_revised(table, flags, reasons) if flags.to_numpy().any() else table
 
 
 def changes_since_release(reports_dir: Path, year: str) -> list[Change]:

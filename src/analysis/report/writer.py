@@ -16,10 +16,11 @@ from typing import Any
 
 from analysis.core.catalog import STATISTICS
 from analysis.core.io import write_json
-from analysis.publish import disclosure, figures
+from analysis.publish import figures
 from analysis.publish.disclosure import DisclosedTable
-from analysis.publish.registry import Registry, Statistic
-from analysis.publish.release import archived, revised_since_release
+from analysis.publish.disclosure.audit import write_reasons
+from analysis.publish.registry import Registry
+from analysis.publish.release import archived, revise
 from analysis.report.wording import HTML, slug
 
 
@@ -96,17 +97,16 @@ class ReportWriter:
     _registered: int = -1
     _counts: dict[int, int] = field(default_factory=dict)
     _figure_counts: dict[int, int] = field(default_factory=dict)
-    archive: dict[str, tuple[str, Statistic]] = field(default_factory=dict)
-    """What frozen releases (``<reports>/releases/<year>``) published that this report
-    shows again (:func:`~analysis.publish.release.archived`): a table cell now shown
-    differently is marked ``[r]``, with the reason."""
+    private_dir: Path | None = None
+    """Where the private list of which suppressed cells are small goes (``<year>.json``,
+    :func:`~analysis.publish.disclosure.audit.write_reasons`); None: not written."""
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
         if self.year is None:
             self.year = self.registry.vintage if self.registry is not None else self.out_dir.name
-        if not self.archive:
-            self.archive = archived(self.out_dir.parent, str(self.year))
+        if self.registry is not None:  # what frozen releases published that it shows again
+            self.registry.archive = archived(self.out_dir.parent, str(self.year))
         (self.out_dir / "tables").mkdir(parents=True, exist_ok=True)
         (self.out_dir / "figures").mkdir(parents=True, exist_ok=True)
 
@@ -131,6 +131,8 @@ class ReportWriter:
                 out.append(item)
         if self.registry is not None and len(self.registry.stats) != self._registered:
             self.registry.write(self.out_dir / STATISTICS)
+            if self.private_dir is not None:
+                write_reasons(self.registry, Path(self.private_dir) / f"{self.year}.json")
             self._registered = len(self.registry.stats)
         return out
 
@@ -140,11 +142,8 @@ class ReportWriter:
             raise ValueError(
                 f"two tables would both be published as {name!r}: give them distinct titles"
             )
-        if self.archive:  # a figure published in a frozen release and shown differently
-            flags, reasons = revised_since_release(
-                Registry.table_ids(table, name), table.table, self.archive
-            )
-            table = disclosure.mark_revised(table, flags, reasons)
+        if self.registry is not None:  # a figure a frozen release published differently
+            table = revise(table, name, self.registry)
         number = self._next_number()
         path = table.to_csv(self.out_dir / "tables" / table_file(str(self.year), number))
         self.tables_written.append(path.name)

@@ -76,10 +76,13 @@ class YearReport:
         processed_dir: Path,
         analysis_dir: Path,
         out_dir: Path,
+        private_dir: Path | None = None,
     ) -> YearReport:
-        """Load the tables the year's report may see and prepare its output folder."""
+        """Load the tables the year's report may see and prepare its output folder
+        (``private_dir``: where the audit's private list of small cells goes)."""
         context = build_context(settings, processed_dir=processed_dir, analysis_dir=analysis_dir)
-        return cls(context, ReportWriter(Path(out_dir), registry=context.stats))
+        writer = ReportWriter(Path(out_dir), registry=context.stats, private_dir=private_dir)
+        return cls(context, writer)
 
     @property
     def settings(self) -> ReportSettings:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.core import paths
+from analysis.core import catalog, paths
 from analysis.core.errors import UserError
 from analysis.runner.execute import skip_slow_iri_checker
 
@@ -226,7 +226,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from analysis.publish.disclosure.audit import AuditError, audit_reports
 
     try:
-        result = audit_reports(Path(args.reports_dir), exact=args.exact)
+        reasons = Path(args.reasons) if args.reasons else None
+        result = audit_reports(Path(args.reports_dir), exact=args.exact, reasons=reasons)
     except AuditError as exc:
         raise UserError(str(exc)) from exc
     text = result.report()
@@ -460,6 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out", default=None, help="also write every range and the verdict to this file"
+    )
+    p.add_argument(
+        "--reasons",
+        default=None,
+        help="the report stage's private folder saying which suppressed cells are small "
+        f"({catalog.SUPPRESSION}): each cell is then judged by its own rule (without it, a "
+        "cell passes if it meets either)",
     )
     p.set_defaults(func=_cmd_audit)
 

@@ -3,11 +3,13 @@ marked [r] with the reason, and the release as published stays part of the audit
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from analysis.core.catalog import STATISTICS
 from analysis.publish import disclosure
-from analysis.publish.disclosure.audit import audit, read_releases
+from analysis.publish.disclosure.audit import audit, audit_reports, read_releases
 from analysis.publish.registry import RULES, Registry
 from analysis.publish.release import changes_since_release, freeze
 from analysis.report.writer import ReportWriter, table_item
@@ -15,7 +17,7 @@ from analysis.report.writer import ReportWriter, table_item
 T = 9
 
 
-def _report(reports, police: int) -> ReportWriter:
+def _report(reports, police: int, private_dir=None) -> ReportWriter:
     """The 2015-16 report: referrals by source (one input: the police's referrals)."""
     df = pd.DataFrame({"Source": ["Police", "Education", "Social care"], "n": [police, 30, 55]})
     table = disclosure.disclose_counts(
@@ -29,7 +31,7 @@ def _report(reports, police: int) -> ReportWriter:
     )
     reg = Registry("2015-16")
     reg.number(RULES["threshold"], T)
-    writer = ReportWriter(reports / "2015-16", registry=reg)
+    writer = ReportWriter(reports / "2015-16", registry=reg, private_dir=private_dir)
     writer.publish(table_item(table))
     return writer
 
@@ -72,3 +74,18 @@ def test_nothing_frozen_nothing_marked(tmp_path) -> None:
     writer = _report(tmp_path, police=20)
     ((_, table),) = writer.tables
     assert "[r]" not in table.table.to_string()
+
+
+def test_the_private_reasons_let_the_audit_apply_each_cells_own_rule(tmp_path) -> None:
+    private = tmp_path / "private"
+    _report(tmp_path / "reports", police=4, private_dir=private)
+    record = json.loads((private / "2015-16.json").read_text("utf-8"))
+    assert record["primary"] == ["referrals-by-source/police/n"]
+    assert record["complementary"]  # the cell suppressed to protect it
+    published = (tmp_path / "reports" / "2015-16" / STATISTICS).read_text("utf-8")
+    assert "primary" not in published and "complementary" not in published
+    reasons = {c.id: c.reason for c in audit_reports(tmp_path / "reports", reasons=private).cells}
+    assert reasons["referrals-by-source/police/n"] == "small"
+    assert set(reasons.values()) == {"small", "complementary"}
+    unknown = audit_reports(tmp_path / "reports").cells  # without them: either rule
+    assert {c.reason for c in unknown} == {"unknown"}

@@ -23,6 +23,7 @@ part at a time, so four releases take seconds.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,7 +50,9 @@ __all__ = [
     "Difference",
     "audit",
     "audit_reports",
+    "read_reasons",
     "read_releases",
+    "write_reasons",
 ]
 
 AS_PUBLISHED = " as published"
@@ -178,6 +181,35 @@ def read_releases(reports_dir: Path) -> list[Registry]:
     return registries
 
 
+def write_reasons(registry: Registry, path: Path) -> Path:
+    """Write which of ``registry``'s suppressed cells are small (``primary``) and which
+    complementary: the audit stage's private input (``catalog.SUPPRESSION``), never
+    published, since knowing which cell is which narrows what a cell can hold."""
+    suppressed = sorted(i for i, s in registry.stats.items() if s.status == CONFIDENTIAL)
+    primary = sorted(registry.primary)
+    record = {
+        "vintage": registry.vintage,
+        "primary": primary,
+        "complementary": [i for i in suppressed if i not in registry.primary],
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_reasons(folder: Path | None) -> dict[str, set[str]]:
+    """The small (primary) cells of each release written by :func:`write_reasons` in
+    ``folder``: vintage -> ids (for :func:`audit`'s ``primary``); empty without a folder."""
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    out = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        record = json.loads(path.read_text("utf-8"))
+        out[str(record["vintage"])] = set(record["primary"])
+    return out
+
+
 # ------------------------------------------------------------------------------ the system
 @dataclass
 class _System:
@@ -267,8 +299,9 @@ def _build(
             for ident in (rel["numerator"], rel["denominator"])
         }
         linked = {i for pair in reg.links for i in pair}
+        related = in_sums | in_ratios | linked
         for ident, stat in reg.stats.items():
-            counted = ident in in_sums or ident in in_ratios or ident in linked
+            counted = ident in related
             if stat.unit == "text" or (stat.unit == "percent" and not counted):
                 continue
             if stat.status == CONFIDENTIAL:
@@ -276,7 +309,7 @@ def _build(
                     targets[name(ident)] = (v, ident)
                     system.var(name(ident))
                 continue
-            if ident not in in_sums | in_ratios | linked:
+            if not counted:
                 continue
             if stat.status in _ZERO_SYMBOLS and ident not in in_sums:
                 continue
@@ -540,6 +573,10 @@ def audit(
     return AuditResult(tuple(cells), diffs, len(rows))
 
 
-def audit_reports(reports_dir: Path, *, exact: bool = False) -> AuditResult:
-    """:func:`audit` of every release in ``reports_dir`` (:func:`read_releases`)."""
-    return audit(read_releases(reports_dir), exact=exact)
+def audit_reports(
+    reports_dir: Path, *, exact: bool = False, reasons: Path | None = None
+) -> AuditResult:
+    """:func:`audit` of every release in ``reports_dir`` (:func:`read_releases`); with
+    ``reasons`` (the folder :func:`write_reasons` writes to), each current release's cells
+    are judged by their own rule."""
+    return audit(read_releases(reports_dir), exact=exact, primary=read_reasons(reasons))

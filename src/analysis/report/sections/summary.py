@@ -14,6 +14,7 @@ from analysis.core.io import read_json
 from analysis.publish import disclosure
 from analysis.publish.disclosure import DisclosedTable
 from analysis.publish.registry import RULES
+from analysis.publish.release import revise
 from analysis.report.context import YearContext
 from analysis.report.sections.to_date import summary_to_date
 from analysis.report.sections.verdicts import key_findings, verdict_table
@@ -56,7 +57,7 @@ def summary(ctx: YearContext) -> list[Any]:
         exact=EXACT_FIGURES,
         title=f"Key figures, {ctx.year} and the year before",
     )
-    table = _revise_previous(ctx, table, now)
+    table = revise(_revise_previous(ctx, table, now), slug(table.title), ctx.stats)
     values = table.numeric
     ids = ctx.stats.table(table, slug(table.title))  # the prose below cites its cells
     lede = [
