@@ -4,6 +4,7 @@ marked [r] with the reason, and the release as published stays part of the audit
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -12,6 +13,7 @@ from analysis.publish import disclosure
 from analysis.publish.disclosure.audit import audit, audit_reports, read_releases
 from analysis.publish.registry import RULES, Registry
 from analysis.publish.release import changes_since_release, freeze
+from analysis.report.sections.verdicts import evidence_line, headline_share
 from analysis.report.writer import ReportWriter, table_item
 
 T = 9
@@ -89,3 +91,51 @@ def test_the_private_reasons_let_the_audit_apply_each_cells_own_rule(tmp_path) -
     assert set(reasons.values()) == {"small", "complementary"}
     unknown = audit_reports(tmp_path / "reports").cells  # without them: either rule
     assert {c.reason for c in unknown} == {"unknown"}
+
+
+def _outcome6_release(with_headline: bool) -> Registry:
+    """Outcome 6's change in risk band (5 unchanged or worsened is small, the 12 improved
+    its complement) and, in the summary, the verdict's headline share of all improved,
+    declared as the report declares it (``evidence_line``, ``headline_share``)."""
+    df = pd.DataFrame({"Change": ["Improved", "Unchanged or worsened"], "n": [12, 5]})
+    table = disclosure.disclose_counts(
+        df,
+        index="Change",
+        columns=None,
+        values="n",
+        threshold=T,
+        total_rounding=1,
+        title="Outcome 6",
+    )
+    reg = Registry("2015-16")
+    reg.number(RULES["threshold"], T)
+    reg.table(table, "o6")
+    if with_headline:
+        v = {
+            "outcome": 6,
+            "primary": "risk_band_improved_share",
+            "unit": "share",
+            "value": 12 / 17,
+            "numerator": 12,
+            "denominator": 17,
+        }
+        ctx = SimpleNamespace(stats=reg, settings=SimpleNamespace(threshold=T), year="2015-16")
+        evidence_line(v, ctx, tagged=True)  # "71% ... (out of 17)"
+        headline_share(
+            ctx,
+            6,
+            Registry.cell_id(table, "o6", "Improved", "n"),
+            Registry.cell_id(table, "o6", "Total", "n"),
+            indicator="risk_band_improved_share",
+        )
+    return reg
+
+
+def test_the_headline_share_declared_to_the_audit_gives_a_suppressed_cell_away() -> None:
+    # "71% improved (out of 17)" pins the suppressed improved to 12, and so the small 5
+    assert audit([_outcome6_release(with_headline=False)]).passed
+    result = audit([_outcome6_release(with_headline=True)])
+    assert not result.passed
+    assert {"o6/improved/n", "o6/unchanged-or-worsened/n"} <= {
+        getattr(f, "id", "") for f in result.failures
+    }

@@ -41,7 +41,7 @@ from analysis.publish.disclosure.table import (
     REVISED,
     ROUNDS_TO_ZERO,
 )
-from analysis.publish.registry import RULES, Registry, Statistic
+from analysis.publish.registry import RULES, Registry, Statistic, parse_number
 
 __all__ = [
     "AuditError",
@@ -340,8 +340,11 @@ def _build(
                     continue
                 if rel["numerator"] in bases or rel["denominator"] in bases:
                     continue  # a share of rounded totals is worked out from what is shown
-                half = 0.5 * 10.0 ** -(share.precision or 0)
-                lo, hi = max(0.0, share.value - half), share.value + half
+                # as printed: "35%" in prose (a fraction registered) or "35" in a table
+                pct, places, _ = parse_number(share.text)
+                pct, places = (share.value, share.precision) if pct is None else (pct, places)
+                half = 0.5 * 10.0 ** -(places or 0)
+                lo, hi = max(0.0, pct - half), pct + half
                 # 100 * num / den in [lo, hi]  <=>  100 num - lo den >= 0, 100 num - hi den <= 0
                 system.add({num: 100.0, den: -lo}, 0.0, math.inf)
                 system.add({num: 100.0, den: -hi}, -math.inf, 0.0)

@@ -112,6 +112,19 @@ def personal_small(v: dict[str, Any], ctx: YearContext, n: float | None) -> bool
     return 0 < n <= ctx.settings.threshold
 
 
+def headline_share(
+    ctx: YearContext, outcome: int, numerator: str | None, denominator: str, *, indicator: str
+) -> None:
+    """Declare outcome ``outcome``'s headline share (``evidence_line``) a ratio of two
+    cells published elsewhere (ids: ``numerator`` over ``denominator``; ``numerator`` None
+    when no one cell holds it), for the release audit: the share at its printed precision
+    then constrains those cells."""
+    base = f"outcome-{outcome}/{indicator}"
+    if numerator is not None:
+        ctx.stats.relation(f"{base}/~/numerator", [numerator])
+    ctx.stats.relation(f"{base}/base", [denominator])
+
+
 def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) -> str:
     """One line stating the primary indicator's value (disclosed) for the verdict table.
 
@@ -137,8 +150,22 @@ def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) 
             out_of = words("fewer than ") + (
                 bound if tagged else ctx.stats.stats[RULES["smallest_shown"]].text
             )
+        elif v["primary"] not in PERSON_FREE_INDICATORS:
+            # young people: rounded like the tables' totals (exact, it pins them)
+            out_of = words("about ") + num(f"{base}/base", rounded_n(ctx, den))
+            ctx.stats.rounded(f"{base}/base", ctx.settings.total_rounding)
         else:
             out_of = num(f"{base}/base", den)
+        # the audit reads the share as a ratio of exact counts (headline_share ties them)
+        ctx.stats.relation(f"{base}/~/denominator", [f"{base}/base"])
+        ctx.stats.relations.append(
+            {
+                "kind": "ratio",
+                "share": base,
+                "numerator": f"{base}/~/numerator",
+                "denominator": f"{base}/~/denominator",
+            }
+        )
         return f"{share}{words(f' {what} (out of ')}{out_of}{words(')')}"
     if v["unit"] == "mean change":
         change = num(base, v["value"], unit="change", precision=2)
