@@ -11,9 +11,11 @@ from analysis.analyse.report_facts import _restrict, young_people_supported
 from analysis.core import rules
 from analysis.publish import disclosure, figures
 from analysis.publish.disclosure import DisclosedTable
+from analysis.publish.registry import Registry
 from analysis.report.context import YearContext
 from analysis.report.sections.common import counts_table, no_breakdown, service_breakdown_allowed
-from analysis.report.wording import HTML, label
+from analysis.report.sections.verdicts import headline_share
+from analysis.report.wording import HTML, label, slug
 from analysis.report.writer import figure_item, table_item
 
 
@@ -74,6 +76,10 @@ def referrals(ctx: YearContext) -> list[Any]:
         values="referrals",
         title=f"Referrals by service and source, {ctx.year}",
     )
+    # the verdict's outcome 2 share is "out of" the year's referrals, this table's total
+    # (its numerator sums each service's host-agency sources: no one cell)
+    total = Registry.cell_id(by_service, slug(by_service.title), "Total", "Total")
+    headline_share(ctx, 2, None, total, indicator="host_agency_referral_share")
     yp = young_people_supported(ctx.seen, ctx.year)
     wide = (
         yp.pivot_table(index="service_id", columns="measure", values="young_people", aggfunc="sum")
