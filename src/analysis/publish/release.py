@@ -23,7 +23,7 @@ from analysis.core.catalog import STATISTICS
 from analysis.core.errors import UserError
 from analysis.core.io import write_json
 from analysis.publish.disclosure.estimates import mark_revised
-from analysis.publish.disclosure.table import REVISED, DisclosedTable
+from analysis.publish.disclosure.table import CONFIDENTIAL, REVISED, DisclosedTable
 from analysis.publish.registry import Registry, Statistic
 
 __all__ = [
@@ -33,8 +33,10 @@ __all__ = [
     "archived",
     "changes_since_release",
     "freeze",
+    "read_reasons",
     "revise",
     "revised_since_release",
+    "write_reasons",
 ]
 
 RELEASES = "releases"
@@ -80,6 +82,35 @@ def freeze(reports_dir: Path, year: str, *, overwrite: bool = False) -> Path:
     manifest = {str(p.relative_to(source)): _sha256(target / p.relative_to(source)) for p in files}
     write_json({"year": year, "files": manifest}, target / MANIFEST)
     return target
+
+
+def write_reasons(registry: Registry, path: Path) -> Path:
+    """Write which of ``registry``'s suppressed cells are small (``primary``) and which
+    complementary: the audit stage's private input (``catalog.SUPPRESSION``), never
+    published, since knowing which cell is which narrows what a cell can hold."""
+    suppressed = sorted(i for i, s in registry.stats.items() if s.status == CONFIDENTIAL)
+    primary = sorted(registry.primary)
+    record = {
+        "vintage": registry.vintage,
+        "primary": primary,
+        "complementary": [i for i in suppressed if i not in registry.primary],
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_reasons(folder: Path | None) -> dict[str, set[str]]:
+    """The small (primary) cells of each release written by :func:`write_reasons` in
+    ``folder``: vintage -> ids (for :func:`audit`'s ``primary``); empty without a folder."""
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    out = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        record = json.loads(path.read_text("utf-8"))
+        out[str(record["vintage"])] = set(record["primary"])
+    return out
 
 
 def verify(release: Path) -> list[str]:

@@ -18,9 +18,8 @@ from analysis.core.catalog import STATISTICS
 from analysis.core.io import write_json
 from analysis.publish import figures
 from analysis.publish.disclosure import DisclosedTable
-from analysis.publish.disclosure.audit import write_reasons
 from analysis.publish.registry import Registry
-from analysis.publish.release import archived, revise
+from analysis.publish.release import archived, revise, write_reasons
 from analysis.report.wording import HTML, slug
 
 
@@ -99,7 +98,7 @@ class ReportWriter:
     _figure_counts: dict[int, int] = field(default_factory=dict)
     private_dir: Path | None = None
     """Where the private list of which suppressed cells are small goes (``<year>.json``,
-    :func:`~analysis.publish.disclosure.audit.write_reasons`); None: not written."""
+    :func:`~analysis.publish.release.write_reasons`); None: not written."""
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)

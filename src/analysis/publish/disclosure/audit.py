@@ -23,7 +23,6 @@ part at a time, so four releases take seconds.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +41,7 @@ from analysis.publish.disclosure.table import (
     ROUNDS_TO_ZERO,
 )
 from analysis.publish.registry import RULES, Registry, Statistic, parse_number
+from analysis.publish.release import read_reasons
 
 __all__ = [
     "AuditError",
@@ -50,9 +50,7 @@ __all__ = [
     "Difference",
     "audit",
     "audit_reports",
-    "read_reasons",
     "read_releases",
-    "write_reasons",
 ]
 
 AS_PUBLISHED = " as published"
@@ -179,35 +177,6 @@ def read_releases(reports_dir: Path) -> list[Registry]:
         reg.vintage = f"{reg.vintage} index"  # its own page: its ids are its own
         registries.append(reg)
     return registries
-
-
-def write_reasons(registry: Registry, path: Path) -> Path:
-    """Write which of ``registry``'s suppressed cells are small (``primary``) and which
-    complementary: the audit stage's private input (``catalog.SUPPRESSION``), never
-    published, since knowing which cell is which narrows what a cell can hold."""
-    suppressed = sorted(i for i, s in registry.stats.items() if s.status == CONFIDENTIAL)
-    primary = sorted(registry.primary)
-    record = {
-        "vintage": registry.vintage,
-        "primary": primary,
-        "complementary": [i for i in suppressed if i not in registry.primary],
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    return path
-
-
-def read_reasons(folder: Path | None) -> dict[str, set[str]]:
-    """The small (primary) cells of each release written by :func:`write_reasons` in
-    ``folder``: vintage -> ids (for :func:`audit`'s ``primary``); empty without a folder."""
-    if folder is None or not Path(folder).is_dir():
-        return {}
-    out = {}
-    for path in sorted(Path(folder).glob("*.json")):
-        record = json.loads(path.read_text("utf-8"))
-        out[str(record["vintage"])] = set(record["primary"])
-    return out
 
 
 # ------------------------------------------------------------------------------ the system
