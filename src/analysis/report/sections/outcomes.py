@@ -19,11 +19,13 @@ from analysis.report.sections.common import (
     rounded_n,
     service_breakdown_allowed,
 )
+from analysis.report.sections.verdicts import headline_share
 from analysis.report.wording import (
     HTML,
     PERSON_FREE_INDICATORS,
     UNIT_NOTES,
     outcome_titles,
+    slug,
 )
 from analysis.report.writer import table_item
 
@@ -292,6 +294,11 @@ def _outcome6(ctx: YearContext, ind: pd.DataFrame) -> list[Any]:
                     "cut-offs changed from the first to the latest assessment.",
                 ),
             )
+        )
+        table = out[-1].table  # the verdict's "n% improved (out of N)" restates its totals
+        ids = {c: Registry.cell_id(table, slug(table.title), "Total", c) for c in cols}
+        headline_share(
+            ctx, 6, ids["Improved"], ids["Two or more"], indicator="risk_band_improved_share"
         )
     spec = outcomes.INDICATOR_BY_ID["outcome_score_change_mean"]
     rows = ind.loc[ind["indicator"] == spec.indicator]

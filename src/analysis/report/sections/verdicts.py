@@ -142,15 +142,24 @@ def evidence_line(v: dict[str, Any], ctx: YearContext, *, tagged: bool = False) 
         return words(f"No figure yet ({what})")
     if v["unit"] == "share":
         value, status = _share(v, ctx)
-        share = num(base, value, unit="percent", status=status)
         den = v.get("denominator", 0)
+        personal = v["primary"] not in PERSON_FREE_INDICATORS
+        shown = value is not None and v.get("numerator") is not None
+        if personal and shown and not personal_small(v, ctx, den):
+            # young people: the share of the rounded counts the tables publish, so the
+            # sentence adds nothing to them (an exact share at 0 dp would narrow the
+            # tables' rounded totals); the rating still uses the exact share
+            shown_num, shown_den = rounded_n(ctx, v["numerator"]), rounded_n(ctx, den)
+            value = shown_num / shown_den if shown_den else value
+            ctx.stats.rounded(f"{base}/~/numerator", ctx.settings.total_rounding)
+        share = num(base, value, unit="percent", status=status)
         if personal_small(v, ctx, den):
             # a small number of young people is "fewer than 10", never its value
             bound = ctx.stats.cite(RULES["smallest_shown"])
             out_of = words("fewer than ") + (
                 bound if tagged else ctx.stats.stats[RULES["smallest_shown"]].text
             )
-        elif v["primary"] not in PERSON_FREE_INDICATORS:
+        elif personal:
             # young people: rounded like the tables' totals (exact, it pins them)
             out_of = words("about ") + num(f"{base}/base", rounded_n(ctx, den))
             ctx.stats.rounded(f"{base}/base", ctx.settings.total_rounding)
