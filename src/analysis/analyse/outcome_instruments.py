@@ -51,16 +51,21 @@ INSTRUMENT_SLOPES = "months_since_referral:instrument"
 
 
 def fit_all_people(
-    data: pd.DataFrame, *, min_assessments: int, service: str | None = "service_id"
+    data: pd.DataFrame,
+    *,
+    min_assessments: int,
+    service: str | None = "service_id",
+    engine: str = "statsmodels",
 ) -> models.TrajectoryResult:
     """The one mixed model of outcome 6: everyone with one or more assessments, the common
     0-1 score on months since referral with a slope for each instrument (when there are
     several), service fixed effects, and a random intercept and slope per young person
-    (``min_assessments`` 1 in the pipeline: everyone with an assessment)."""
+    (``min_assessments`` 1 in the pipeline: everyone with an assessment). ``engine`` as
+    :func:`analysis.analyse.models.trajectory_model` (``"reml"``: the fast exact fitter)."""
     several = "instrument" in data and data["instrument"].nunique() > 1
     return models.trajectory_model(
         data, outcome="score", service=service, min_assessments=min_assessments,
-        covariates=(INSTRUMENT_SLOPES,) if several else (), **_TRAJ,
+        covariates=(INSTRUMENT_SLOPES,) if several else (), engine=engine, **_TRAJ,
     )  # fmt: skip
 
 

@@ -1,0 +1,400 @@
+"""A fast, exact REML fitter for linear mixed models with one grouping factor (lme4's method).
+
+The model: ``y_i = X_i b + Z_i u_i + e_i`` for each group ``i`` (a young person), with
+``u_i ~ N(0, sigma^2 L L')`` and ``e_i ~ N(0, sigma^2 I)``; ``L`` is the relative Cholesky
+factor (lower triangular, its ``q(q+1)/2`` free entries are ``theta``), so the random-effects
+covariance is ``sigma^2 L L'`` (unstructured). For the trajectory model ``Z_i`` is an
+intercept and months, ``q = 2``, three parameters.
+
+As lme4 (Bates et al. 2015, section 3), the residual variance and the fixed effects are
+profiled out and the REML criterion is minimised over ``theta`` alone:
+
+    d(theta) = log|M| + log|X'V^-1 X| + (n - p) (1 + log(2 pi r2 / (n - p)))
+
+with ``V = I + Z L L' Z'`` (relative to sigma^2), ``M_i = I + L' Z_i'Z_i L`` (so
+``log|V_i| = log|M_i|``) and ``r2`` the generalised residual sum of squares. By the Woodbury
+identity everything is a sum over groups of ``q x q`` and ``q x p`` pieces computed once
+from per-group sufficient statistics (``Z_i'Z_i``, ``Z_i'X_i``, ``Z_i'y_i`` and the sums
+``X'X``, ``X'y``, ``y'y``), so one evaluation costs a few batched ``q x q`` solves whatever
+the number of observations; no ``n x n`` matrix is formed.
+
+``theta`` is optimised by bounded L-BFGS-B (diagonal entries of ``L`` at least 0, so
+singular fits such as a zero slope variance are reached exactly), restarted from its end
+point, then polished by Newton steps on the free parameters. The fixed effects'
+covariance is reported two ways: ``cov_fe_conditional`` = ``sigma^2 (X'V^-1 X)^-1``
+(lme4's ``vcov``) and, as :meth:`RemlFit.cov_params`, statsmodels ``MixedLM``'s: the
+inverse of the observed information of the profiled (in sigma^2) restricted likelihood in
+the fixed effects and the random-effects covariance jointly (its cross terms are zero on
+balanced data such as lme4's sleepstudy and small otherwise). The second keeps the
+analysis's numbers those of statsmodels, which stays the reference in the tests.
+
+Non-finite results are refused with :class:`~analysis.analyse.models.results.ModelNotFitted`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from analysis.analyse.models.results import ModelNotFitted, all_finite
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Per-group sufficient statistics of a linear mixed model with one grouping factor."""
+
+    ztz: np.ndarray  # (G, q, q)
+    ztx: np.ndarray  # (G, q, p)
+    zty: np.ndarray  # (G, q)
+    xtx: np.ndarray  # (p, p)
+    xty: np.ndarray  # (p,)
+    yty: float
+    n: int
+    labels: list[Any]
+    ztz_t: np.ndarray  # (q, q, G): ztz in the layout of the criterion's batched algebra
+    zt_xy: np.ndarray  # (q, G, p + 1): [Z'X | Z'y] likewise
+
+
+def group_stats(y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: Sequence[Any]) -> GroupStats:
+    """The sufficient statistics: rows of each group summed (groups in order of first
+    appearance, as statsmodels lists them)."""
+    codes, labels = pd.factorize(pd.Series(groups), sort=False)
+    order = np.argsort(codes, kind="stable")
+    codes_sorted = codes[order]
+    starts = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
+    ys, xs, zs = y[order], x[order], z[order]
+    ztz = np.add.reduceat(zs[:, :, None] * zs[:, None, :], starts, axis=0)
+    ztx = np.add.reduceat(zs[:, :, None] * xs[:, None, :], starts, axis=0)
+    zty = np.add.reduceat(zs * ys[:, None], starts, axis=0)
+    return GroupStats(
+        ztz=ztz, ztx=ztx, zty=zty, xtx=x.T @ x, xty=x.T @ y, yty=float(y @ y), n=len(y),
+        labels=list(labels), ztz_t=np.ascontiguousarray(np.moveaxis(ztz, 0, 2)),
+        zt_xy=np.ascontiguousarray(np.moveaxis(np.concatenate([ztx, zty[:, :, None]], axis=2), 0, 1)),
+    )  # fmt: skip
+
+
+def _lower(theta: np.ndarray, q: int) -> np.ndarray:
+    lam = np.zeros((q, q))
+    lam[np.tril_indices(q)] = theta
+    return lam
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Everything the REML criterion computes at one ``theta``."""
+
+    deviance: float
+    beta: np.ndarray
+    a: np.ndarray  # X'V^-1 X (relative to sigma^2)
+    r2: float
+    m: np.ndarray  # (G, q, q)
+
+
+def _profile(theta: np.ndarray, s: GroupStats) -> _Profile | None:
+    """The profiled REML criterion at ``theta`` (``None`` where it is not defined)."""
+    q, p = s.ztz.shape[1], s.xtx.shape[0]
+    g = s.ztz.shape[0]
+    lam = _lower(theta, q)
+    # M_g = I + L' Z_g'Z_g L, stacked as (q, q, G)
+    m = np.einsum("ji,jkg,kl->ilg", lam, s.ztz_t, lam) + np.eye(q)[:, :, None]
+    # [L'Z'X | L'Z'y] as (q, G, p + 1): one small matrix product
+    rhs = (lam.T @ s.zt_xy.reshape(q, -1)).reshape(q, g, p + 1)
+    logdet_m, sol = _spd_solve(m, rhs)
+    flat_rhs, flat_sol = rhs.reshape(q * g, p + 1), sol.reshape(q * g, p + 1)
+    cross = flat_rhs.T @ flat_sol  # (p + 1, p + 1)
+    a = s.xtx - cross[:p, :p]
+    c = s.xty - cross[:p, p]
+    yvy = s.yty - float(cross[p, p])
+    try:
+        ca = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        return None
+    beta = np.linalg.solve(a, c)
+    r2 = yvy - float(c @ beta)
+    dof = s.n - p
+    if not (r2 > 0 and math.isfinite(r2)):
+        return None
+    logdet_a = 2.0 * float(np.log(np.diag(ca)).sum())
+    dev = logdet_m + logdet_a + dof * (1.0 + LOG_2PI + math.log(r2 / dof))
+    return _Profile(deviance=dev, beta=beta, a=a, r2=r2, m=np.moveaxis(m, 2, 0))
+
+
+def _spd_solve(m: np.ndarray, rhs: np.ndarray) -> tuple[float, np.ndarray]:
+    """``sum log|M_g|`` and ``M_g^-1 rhs_g`` for a stack of symmetric positive definite
+    matrices ``m`` (q, q, G) and right-hand sides ``rhs`` (q, G, k): closed form for 2 x 2
+    (the trajectory model's case), LAPACK otherwise."""
+    if m.shape[0] == 2:
+        a, b, d = m[0, 0], m[1, 0], m[1, 1]
+        det = a * d - b * b
+        if not np.all(det > 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        inv = 1.0 / det
+        r0, r1 = rhs[0], rhs[1]
+        sol = np.stack([(d * inv)[:, None] * r0 - (b * inv)[:, None] * r1,
+                        (a * inv)[:, None] * r1 - (b * inv)[:, None] * r0])  # fmt: skip
+        return float(np.log(det).sum()), sol
+    mg = np.moveaxis(m, 2, 0)
+    chol = np.linalg.cholesky(mg)
+    sol = np.linalg.solve(mg, np.moveaxis(rhs, 0, 1))
+    return 2.0 * float(np.log(np.einsum("gii->gi", chol)).sum()), np.moveaxis(sol, 1, 0)
+
+
+def _criterion(theta: np.ndarray, s: GroupStats) -> float:
+    try:
+        prof = _profile(theta, s)
+    except np.linalg.LinAlgError:
+        return math.inf
+    return math.inf if prof is None else prof.deviance
+
+
+def _newton_polish(theta: np.ndarray, s: GroupStats, lower: np.ndarray) -> np.ndarray:
+    """Newton steps (central-difference derivatives) on the parameters off their bounds,
+    each kept only when it lowers the criterion: the optimum to near machine precision."""
+    best, f_best = theta.copy(), _criterion(theta, s)
+    for _ in range(8):
+        free = np.flatnonzero(~((lower == 0) & (best <= 1e-10)))
+        if free.size == 0:
+            break
+        h = 1e-4 * np.maximum(np.abs(best[free]), 1e-2)
+        k = free.size
+        grad, hess = np.zeros(k), np.zeros((k, k))
+        f0 = f_best
+        for a in range(k):
+            ea = np.zeros_like(best)
+            ea[free[a]] = h[a]
+            fp, fm = _criterion(best + ea, s), _criterion(best - ea, s)
+            grad[a] = (fp - fm) / (2 * h[a])
+            hess[a, a] = (fp - 2 * f0 + fm) / h[a] ** 2
+            for b in range(a):
+                eb = np.zeros_like(best)
+                eb[free[b]] = h[b]
+                fpp = _criterion(best + ea + eb, s)
+                fpm = _criterion(best + ea - eb, s)
+                fmp = _criterion(best - ea + eb, s)
+                fmm = _criterion(best - ea - eb, s)
+                hess[a, b] = hess[b, a] = (fpp - fpm - fmp + fmm) / (4 * h[a] * h[b])
+        if not all_finite(grad, hess):
+            break
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        cand = best.copy()
+        cand[free] -= step
+        cand = np.maximum(cand, lower)
+        f_cand = _criterion(cand, s)
+        if not f_cand < f_best:
+            break
+        improvement = f_best - f_cand
+        best, f_best = cand, f_cand
+        if improvement < 1e-12 * max(1.0, abs(f_best)):
+            break
+    return best
+
+
+def _optimise(s: GroupStats, start: np.ndarray) -> tuple[np.ndarray, bool, str]:
+    q = s.ztz.shape[1]
+    diag = np.array([i == j for i in range(q) for j in range(i + 1)])
+    lower = np.where(diag, 0.0, -np.inf)
+    bounds = [(0.0, None) if d else (None, None) for d in diag]
+    res = optimize.minimize(_criterion, start, args=(s,), method="L-BFGS-B", bounds=bounds,
+                            options={"maxiter": 1000})  # fmt: skip
+    theta = _newton_polish(np.asarray(res.x, dtype=float), s, lower)
+    converged = bool(res.success) and math.isfinite(_criterion(theta, s))
+    return theta, converged, str(res.message)
+
+
+def _psi_loglike(psi: np.ndarray, beta: np.ndarray, s: GroupStats) -> float:
+    """statsmodels' profiled (in sigma^2) restricted log-likelihood at fixed ``beta`` as a
+    function of the relative random-effects covariance ``psi`` (packed lower triangle),
+    without constants: defined for any ``psi`` with ``I + psi Z'Z`` invertible."""
+    q, p = s.ztz.shape[1], s.xtx.shape[0]
+    cov = _lower(psi, q)
+    cov = cov + np.tril(cov, -1).T
+    k = np.eye(q) + np.einsum("ij,gjk->gik", cov, s.ztz)  # I + psi Z'Z
+    _, logdet = np.linalg.slogdet(k)
+    ztr = s.zty - np.einsum("gip,p->gi", s.ztx, beta)
+    psi_ztr = np.einsum("ij,gj->gi", cov, ztr)
+    psi_ztx = np.einsum("ij,gjp->gip", cov, s.ztx)
+    sol = np.linalg.solve(k, np.concatenate([psi_ztx, psi_ztr[:, :, None]], axis=2))
+    a = s.xtx - np.einsum("gip,giq->pq", s.ztx, sol[:, :, :p])
+    rtr = s.yty - 2 * float(beta @ s.xty) + float(beta @ s.xtx @ beta)
+    rvr = rtr - float(np.einsum("gi,gi->", ztr, sol[:, :, p]))
+    _, logdet_a = np.linalg.slogdet(a)
+    return -0.5 * (s.n - p) * math.log(rvr) - 0.5 * float(logdet.sum()) - 0.5 * logdet_a
+
+
+def _observed_cov(psi: np.ndarray, beta: np.ndarray, sigma2: float, s: GroupStats) -> np.ndarray:
+    """statsmodels ``MixedLM``'s covariance of the fixed effects: the inverse of minus the
+    Hessian of the profiled restricted likelihood in (fixed effects, psi), its fixed-effect
+    block; the psi block by central differences, the cross block analytically."""
+    q, p = s.ztz.shape[1], s.xtx.shape[0]
+    cov = _lower(psi, q)
+    cov = cov + np.tril(cov, -1).T
+    k = np.eye(q) + np.einsum("ij,gjk->gik", cov, s.ztz)
+    kt = np.transpose(k, (0, 2, 1))  # I + Z'Z psi
+    ztr = s.zty - np.einsum("gip,p->gi", s.ztx, beta)
+    # X'V^-1 Z = X'Z (I + psi Z'Z)^-1 ; Z'V^-1 r = (I + Z'Z psi)^-1 Z'r
+    xvz = np.transpose(np.linalg.solve(kt, s.ztx), (0, 2, 1))  # (G, p, q)
+    zvr = np.linalg.solve(kt, ztr[:, :, None])[:, :, 0]  # (G, q)
+    psi_ztx = np.einsum("ij,gjp->gip", cov, s.ztx)
+    psi_ztr = np.einsum("ij,gj->gi", cov, ztr)
+    sol = np.linalg.solve(k, np.concatenate([psi_ztx, psi_ztr[:, :, None]], axis=2))
+    a = s.xtx - np.einsum("gip,giq->pq", s.ztx, sol[:, :, :p])
+    rtr = s.yty - 2 * float(beta @ s.xty) + float(beta @ s.xtx @ beta)
+    rvr = rtr - float(np.einsum("gi,gi->", ztr, sol[:, :, p]))
+    fac = s.n - p
+    idx = list(zip(*np.tril_indices(q), strict=True))
+    m = len(idx)
+    cross = np.zeros((m, p))
+    for j, (r, c) in enumerate(idx):
+        e = np.zeros((q, q))
+        e[r, c] = e[c, r] = 1.0
+        cross[j] = -fac * np.einsum("gpi,ij,gj->p", xvz, e, zvr) / rvr
+    h = 1e-4 * np.maximum(np.abs(psi), 1e-3 * max(float(np.max(np.abs(np.diag(cov)))), 1e-8))
+    hre = np.zeros((m, m))
+    f0 = _psi_loglike(psi, beta, s)
+    for i in range(m):
+        ei = np.zeros(m)
+        ei[i] = h[i]
+        hre[i, i] = (_psi_loglike(psi + ei, beta, s) - 2 * f0 + _psi_loglike(psi - ei, beta, s)) / h[i] ** 2
+        for j in range(i):
+            ej = np.zeros(m)
+            ej[j] = h[j]
+            v = (_psi_loglike(psi + ei + ej, beta, s) - _psi_loglike(psi + ei - ej, beta, s)
+                 - _psi_loglike(psi - ei + ej, beta, s) + _psi_loglike(psi - ei - ej, beta, s))  # fmt: skip
+            hre[i, j] = hre[j, i] = v / (4 * h[i] * h[j])
+    hess = np.zeros((p + m, p + m))
+    hess[:p, :p] = -a / sigma2
+    hess[p:, :p] = cross
+    hess[:p, p:] = cross.T
+    hess[p:, p:] = hre
+    return np.linalg.inv(-hess)[:p, :p]
+
+
+@dataclass
+class RemlFit:
+    """A REML fit, with the attributes of statsmodels' ``MixedLMResults`` that the analysis
+    reads: ``fe_params``, ``bse_fe``, ``cov_params()``, ``cov_re``, ``scale``, ``llf``,
+    ``random_effects``, ``converged``; and ``theta``, ``deviance`` (lme4's REML criterion,
+    ``-2 llf``), ``cov_fe_conditional`` (lme4's ``vcov``) and ``singular``."""
+
+    fe_params: pd.Series
+    cov_fe: pd.DataFrame
+    cov_fe_conditional: pd.DataFrame
+    cov_re: pd.DataFrame
+    scale: float
+    llf: float
+    theta: np.ndarray
+    random_effects: dict[Any, pd.Series]
+    converged: bool
+    singular: bool
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bse_fe(self) -> pd.Series:
+        """Standard errors of the fixed effects (from :meth:`cov_params`)."""
+        return pd.Series(np.sqrt(np.diag(self.cov_fe.to_numpy())), index=self.fe_params.index)
+
+    @property
+    def deviance(self) -> float:
+        """lme4's REML criterion at the optimum (``-2 * llf``)."""
+        return -2.0 * self.llf
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the fixed effects (statsmodels' observed information)."""
+        return self.cov_fe
+
+
+def fit_reml(
+    endog: Any,
+    exog: Any,
+    exog_re: Any,
+    groups: Sequence[Any],
+    *,
+    exog_names: Sequence[str] | None = None,
+    exog_re_names: Sequence[str] | None = None,
+    start_theta: Sequence[float] | None = None,
+) -> RemlFit:
+    """Fit ``endog ~ exog`` with random effects on ``exog_re`` per group by REML.
+
+    ``exog`` is the fixed-effects design matrix (as a formula builds it), ``exog_re`` the
+    random-effects design (e.g. an intercept column and time), ``groups`` one label per row.
+    Raises :class:`ModelNotFitted` when the fixed-effects design is rank deficient or a
+    result is not finite."""
+    y = np.asarray(endog, dtype=float).reshape(-1)
+    x = np.asarray(exog, dtype=float)
+    z = np.asarray(exog_re, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    n, p = x.shape
+    q = z.shape[1]
+    names = list(exog_names) if exog_names is not None else [f"x{i}" for i in range(p)]
+    re_names = list(exog_re_names) if exog_re_names is not None else [f"z{i}" for i in range(q)]
+    if not all_finite(y, x, z):
+        raise ModelNotFitted("The mixed model could not be fitted: the data are not all finite.")
+    if np.linalg.matrix_rank(x) < p:
+        raise ModelNotFitted(
+            "The mixed model could not be fitted: its fixed effects are not identified "
+            "(the design matrix is rank deficient)."
+        )
+    if n <= p:
+        raise ModelNotFitted("The mixed model could not be fitted: too few observations.")
+    s = group_stats(y, x, z, groups)
+    start = (
+        np.asarray(start_theta, dtype=float)
+        if start_theta is not None
+        else np.eye(q)[np.tril_indices(q)].astype(float)
+    )
+    theta, converged, message = _optimise(s, start)
+    prof = _profile(theta, s)
+    if prof is None:
+        raise ModelNotFitted("The mixed model could not be fitted: the REML criterion is "
+                             "not defined at the optimum.")  # fmt: skip
+    dof = n - p
+    sigma2 = prof.r2 / dof
+    lam = _lower(theta, q)
+    psi = lam @ lam.T
+    cov_cond = sigma2 * np.linalg.inv(prof.a)
+    notes: list[str] = []
+    try:
+        cov_obs = _observed_cov(psi[np.tril_indices(q)], prof.beta, sigma2, s)
+        if not (all_finite(cov_obs) and np.all(np.diag(cov_obs) > 0)):
+            raise np.linalg.LinAlgError("not positive")
+    except (np.linalg.LinAlgError, ValueError):
+        cov_obs = cov_cond
+        notes.append("the observed information was not invertible; the covariance of the "
+                     "fixed effects is sigma^2 (X'V^-1 X)^-1")  # fmt: skip
+    # Predicted random effects (BLUPs): L M^-1 L' Z'(y - X b) for each group.
+    ztr = s.zty - np.einsum("gip,p->gi", s.ztx, prof.beta)
+    u = np.linalg.solve(prof.m, np.einsum("ji,gj->gi", lam, ztr)[:, :, None])[:, :, 0]
+    blups = u @ lam.T
+    llf = -0.5 * prof.deviance
+    if not all_finite(prof.beta, cov_obs, psi, sigma2, llf, blups):
+        raise ModelNotFitted("The mixed model could not be fitted: the REML fit gave "
+                             "non-finite estimates or standard errors.")  # fmt: skip
+    diag_idx = [i * (i + 3) // 2 for i in range(q)]
+    singular = bool(np.any(theta[diag_idx] <= 1e-10))
+    return RemlFit(
+        fe_params=pd.Series(prof.beta, index=names),
+        cov_fe=pd.DataFrame(cov_obs, index=names, columns=names),
+        cov_fe_conditional=pd.DataFrame(cov_cond, index=names, columns=names),
+        cov_re=pd.DataFrame(sigma2 * psi, index=re_names, columns=re_names),
+        scale=float(sigma2),
+        llf=float(llf),
+        theta=theta,
+        random_effects={g: pd.Series(b, index=re_names) for g, b in zip(s.labels, blups, strict=True)},
+        converged=converged,
+        singular=singular,
+        message=message,
+        notes=notes,
+    )
