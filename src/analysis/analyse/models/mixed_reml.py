@@ -280,16 +280,48 @@ def _observed_cov(psi: np.ndarray, beta: np.ndarray, sigma2: float, s: GroupStat
     return np.linalg.inv(-hess)[:p, :p]
 
 
+def _cluster_robust(
+    y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: Sequence[Any], beta: np.ndarray,
+    theta: np.ndarray, a: np.ndarray,
+) -> np.ndarray:
+    """Cluster-robust (sandwich) covariance of the GLS fixed effects, clustered by group:
+    ``A^-1 (sum_i s_i s_i') A^-1 x G / (G - 1)`` with ``s_i = X_i'V_i^-1 r_i`` (``V``
+    relative to sigma^2, as ``A = X'V^-1 X``). Valid whatever the residuals' variance
+    across groups (e.g. instruments that measure with different precision)."""  # fmt: skip
+    q = z.shape[1]
+    lam = _lower(theta, q)
+    r = y - x @ beta
+    codes, _ = pd.factorize(pd.Series(groups), sort=False)
+    order = np.argsort(codes, kind="stable")
+    cs = codes[order]
+    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    xs, zs, rs = x[order], z[order], r[order]
+    ztz = np.add.reduceat(zs[:, :, None] * zs[:, None, :], starts, axis=0)
+    xtr = np.add.reduceat(xs * rs[:, None], starts, axis=0)  # (G, p)
+    zt_xr = np.add.reduceat(zs[:, :, None] * np.concatenate([xs, rs[:, None]], axis=1)[:, None, :],
+                            starts, axis=0)  # fmt: skip
+    m = np.einsum("ji,gjk,kl->ilg", lam, ztz, lam) + np.eye(q)[:, :, None]
+    rhs = np.einsum("ji,gjk->igk", lam, zt_xr)  # [L'Z'X | L'Z'r] (q, G, p + 1)
+    _, sol = _spd_solve(m, rhs)
+    p = x.shape[1]
+    score = xtr - np.einsum("igp,ig->gp", rhs[:, :, :p], sol[:, :, p])
+    g = score.shape[0]
+    a_inv = np.linalg.inv(a)
+    return a_inv @ (score.T @ score) @ a_inv * (g / max(g - 1, 1))
+
+
 @dataclass
 class RemlFit:
     """A REML fit, with the attributes of statsmodels' ``MixedLMResults`` that the analysis
     reads: ``fe_params``, ``bse_fe``, ``cov_params()``, ``cov_re``, ``scale``, ``llf``,
     ``random_effects``, ``converged``; and ``theta``, ``deviance`` (lme4's REML criterion,
-    ``-2 llf``), ``cov_fe_conditional`` (lme4's ``vcov``) and ``singular``."""
+    ``-2 llf``), ``cov_fe_conditional`` (lme4's ``vcov``), ``cov_fe_robust`` (clustered by
+    group, :func:`_cluster_robust`) and ``singular``."""
 
     fe_params: pd.Series
     cov_fe: pd.DataFrame
     cov_fe_conditional: pd.DataFrame
+    cov_fe_robust: pd.DataFrame
     cov_re: pd.DataFrame
     scale: float
     llf: float
@@ -299,6 +331,7 @@ class RemlFit:
     singular: bool
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    model: Any = None  # the statsmodels model whose data were fitted, when given
 
     @property
     def bse_fe(self) -> pd.Series:
@@ -388,6 +421,9 @@ def fit_reml(
         fe_params=pd.Series(prof.beta, index=names),
         cov_fe=pd.DataFrame(cov_obs, index=names, columns=names),
         cov_fe_conditional=pd.DataFrame(cov_cond, index=names, columns=names),
+        cov_fe_robust=pd.DataFrame(
+            _cluster_robust(y, x, z, groups, prof.beta, theta, prof.a), index=names, columns=names
+        ),
         cov_re=pd.DataFrame(sigma2 * psi, index=re_names, columns=re_names),
         scale=float(sigma2),
         llf=float(llf),
@@ -398,3 +434,35 @@ def fit_reml(
         message=message,
         notes=notes,
     )
+
+
+def gls_coefficients(
+    theta: Sequence[float], exog: Any, exog_re: Any, groups: Sequence[Any], outcomes: Any
+) -> np.ndarray:
+    """The fixed effects that generalised least squares with the covariance of ``theta``
+    gives for each column of ``outcomes`` (``(X'V^-1 X)^-1 X'V^-1 y``, ``V = I + Z L L'
+    Z'``): linear in ``y``, so applied to expected outcomes it is the quantity a fit with
+    these covariance parameters estimates (a validation's truth for a model that is not
+    exactly the data's). Returns ``(p, k)`` for ``k`` outcome columns."""
+    ys = np.asarray(outcomes, dtype=float)
+    ys = ys[:, None] if ys.ndim == 1 else ys
+    x = np.asarray(exog, dtype=float)
+    z = np.asarray(exog_re, dtype=float)
+    z = z[:, None] if z.ndim == 1 else z
+    q, p = z.shape[1], x.shape[1]
+    lam = _lower(np.asarray(theta, dtype=float), q)
+    codes, _ = pd.factorize(pd.Series(groups), sort=False)
+    order = np.argsort(codes, kind="stable")
+    cs = codes[order]
+    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    xs, zs, yy = x[order], z[order], ys[order]
+    ztz = np.add.reduceat(zs[:, :, None] * zs[:, None, :], starts, axis=0)
+    zt_xy = np.add.reduceat(zs[:, :, None] * np.concatenate([xs, yy], axis=1)[:, None, :],
+                            starts, axis=0)  # fmt: skip
+    m = np.einsum("ji,gjk,kl->ilg", lam, ztz, lam) + np.eye(q)[:, :, None]
+    rhs = np.einsum("ji,gjk->igk", lam, zt_xy)
+    _, sol = _spd_solve(m, rhs)
+    cross = rhs.reshape(-1, rhs.shape[2]).T @ sol.reshape(-1, rhs.shape[2])
+    full = np.concatenate([xs, yy], axis=1)
+    gram = full.T @ full - cross
+    return np.linalg.solve(gram[:p, :p], gram[:p, p:])

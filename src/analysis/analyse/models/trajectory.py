@@ -146,6 +146,7 @@ def _fit_fast(model: MixedLM) -> tuple[Any, bool, str, list[str]]:
         return None, False, "", [f"fast REML fitter failed: {exc.reason}"]
     if not fit.converged:
         return None, False, "", [f"fast REML fitter did not converge ({fit.message})"]
+    fit.model = model
     return fit, True, "reml (L-BFGS-B, Newton polish)", list(fit.notes)
 
 
