@@ -125,8 +125,13 @@ def _band(score: np.ndarray, raw: np.ndarray, instrument: str) -> np.ndarray:
 
 
 def _population_expected(
-    full: pd.DataFrame, sid: str, inst: str, cal: dict[str, Any], adjust: Any,
-    level_dev: float, slope_dev: float,
+    full: pd.DataFrame,
+    sid: str,
+    inst: str,
+    cal: dict[str, Any],
+    adjust: Any,
+    level_dev: float,
+    slope_dev: float,
 ) -> pd.DataFrame:
     """The population's expected harmonised and own-unit score at each scheduled
     assessment of one service (before drop-out): the service's mean level and slope, with
@@ -521,7 +526,11 @@ def markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
     for label, w in summary["worlds"].items():
         cells = ", ".join(f"{k} {pct(v['coverage'])}" for k, v in w["instrument"].items())
         lines.append(f"- {label}: {cells}")
-    lines += ["", "Own-unit change coverage by instrument, intervals clustered by young person:", ""]
+    lines += [
+        "",
+        "Own-unit change coverage by instrument, intervals clustered by young person:",
+        "",
+    ]
     for label, w in summary["worlds"].items():
         cells = ", ".join(f"{k} {pct(v['coverage'])}" for k, v in w["instrument_robust"].items())
         lines.append(f"- {label}: {cells}")

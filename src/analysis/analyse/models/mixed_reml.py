@@ -26,7 +26,11 @@ covariance is reported two ways: ``cov_fe_conditional`` = ``sigma^2 (X'V^-1 X)^-
 inverse of the observed information of the profiled (in sigma^2) restricted likelihood in
 the fixed effects and the random-effects covariance jointly (its cross terms are zero on
 balanced data such as lme4's sleepstudy and small otherwise). The second keeps the
-analysis's numbers those of statsmodels, which stays the reference in the tests.
+analysis's numbers those of statsmodels, which stays the reference in the tests. A
+singular fit (the random-effects covariance on the boundary, e.g. no slope variance:
+:data:`SINGULAR_RATIO`) uses lme4's conditional covariance, the observed information being
+no basis for it there, and says so in ``notes``. ``cov_fe_robust`` is the covariance
+clustered by group (a sandwich with the model's weights).
 
 Non-finite results are refused with :class:`~analysis.analyse.models.results.ModelNotFitted`.
 """
@@ -45,6 +49,12 @@ from scipy import optimize
 from analysis.analyse.models.results import ModelNotFitted, all_finite
 
 LOG_2PI = math.log(2 * math.pi)
+
+SINGULAR_RATIO = 1e-6
+"""A fit is singular when the random-effects covariance's smallest eigenvalue is at most
+this fraction of its largest (or a diagonal entry of ``L`` is on its bound): the observed
+information is then not a valid basis for the fixed effects' covariance (the optimum is on
+the boundary of the parameter space), and lme4's ``sigma^2 (X'V^-1 X)^-1`` is used."""
 
 
 @dataclass(frozen=True)
@@ -207,9 +217,45 @@ def _optimise(s: GroupStats, start: np.ndarray) -> tuple[np.ndarray, bool, str]:
     bounds = [(0.0, None) if d else (None, None) for d in diag]
     res = optimize.minimize(_criterion, start, args=(s,), method="L-BFGS-B", bounds=bounds,
                             options={"maxiter": 1000})  # fmt: skip
-    theta = _newton_polish(np.asarray(res.x, dtype=float), s, lower)
-    converged = bool(res.success) and math.isfinite(_criterion(theta, s))
-    return theta, converged, str(res.message)
+    theta, fun, success, message = np.asarray(res.x, dtype=float), res.fun, res.success, res.message
+    # A zero diagonal entry of L is always a stationary point (the criterion is even in
+    # it), where L-BFGS-B can stop although the optimum is inside: step off the bound and
+    # restart whenever that lowers the criterion; a truly singular fit stays on the bound.
+    for _ in range(3):
+        trial = _off_bound(theta, s, diag)
+        if trial is None:
+            break
+        res = optimize.minimize(_criterion, trial, args=(s,), method="L-BFGS-B",
+                                bounds=bounds, options={"maxiter": 1000})  # fmt: skip
+        if not res.fun < fun:
+            break
+        theta, fun, success, message = (
+            np.asarray(res.x, dtype=float),
+            res.fun,
+            res.success,
+            res.message,
+        )
+    theta = _newton_polish(theta, s, lower)
+    converged = bool(success) and math.isfinite(_criterion(theta, s))
+    return theta, converged, str(message)
+
+
+def _off_bound(theta: np.ndarray, s: GroupStats, diag: np.ndarray) -> np.ndarray | None:
+    """The best point a step off the bound of a zero diagonal entry of ``theta`` reaches,
+    if it is lower than ``theta``'s criterion (``None`` otherwise)."""
+    at_bound = np.flatnonzero(diag & (theta <= 1e-8))
+    if at_bound.size == 0:
+        return None
+    scale = max(float(np.max(np.abs(theta))), 1e-2)
+    f0, best, f_best = _criterion(theta, s), None, math.inf
+    for i in at_bound:
+        for step in (1e-3, 1e-2, 0.1, 0.3, 1.0):
+            cand = theta.copy()
+            cand[i] = step * scale
+            f = _criterion(cand, s)
+            if f < f_best:
+                best, f_best = cand, f
+    return best if f_best < f0 else None
 
 
 def _psi_loglike(psi: np.ndarray, beta: np.ndarray, s: GroupStats) -> float:
@@ -230,6 +276,25 @@ def _psi_loglike(psi: np.ndarray, beta: np.ndarray, s: GroupStats) -> float:
     rvr = rtr - float(np.einsum("gi,gi->", ztr, sol[:, :, p]))
     _, logdet_a = np.linalg.slogdet(a)
     return -0.5 * (s.n - p) * math.log(rvr) - 0.5 * float(logdet.sum()) - 0.5 * logdet_a
+
+
+def _hessian_fd(psi: np.ndarray, beta: np.ndarray, s: GroupStats, h: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian of :func:`_psi_loglike` in ``psi`` with steps ``h``."""
+    m = len(psi)
+    out = np.zeros((m, m))
+    f0 = _psi_loglike(psi, beta, s)
+    for i in range(m):
+        ei = np.zeros(m)
+        ei[i] = h[i]
+        fp, fm = _psi_loglike(psi + ei, beta, s), _psi_loglike(psi - ei, beta, s)
+        out[i, i] = (fp - 2 * f0 + fm) / h[i] ** 2
+        for j in range(i):
+            ej = np.zeros(m)
+            ej[j] = h[j]
+            v = (_psi_loglike(psi + ei + ej, beta, s) - _psi_loglike(psi + ei - ej, beta, s)
+                 - _psi_loglike(psi - ei + ej, beta, s) + _psi_loglike(psi - ei - ej, beta, s))  # fmt: skip
+            out[i, j] = out[j, i] = v / (4 * h[i] * h[j])
+    return out
 
 
 def _observed_cov(psi: np.ndarray, beta: np.ndarray, sigma2: float, s: GroupStats) -> np.ndarray:
@@ -259,19 +324,12 @@ def _observed_cov(psi: np.ndarray, beta: np.ndarray, sigma2: float, s: GroupStat
         e = np.zeros((q, q))
         e[r, c] = e[c, r] = 1.0
         cross[j] = -fac * np.einsum("gpi,ij,gj->p", xvz, e, zvr) / rvr
-    h = 1e-4 * np.maximum(np.abs(psi), 1e-3 * max(float(np.max(np.abs(np.diag(cov)))), 1e-8))
-    hre = np.zeros((m, m))
-    f0 = _psi_loglike(psi, beta, s)
-    for i in range(m):
-        ei = np.zeros(m)
-        ei[i] = h[i]
-        hre[i, i] = (_psi_loglike(psi + ei, beta, s) - 2 * f0 + _psi_loglike(psi - ei, beta, s)) / h[i] ** 2
-        for j in range(i):
-            ej = np.zeros(m)
-            ej[j] = h[j]
-            v = (_psi_loglike(psi + ei + ej, beta, s) - _psi_loglike(psi + ei - ej, beta, s)
-                 - _psi_loglike(psi - ei + ej, beta, s) + _psi_loglike(psi - ei - ej, beta, s))  # fmt: skip
-            hre[i, j] = hre[j, i] = v / (4 * h[i] * h[j])
+    # steps small beside psi's smallest eigenvalue (the distance to where V stops being a
+    # covariance), so that the likelihood is smooth over them
+    eig = np.linalg.eigvalsh(cov)
+    h = np.full(m, 2e-3 * max(float(eig.min()), 1e-4 * float(eig.max()), 1e-12))
+    # central differences at steps h and h / 2, Richardson-extrapolated (error O(h^4))
+    hre = (4 * _hessian_fd(psi, beta, s, h / 2) - _hessian_fd(psi, beta, s, h)) / 3
     hess = np.zeros((p + m, p + m))
     hess[:p, :p] = -a / sigma2
     hess[p:, :p] = cross
@@ -281,8 +339,13 @@ def _observed_cov(psi: np.ndarray, beta: np.ndarray, sigma2: float, s: GroupStat
 
 
 def _cluster_robust(
-    y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: Sequence[Any], beta: np.ndarray,
-    theta: np.ndarray, a: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    groups: Sequence[Any],
+    beta: np.ndarray,
+    theta: np.ndarray,
+    a: np.ndarray,
 ) -> np.ndarray:
     """Cluster-robust (sandwich) covariance of the GLS fixed effects, clustered by group:
     ``A^-1 (sum_i s_i s_i') A^-1 x G / (G - 1)`` with ``s_i = X_i'V_i^-1 r_i`` (``V``
@@ -316,7 +379,7 @@ class RemlFit:
     reads: ``fe_params``, ``bse_fe``, ``cov_params()``, ``cov_re``, ``scale``, ``llf``,
     ``random_effects``, ``converged``; and ``theta``, ``deviance`` (lme4's REML criterion,
     ``-2 llf``), ``cov_fe_conditional`` (lme4's ``vcov``), ``cov_fe_robust`` (clustered by
-    group, :func:`_cluster_robust`) and ``singular``."""
+    group, :func:`_cluster_robust`) and ``singular`` (:data:`SINGULAR_RATIO`)."""
 
     fe_params: pd.Series
     cov_fe: pd.DataFrame
@@ -399,14 +462,20 @@ def fit_reml(
     psi = lam @ lam.T
     cov_cond = sigma2 * np.linalg.inv(prof.a)
     notes: list[str] = []
+    eig = np.linalg.eigvalsh(psi)
+    diag_idx = [i * (i + 3) // 2 for i in range(q)]
+    singular = bool(np.any(theta[diag_idx] <= 1e-10)) or eig.min() <= SINGULAR_RATIO * eig.max()
     try:
+        if singular:
+            raise np.linalg.LinAlgError("on the boundary")
         cov_obs = _observed_cov(psi[np.tril_indices(q)], prof.beta, sigma2, s)
         if not (all_finite(cov_obs) and np.all(np.diag(cov_obs) > 0)):
             raise np.linalg.LinAlgError("not positive")
     except (np.linalg.LinAlgError, ValueError):
         cov_obs = cov_cond
-        notes.append("the observed information was not invertible; the covariance of the "
-                     "fixed effects is sigma^2 (X'V^-1 X)^-1")  # fmt: skip
+        why = "the fit is singular" if singular else "the observed information was not invertible"
+        notes.append(f"{why}; the covariance of the fixed effects is sigma^2 (X'V^-1 X)^-1 "
+                     "(lme4's)")  # fmt: skip
     # Predicted random effects (BLUPs): L M^-1 L' Z'(y - X b) for each group.
     ztr = s.zty - np.einsum("gip,p->gi", s.ztx, prof.beta)
     u = np.linalg.solve(prof.m, np.einsum("ji,gj->gi", lam, ztr)[:, :, None])[:, :, 0]
@@ -415,8 +484,6 @@ def fit_reml(
     if not all_finite(prof.beta, cov_obs, psi, sigma2, llf, blups):
         raise ModelNotFitted("The mixed model could not be fitted: the REML fit gave "
                              "non-finite estimates or standard errors.")  # fmt: skip
-    diag_idx = [i * (i + 3) // 2 for i in range(q)]
-    singular = bool(np.any(theta[diag_idx] <= 1e-10))
     return RemlFit(
         fe_params=pd.Series(prof.beta, index=names),
         cov_fe=pd.DataFrame(cov_obs, index=names, columns=names),
@@ -428,7 +495,9 @@ def fit_reml(
         scale=float(sigma2),
         llf=float(llf),
         theta=theta,
-        random_effects={g: pd.Series(b, index=re_names) for g, b in zip(s.labels, blups, strict=True)},
+        random_effects={
+            g: pd.Series(b, index=re_names) for g, b in zip(s.labels, blups, strict=True)
+        },
         converged=converged,
         singular=singular,
         message=message,
