@@ -398,7 +398,7 @@ def _cluster_robust(
 class RemlFit:
     """A REML fit, with the attributes of statsmodels' ``MixedLMResults`` that the analysis
     reads: ``fe_params``, ``bse_fe``, ``cov_params()``, ``cov_re``, ``scale``, ``llf``,
-    ``random_effects``, ``converged``; and ``theta``, ``deviance`` (lme4's REML criterion,
+    ``random_effects`` (from ``blups``), ``converged``; and ``theta``, ``deviance`` (lme4's REML criterion,
     ``-2 llf``), ``cov_fe_conditional`` (lme4's ``vcov``), ``cov_fe_robust`` (clustered by
     group, :func:`_cluster_robust`) and ``singular`` (:data:`SINGULAR_RATIO`)."""
 
@@ -410,7 +410,7 @@ class RemlFit:
     scale: float
     llf: float
     theta: np.ndarray
-    random_effects: dict[Any, pd.Series]
+    blups: pd.DataFrame  # one row per group (in order of first appearance)
     converged: bool
     singular: bool
     message: str = ""
@@ -421,6 +421,14 @@ class RemlFit:
     def bse_fe(self) -> pd.Series:
         """Standard errors of the fixed effects (from :meth:`cov_params`)."""
         return pd.Series(np.sqrt(np.diag(self.cov_fe.to_numpy())), index=self.fe_params.index)
+
+    @property
+    def random_effects(self) -> dict[Any, pd.Series]:
+        """Predicted random effects per group, as statsmodels gives them (built on demand:
+        a Series per group costs more than the whole fit)."""
+        cols = list(self.blups.columns)
+        return {g: pd.Series(row, index=cols) for g, row in zip(self.blups.index,
+                                                                  self.blups.to_numpy(), strict=True)}  # fmt: skip
 
     @property
     def deviance(self) -> float:
@@ -516,9 +524,7 @@ def fit_reml(
         scale=float(sigma2),
         llf=float(llf),
         theta=theta,
-        random_effects={
-            g: pd.Series(b, index=re_names) for g, b in zip(s.labels, blups, strict=True)
-        },
+        blups=pd.DataFrame(blups, index=pd.Index(s.labels), columns=re_names),
         converged=converged,
         singular=singular,
         message=message,
