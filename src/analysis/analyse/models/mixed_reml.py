@@ -73,13 +73,20 @@ class GroupStats:
     zt_xy: np.ndarray  # (q, G, p + 1): [Z'X | Z'y] likewise
 
 
+def _group_order(groups: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Rows sorted by group (groups in order of first appearance, as statsmodels lists
+    them): the row order, where each group's rows start in it, and the group labels."""
+    codes, labels = pd.factorize(pd.Series(groups), sort=False)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return order, starts, list(labels)
+
+
 def group_stats(y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: Sequence[Any]) -> GroupStats:
     """The sufficient statistics: rows of each group summed (groups in order of first
     appearance, as statsmodels lists them)."""
-    codes, labels = pd.factorize(pd.Series(groups), sort=False)
-    order = np.argsort(codes, kind="stable")
-    codes_sorted = codes[order]
-    starts = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
+    order, starts, labels = _group_order(groups)
     ys, xs, zs = y[order], x[order], z[order]
     ztz = np.add.reduceat(zs[:, :, None] * zs[:, None, :], starts, axis=0)
     ztx = np.add.reduceat(zs[:, :, None] * xs[:, None, :], starts, axis=0)
@@ -375,10 +382,7 @@ def _cluster_robust(
     q = z.shape[1]
     lam = _lower(theta, q)
     r = y - x @ beta
-    codes, _ = pd.factorize(pd.Series(groups), sort=False)
-    order = np.argsort(codes, kind="stable")
-    cs = codes[order]
-    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    order, starts, _ = _group_order(groups)
     xs, zs, rs = x[order], z[order], r[order]
     ztz = np.add.reduceat(zs[:, :, None] * zs[:, None, :], starts, axis=0)
     xtr = np.add.reduceat(xs * rs[:, None], starts, axis=0)  # (G, p)
@@ -547,10 +551,7 @@ def gls_coefficients(
     z = z[:, None] if z.ndim == 1 else z
     q, p = z.shape[1], x.shape[1]
     lam = _lower(np.asarray(theta, dtype=float), q)
-    codes, _ = pd.factorize(pd.Series(groups), sort=False)
-    order = np.argsort(codes, kind="stable")
-    cs = codes[order]
-    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    order, starts, _ = _group_order(groups)
     xs, zs, yy = x[order], z[order], ys[order]
     ztz = np.add.reduceat(zs[:, :, None] * zs[:, None, :], starts, axis=0)
     zt_xy = np.add.reduceat(zs[:, :, None] * np.concatenate([xs, yy], axis=1)[:, None, :],
