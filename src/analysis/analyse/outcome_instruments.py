@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.analyse import models
+from analysis.analyse.models.mixed_reml import cluster_robust_cov
 from analysis.core.labels import label
 
 HORIZON_MONTHS = 12
@@ -74,7 +75,7 @@ def fixed_effects(
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Fixed-effect names (as fitted), estimates and covariance on the original time scale
     (the model's ``estimates`` table lists the same terms in the same order); ``robust``:
-    the covariance clustered by young person (fits of the fast REML fitter only)."""
+    the covariance clustered by young person (either engine's fit)."""
     fit = result.results
     names = list(fit.fe_params.index)
     k = len(names)
@@ -83,7 +84,7 @@ def fixed_effects(
                          for t in readable])  # fmt: skip
     factor = np.where(has_time, 1.0 / result.time_scale, 1.0)
     beta = fit.fe_params.to_numpy() * factor
-    raw = fit.cov_fe_robust if robust else fit.cov_params()
+    raw = cluster_robust_cov(fit) if robust else fit.cov_params()
     cov = np.asarray(raw)[:k, :k] * np.outer(factor, factor)
     return names, beta, cov
 

@@ -329,11 +329,7 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
     tip = ev.tipping_point(s["estimate"], s["std_error"], int(s["df"]), per)
     rtm = ev.regression_to_mean(data, per)
     changes = ev.instrument_changes(data, fit, min_people=_min_people())
-    robust = (
-        ev.instrument_changes(data, fit, min_people=_min_people(), robust=True)
-        if hasattr(fit.results, "cov_fe_robust")
-        else changes.iloc[0:0]
-    )
+    robust = ev.instrument_changes(data, fit, min_people=_min_people(), robust=True)
     meta = ev.meta_analysis(changes)
     t = truth["slope"]
     rec: dict[str, Any] = {

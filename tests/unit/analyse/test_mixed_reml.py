@@ -267,3 +267,17 @@ def test_non_finite_or_unidentified_input_is_refused() -> None:
     x = np.column_stack([model.exog, model.exog[:, 1]])
     with pytest.raises(ModelNotFitted, match="rank deficient"):
         fit_reml(model.endog, x, model.exog_re, model.groups)
+
+
+def test_clustered_covariance_is_the_same_for_either_engine(outcome_data: pd.DataFrame) -> None:
+    """``instrument_changes(robust=True)`` works on a statsmodels fit too: the sandwich
+    from its estimates equals the fast fit's to optimizer tolerance."""
+    from analysis.analyse.outcome_instruments import fit_all_people, instrument_changes
+
+    fast = fit_all_people(outcome_data, min_assessments=1, engine="reml")
+    slow = fit_all_people(outcome_data, min_assessments=1)
+    a = instrument_changes(outcome_data, fast, min_people=20, robust=True)
+    b = instrument_changes(outcome_data, slow, min_people=20, robust=True)
+    np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-3)
+    model = instrument_changes(outcome_data, fast, min_people=20)
+    assert not np.allclose(a["std_error"], model["std_error"], rtol=1e-3)

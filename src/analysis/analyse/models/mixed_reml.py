@@ -563,3 +563,24 @@ def gls_coefficients(
     full = np.concatenate([xs, yy], axis=1)
     gram = full.T @ full - cross
     return np.linalg.solve(gram[:p, :p], gram[:p, p:])
+
+
+def cluster_robust_cov(fit: Any) -> np.ndarray:
+    """The fixed effects' covariance clustered by group (:func:`_cluster_robust`) for any
+    fit with a ``model`` (statsmodels ``MixedLMResults`` or :class:`RemlFit` from
+    ``trajectory_model``), from its fixed effects and relative covariance ``cov_re /
+    scale``."""
+    if isinstance(fit, RemlFit):
+        return fit.cov_fe_robust.to_numpy()
+    model = fit.model
+    psi = np.asarray(fit.cov_re, dtype=float) / float(fit.scale)
+    q = psi.shape[0]
+    theta = np.linalg.cholesky(psi + 1e-14 * np.eye(q))[np.tril_indices(q)]
+    stats_ = group_stats(np.asarray(model.endog, float), np.asarray(model.exog, float),
+                         np.asarray(model.exog_re, float), model.groups)  # fmt: skip
+    prof = _profile(theta, stats_)
+    if prof is None:
+        raise ModelNotFitted("The clustered covariance could not be computed.")
+    beta = np.asarray(fit.fe_params, dtype=float)
+    return _cluster_robust(np.asarray(model.endog, float), np.asarray(model.exog, float),
+                           np.asarray(model.exog_re, float), model.groups, beta, theta, prof.a)  # fmt: skip
