@@ -27,8 +27,11 @@ def _fit_both(model: MixedLM):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = model.fit(reml=True, method=["lbfgs"])
-        polished = model.fit(reml=True, method=["bfgs"], start_params=first.params_object,
-                             gtol=1e-12, maxiter=2000)  # fmt: skip
+        try:
+            polished = model.fit(reml=True, method=["bfgs"], start_params=first.params_object,
+                                 gtol=1e-12, maxiter=2000)  # fmt: skip
+        except (np.linalg.LinAlgError, ValueError):  # statsmodels' line search can fail
+            polished = first
     ref = polished if polished.llf >= first.llf else first
     return ours, ref
 

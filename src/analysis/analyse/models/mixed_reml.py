@@ -242,6 +242,27 @@ def _optimise(s: GroupStats, start: np.ndarray) -> tuple[np.ndarray, bool, str]:
             res.success,
             res.message,
         )
+    if np.any(theta[diag] <= 1e-8):
+        # On the boundary: a zero diagonal leaves the entries below it a ridge of equal
+        # covariances, where L-BFGS-B can settle in the wrong basin; restart from a few
+        # correlations and keep the best.
+        starts = [np.eye(q)[np.tril_indices(q)].astype(float)]
+        if q == 2:
+            # the ridge's radius, turned through the correlations, just off the bound
+            r = max(float(np.hypot(theta[0], np.hypot(theta[1], theta[2]))), 1e-2)
+            starts += [np.array([1.0, rho, math.sqrt(1 - rho**2)]) for rho in (0.7, -0.7)]
+            starts += [r * np.array([0.05, math.cos(a), math.sin(a)])
+                       for a in (0.1, -0.1, math.pi / 4, -math.pi / 4, math.pi - 0.1)]  # fmt: skip
+        for start2 in starts:
+            res = optimize.minimize(_criterion, start2, args=(s,), method="L-BFGS-B",
+                                    bounds=bounds, options={"maxiter": 1000})  # fmt: skip
+            trial = _off_bound(np.asarray(res.x, dtype=float), s, diag)
+            if trial is not None:
+                res = optimize.minimize(_criterion, trial, args=(s,), method="L-BFGS-B",
+                                        bounds=bounds, options={"maxiter": 1000})  # fmt: skip
+            if res.fun < fun - 1e-12:
+                theta, fun, success, message = (np.asarray(res.x, dtype=float), res.fun,
+                                                res.success, res.message)  # fmt: skip
     theta = _newton_polish(theta, s, lower)
     converged = bool(success) and math.isfinite(_criterion(theta, s))
     return theta, converged, str(message)
