@@ -286,28 +286,10 @@ def _off_bound(theta: np.ndarray, s: GroupStats, diag: np.ndarray) -> np.ndarray
     return best if f_best < f0 else None
 
 
-def _psi_loglike(psi: np.ndarray, beta: np.ndarray, s: GroupStats) -> float:
-    """statsmodels' profiled (in sigma^2) restricted log-likelihood at fixed ``beta`` as a
-    function of the relative random-effects covariance ``psi`` (packed lower triangle),
-    without constants: defined for any ``psi`` with ``I + psi Z'Z`` invertible."""
-    q, p = s.ztz.shape[1], s.xtx.shape[0]
-    cov = _lower(psi, q)
-    cov = cov + np.tril(cov, -1).T
-    k = np.eye(q) + np.einsum("ij,gjk->gik", cov, s.ztz)  # I + psi Z'Z
-    _, logdet = np.linalg.slogdet(k)
-    ztr = s.zty - np.einsum("gip,p->gi", s.ztx, beta)
-    psi_ztr = np.einsum("ij,gj->gi", cov, ztr)
-    psi_ztx = np.einsum("ij,gjp->gip", cov, s.ztx)
-    sol = np.linalg.solve(k, np.concatenate([psi_ztx, psi_ztr[:, :, None]], axis=2))
-    a = s.xtx - np.einsum("gip,giq->pq", s.ztx, sol[:, :, :p])
-    rtr = s.yty - 2 * float(beta @ s.xty) + float(beta @ s.xtx @ beta)
-    rvr = rtr - float(np.einsum("gi,gi->", ztr, sol[:, :, p]))
-    _, logdet_a = np.linalg.slogdet(a)
-    return -0.5 * (s.n - p) * math.log(rvr) - 0.5 * float(logdet.sum()) - 0.5 * logdet_a
-
-
 def _psi_grad(psi: np.ndarray, beta: np.ndarray, s: GroupStats) -> np.ndarray:
-    """Gradient of :func:`_psi_loglike` in ``psi`` (analytic): with ``E_j`` the symmetric
+    """Gradient in ``psi`` (the relative random-effects covariance, packed lower triangle)
+    of statsmodels' profiled restricted log-likelihood at fixed ``beta``, ``-(n - p)/2 log
+    r'V^-1 r - 1/2 sum log|V_i| - 1/2 log|X'V^-1 X|`` (analytic): with ``E_j`` the symmetric
     basis matrix of ``psi``'s j-th entry, ``-(n - p)/2 d(r'V^-1 r)/(r'V^-1 r) - 1/2 sum
     tr(E_j Z'V^-1 Z) + 1/2 sum tr(E_j Z'V^-1 X A^-1 X'V^-1 Z)``, where ``d(r'V^-1 r) = -sum
     (Z'V^-1 r)' E_j (Z'V^-1 r)``."""
@@ -334,8 +316,8 @@ def _psi_grad(psi: np.ndarray, beta: np.ndarray, s: GroupStats) -> np.ndarray:
 
 
 def _hessian_fd(psi: np.ndarray, beta: np.ndarray, s: GroupStats, h: np.ndarray) -> np.ndarray:
-    """Hessian of :func:`_psi_loglike` in ``psi``: central differences of its analytic
-    gradient (:func:`_psi_grad`) with steps ``h``."""
+    """Hessian in ``psi`` of the likelihood of :func:`_psi_grad`: central differences of
+    its analytic gradient with steps ``h``."""
     m = len(psi)
     out = np.zeros((m, m))
     for i in range(m):
