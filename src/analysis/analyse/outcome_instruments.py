@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.analyse import models
+from analysis.analyse.models.mixed_reml import cluster_robust_cov
 from analysis.core.labels import label
 
 HORIZON_MONTHS = 12
@@ -51,22 +52,30 @@ INSTRUMENT_SLOPES = "months_since_referral:instrument"
 
 
 def fit_all_people(
-    data: pd.DataFrame, *, min_assessments: int, service: str | None = "service_id"
+    data: pd.DataFrame,
+    *,
+    min_assessments: int,
+    service: str | None = "service_id",
+    engine: str = "statsmodels",
 ) -> models.TrajectoryResult:
     """The one mixed model of outcome 6: everyone with one or more assessments, the common
     0-1 score on months since referral with a slope for each instrument (when there are
     several), service fixed effects, and a random intercept and slope per young person
-    (``min_assessments`` 1 in the pipeline: everyone with an assessment)."""
+    (``min_assessments`` 1 in the pipeline: everyone with an assessment). ``engine`` as
+    :func:`analysis.analyse.models.trajectory_model` (``"reml"``: the fast exact fitter)."""
     several = "instrument" in data and data["instrument"].nunique() > 1
     return models.trajectory_model(
         data, outcome="score", service=service, min_assessments=min_assessments,
-        covariates=(INSTRUMENT_SLOPES,) if several else (), **_TRAJ,
+        covariates=(INSTRUMENT_SLOPES,) if several else (), engine=engine, **_TRAJ,
     )  # fmt: skip
 
 
-def fixed_effects(result: models.TrajectoryResult) -> tuple[list[str], np.ndarray, np.ndarray]:
+def fixed_effects(
+    result: models.TrajectoryResult, *, robust: bool = False
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Fixed-effect names (as fitted), estimates and covariance on the original time scale
-    (the model's ``estimates`` table lists the same terms in the same order)."""
+    (the model's ``estimates`` table lists the same terms in the same order); ``robust``:
+    the covariance clustered by young person (either engine's fit)."""
     fit = result.results
     names = list(fit.fe_params.index)
     k = len(names)
@@ -75,16 +84,19 @@ def fixed_effects(result: models.TrajectoryResult) -> tuple[list[str], np.ndarra
                          for t in readable])  # fmt: skip
     factor = np.where(has_time, 1.0 / result.time_scale, 1.0)
     beta = fit.fe_params.to_numpy() * factor
-    cov = np.asarray(fit.cov_params())[:k, :k] * np.outer(factor, factor)
+    raw = cluster_robust_cov(fit) if robust else fit.cov_params()
+    cov = np.asarray(raw)[:k, :k] * np.outer(factor, factor)
     return names, beta, cov
 
 
-def instrument_slopes(result: models.TrajectoryResult, data: pd.DataFrame) -> pd.DataFrame:
+def instrument_slopes(
+    result: models.TrajectoryResult, data: pd.DataFrame, *, robust: bool = False
+) -> pd.DataFrame:
     """Each instrument's monthly change in the common score from the one model, with its
     standard error, and the programme average (instruments weighted by their young
     people): ``instrument`` (``programme`` for the average), ``estimate``, ``std_error``,
-    ``people``."""
-    _, beta, cov = fixed_effects(result)
+    ``people`` (``robust``: as :func:`fixed_effects`)."""
+    _, beta, cov = fixed_effects(result, robust=robust)
     terms = list(result.estimates["term"])
     t = terms.index(result.time)
     people = data.groupby("instrument")["person_key"].nunique().sort_index()
@@ -108,7 +120,7 @@ def instrument_slopes(result: models.TrajectoryResult, data: pd.DataFrame) -> pd
 
 
 def instrument_changes(
-    data: pd.DataFrame, result: models.TrajectoryResult, *, min_people: int
+    data: pd.DataFrame, result: models.TrajectoryResult, *, min_people: int, robust: bool = False
 ) -> pd.DataFrame:
     """Change per month in each instrument's own units (``raw_score``) and the standardised
     effect size: change over :data:`HORIZON_MONTHS` divided by the SD of first assessments
@@ -118,8 +130,9 @@ def instrument_changes(
     divided by the slope of its straight-line rescale (:data:`RESCALE`; exact but for
     SERAF totals above 30, which the common score caps). The effect size's interval treats
     the SD as known (its sampling error is small beside the slope's at these sizes). One
-    row per instrument; ``fitted`` False with a ``note`` when it could not be estimated."""
-    slopes = instrument_slopes(result, data).set_index("instrument")
+    row per instrument; ``fitted`` False with a ``note`` when it could not be estimated.
+    ``robust``: standard errors clustered by young person (:func:`fixed_effects`)."""
+    slopes = instrument_slopes(result, data, robust=robust).set_index("instrument")
     z = float(stats.norm.ppf(0.975))
     rows = []
     for inst, part in data.groupby("instrument", sort=True):

@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.analyse import models
 from analysis.analyse import outcome_evidence as ev
+from analysis.analyse.models.mixed_reml import gls_coefficients
 from analysis.analyse.parallel import run_checkpointed
 from analysis.analyse.validation_rollout import _coverage as coverage
 from analysis.analyse.validation_rollout import _rate
@@ -67,6 +69,11 @@ WORLDS: tuple[str, ...] = (
 
 TWO_PLUS_WORLDS: tuple[str | None, ...] = (None, "dropout_mar", "dropout_mnar")
 """Worlds where the two-or-more-assessments model is also fitted (for its bias)."""
+
+ENGINE = "reml"
+"""The mixed model's fitter in the study: the fast exact REML fitter
+(:mod:`analysis.analyse.models.mixed_reml`), the same estimates as statsmodels to
+optimizer tolerance at a tenth of the cost (tests/unit/analyse/test_mixed_reml.py)."""
 
 PEOPLE_PER_SERVICE = 140
 """Young people per service with an instrument (14 services: about the 1,924 young people
@@ -117,6 +124,45 @@ def _band(score: np.ndarray, raw: np.ndarray, instrument: str) -> np.ndarray:
     return np.where(score < 1 / 3, "high", np.where(score < 2 / 3, "medium", "low"))
 
 
+def _population_expected(
+    full: pd.DataFrame,
+    sid: str,
+    inst: str,
+    cal: dict[str, Any],
+    adjust: Any,
+    level_dev: float,
+    slope_dev: float,
+) -> pd.DataFrame:
+    """The population's expected harmonised and own-unit score at each scheduled
+    assessment of one service (before drop-out): the service's mean level and slope, with
+    everything that varies between its young people and the residual noise integrated out
+    (:func:`analysis.synthesise.outcome_scenarios.population_sd`); no regression-to-the-mean
+    transient. Who is assessed when does not depend on the person effects, so this is the
+    expected score of the young person behind each row."""  # fmt: skip
+    from analysis.synthesise.outcome_scenarios import expected_own_units, population_sd
+
+    shape = adjust.noninvariance() if adjust is not None else None
+    m = full["months_since_referral"].to_numpy(float)
+    sd = population_sd(
+        m, baseline_sd=cal["score_baseline_sd"], slope_sd=cal["person_slope_sd"],
+        corr=cal["intercept_slope_corr"], residual_sd=cal["residual_sd"], instrument=inst,
+        noninvariance=shape,
+    )  # fmt: skip
+    level = np.full(len(m), cal["score_baseline_mean"] + level_dev)
+    change = (cal["mean_monthly_change"] + slope_dev) * m
+    kw = dict(residual_sd=sd, noninvariance=shape)
+    return pd.DataFrame(
+        {
+            "person_key": sid + "/" + full["person"].astype(str),
+            "service_id": sid,
+            "instrument": inst,
+            "months_since_referral": m,
+            "expected_score": expected_own_units(level, change, inst, on_harmonised=True, **kw),
+            "expected_own": expected_own_units(level, change, inst, **kw),
+        }
+    )
+
+
 def simulate(world: World, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """One world's outcome data for ``seed``: the analysis frame (as ``trajectory_data``
     with ``raw_score`` and ``risk_band``), the young people (risk at referral, closure
@@ -133,7 +179,7 @@ def simulate(world: World, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[
     level_dev = rng.normal(0, 0.05, len(SERVICE_INSTRUMENTS))
     reasons = list(cal["closure_reason_probs"])
     probs = np.asarray(list(cal["closure_reason_probs"].values()), dtype=float)
-    frames, people_rows, truth_rows = [], [], []
+    frames, people_rows, truth_rows, expected_rows = [], [], [], []
     horizon = int(3 * 365.25)
     for k, inst in enumerate(SERVICE_INSTRUMENTS):
         sid = f"S{k + 1:02d}"
@@ -167,6 +213,8 @@ def simulate(world: World, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[
             closure_day=people["closure_day"].fillna(horizon)), cal_k, adjust)  # fmt: skip
         full = assess.merge(people[["person", "intercept", "slope"]], on="person")
         truth_rows.append(full.assign(instrument=inst, sid=sid))
+        expected_rows.append(_population_expected(full, sid, inst, cal, adjust,
+                                                  level_dev[k], slope_dev[k]))  # fmt: skip
         if adjust is not None:
             people, assess = adjust.dropout(people, assess, stream(seed, "dropout", sid), cal)
         if assess.empty:
@@ -210,14 +258,53 @@ def simulate(world: World, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[
         )
     weights = np.array([h["people"] for h in harm.values()], dtype=float)
     truth = {
+        "expected": pd.concat(expected_rows, ignore_index=True),  # see model_truth
         # the harmonised score's expected change (ceiling, floor and rounding included),
         # over every young person the data would have had without drop-out
-        "slope": float(np.average([h["change_per_month"] for h in harm.values()], weights=weights)),
+        "slope_person_mean": float(
+            np.average([h["change_per_month"] for h in harm.values()], weights=weights)
+        ),
         "latent_slope": float(people["slope"].mean()),
         "planted_change": float(np.average([h["change"] for h in harm.values()], weights=weights)),
-        "own_units": own,
+        "own_units_person_mean": own,
     }
     return data, people.drop(columns=["slope"]), truth
+
+
+def model_truth(
+    expected: pd.DataFrame, result: models.TrajectoryResult, data: pd.DataFrame
+) -> dict[str, Any]:
+    """What the all-people model estimates on the world without drop-out: its fixed slopes
+    applied, by generalised least squares with the fit's own covariance parameters, to
+    every young person's expected score at every assessment the generator scheduled
+    (before any drop-out; noise, rounding, floors and ceilings integrated out, no
+    regression-to-the-mean transient). The model is a straight line per young person, so
+    where the expected score bends (ceilings, floors, a non-linear instrument) the
+    estimand is the GLS-weighted average of the people's straight lines through their
+    expected scores, which gives people followed longer more weight; an equally weighted
+    average of per-person least-squares slopes (``*_person_mean``) is a different quantity.
+    Returns ``slope`` (programme: instruments weighted by their young people, as
+    :func:`analysis.analyse.outcome_instruments.instrument_slopes`) and ``own_units`` (each
+    instrument's slope of the expected own-unit score)."""
+    fit = result.results
+    cov = np.asarray(fit.cov_re, dtype=float) / float(fit.scale)
+    theta = np.linalg.cholesky(cov + 1e-12 * np.eye(2))[np.tril_indices(2)]
+    months = expected["months_since_referral"].to_numpy(float) / result.time_scale
+    services = pd.get_dummies(expected["service_id"], dtype=float)
+    insts = pd.get_dummies(expected["instrument"], dtype=float)
+    x = np.concatenate([services.to_numpy(), insts.to_numpy() * months[:, None]], axis=1)
+    z = np.column_stack([np.ones_like(months), months])
+    beta = gls_coefficients(theta, x, z, expected["person_key"].to_numpy(),
+                            expected[["expected_score", "expected_own"]].to_numpy())  # fmt: skip
+    k = services.shape[1]
+    slopes = pd.DataFrame(beta[k:] / result.time_scale, index=insts.columns,
+                          columns=["score", "own"])  # fmt: skip
+    people = data.groupby("instrument")["person_key"].nunique()
+    w = people.reindex(slopes.index).fillna(0).to_numpy(float)
+    return {
+        "slope": float(np.average(slopes["score"], weights=w)),
+        "own_units": {str(k): float(v) for k, v in slopes["own"].items()},
+    }
 
 
 def _min_people() -> int:
@@ -228,25 +315,28 @@ def _min_people() -> int:
 
 def run_seed(world: World, seed: int) -> dict[str, Any]:
     """Simulate one world for one seed, compute outcome 6's evidence, compare with truth."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     data, people, truth = simulate(world, seed)
     per = ev.person_follow_up(data, people)
     n_services = int(data["service_id"].nunique())
-    fit = ev.fit_all_people(data, min_assessments=1)
+    fit = ev.fit_all_people(data, min_assessments=1, engine=ENGINE)
+    truth.update(model_truth(truth.pop("expected"), fit, data))
     s = ev.slope_summary(fit, n_services, data)
     two_est = None
     if world.scenario in TWO_PLUS_WORLDS:
-        two = ev.fit_all_people(data, min_assessments=2)
+        two = ev.fit_all_people(data, min_assessments=2, engine=ENGINE)
         two_est = ev.slope_summary(two, n_services, data)["estimate"]
     tip = ev.tipping_point(s["estimate"], s["std_error"], int(s["df"]), per)
     rtm = ev.regression_to_mean(data, per)
     changes = ev.instrument_changes(data, fit, min_people=_min_people())
+    robust = ev.instrument_changes(data, fit, min_people=_min_people(), robust=True)
     meta = ev.meta_analysis(changes)
     t = truth["slope"]
     rec: dict[str, Any] = {
         "world": world.label,
         "seed": int(seed),
         "slope_true": t,
+        "slope_true_person_mean": truth["slope_person_mean"],
         "slope_estimate": s["estimate"],
         "slope_se": s["std_error"],
         "slope_model_covered": bool(s["ci_lower_model"] <= t <= s["ci_upper_model"]),
@@ -266,6 +356,9 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
         "instrument_covered": {},
         "instrument_estimate": {},
         "instrument_true": {},
+        "instrument_se": {},
+        "instrument_robust_covered": {},
+        "instrument_true_person_mean": {},
         "q_p_value": meta.get("q_p_value"),
         "pooled_smd": meta.get("pooled_smd"),
     }
@@ -275,7 +368,18 @@ def run_seed(world: World, seed: int) -> dict[str, Any]:
             rec["instrument_covered"][row.instrument] = bool(row.ci_lower <= own <= row.ci_upper)
             rec["instrument_estimate"][row.instrument] = float(row.estimate)
             rec["instrument_true"][row.instrument] = float(own)
+            rec["instrument_se"][row.instrument] = float(row.std_error)
+            rec["instrument_true_person_mean"][row.instrument] = float(
+                truth["own_units_person_mean"].get(row.instrument, float("nan"))
+            )
+    for row in robust.itertuples():
+        own = truth["own_units"].get(row.instrument)
+        if row.fitted and own is not None and math.isfinite(own):
+            rec["instrument_robust_covered"][row.instrument] = bool(
+                row.ci_lower <= own <= row.ci_upper
+            )
     rec["seconds"] = round(time.perf_counter() - start, 3)
+    rec["cpu_seconds"] = round(time.process_time() - cpu, 3)
     return rec
 
 
@@ -295,6 +399,10 @@ def summarise_world(records: list[dict[str, Any]]) -> dict[str, Any]:
     for r in records:
         for k, c in r["instrument_covered"].items():
             by_inst.setdefault(k, []).append(c)
+    by_robust: dict[str, list[bool]] = {}
+    for r in records:
+        for k, c in r.get("instrument_robust_covered", {}).items():
+            by_robust.setdefault(k, []).append(c)
     q = [r["q_p_value"] < 0.05 for r in records if r.get("q_p_value") is not None]
     tips = df["tipping_point"].replace([np.inf, -np.inf], np.nan)
     return {
@@ -305,6 +413,7 @@ def summarise_world(records: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "instrument": {k: _coverage("instrument", v) for k, v in sorted(by_inst.items())},
         "instrument_all": _coverage("instrument", [c for v in by_inst.values() for c in v]),
+        "instrument_robust": {k: _coverage("instrument", v) for k, v in sorted(by_robust.items())},
         "bias_all_people": round(float((df["slope_estimate"] - df["slope_true"]).mean()), 5),
         "bias_two_plus": round(float((df["two_plus_estimate"] - df["slope_true"]).mean()), 5)
         if df["two_plus_estimate"].notna().any()
@@ -319,6 +428,14 @@ def summarise_world(records: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_rtm_expected": round(float(df["rtm_expected"].mean()), 5),
         "q_rejects": _rate(q)[0],
         "seconds_per_seed": round(float(df["seconds"].mean()), 3),
+        "cpu_seconds_per_seed": round(float(df["cpu_seconds"].mean()), 3)
+        if "cpu_seconds" in df
+        else None,
+        "bias_person_mean_truth": round(
+            float((df["slope_estimate"] - df["slope_true_person_mean"]).mean()), 5
+        )
+        if "slope_true_person_mean" in df
+        else None,
     }
 
 
@@ -405,6 +522,16 @@ def markdown(summary: dict[str, Any], wall: float, jobs: int) -> str:
     for label, w in summary["worlds"].items():
         cells = ", ".join(f"{k} {pct(v['coverage'])}" for k, v in w["instrument"].items())
         lines.append(f"- {label}: {cells}")
+    lines += [
+        "",
+        "Own-unit change coverage by instrument, intervals clustered by young person:",
+        "",
+    ]
+    for label, w in summary["worlds"].items():
+        cells = ", ".join(f"{k} {pct(v['coverage'])}" for k, v in w["instrument_robust"].items())
+        lines.append(f"- {label}: {cells}")
+    lines += ["", "CPU seconds per seed: " + ", ".join(
+        f"{label} {w['cpu_seconds_per_seed']}" for label, w in summary["worlds"].items())]  # fmt: skip
     lines += ["", "Acceptance:", ""]
     lines += [f"- {'met' if ok else 'NOT met'}: {n}" for n, ok in summary["done_when"].items()]
     return "\n".join(lines) + "\n"

@@ -125,18 +125,20 @@ def expected_own_units(
     change: np.ndarray,
     instrument: str,
     *,
-    residual_sd: float,
+    residual_sd: float | np.ndarray,
     noninvariance: Mapping[str, float] | None = None,
     on_harmonised: bool = False,
 ) -> np.ndarray:
     """Expected own-unit score (the harmonised 0-1 score if ``on_harmonised``) at latent
     ``level + change`` with the residual noise (and the Star's area noise) integrated out
-    over fixed normal quantiles."""
+    over fixed normal quantiles. ``residual_sd`` is a number or one SD per row (e.g. the
+    SD of everything that varies between young people at that month, to get the
+    population's expected score)."""
     level = np.asarray(level, dtype=float)[:, None]
     change = np.asarray(change, dtype=float)[:, None]
-    sd = float(residual_sd)
+    sd = np.broadcast_to(np.asarray(residual_sd, dtype=float), level.shape[:1])[:, None]
     if instrument in ("star5", "star10"):
-        sd = float(np.hypot(sd, STAR_AREA_SD))
+        sd = np.hypot(sd, STAR_AREA_SD)
     noise = sd * _NODES[None, :]
     if noninvariance:
         y = noninvariant(level, change, noise, instrument, **noninvariance)
@@ -229,3 +231,27 @@ def disengage(
     close = np.minimum(close, day[first + 1] - 1)
     close = np.maximum(close, day[first] + 1)
     return keep, pd.DataFrame({"person": person[first], "closure_day": close})
+
+
+def population_sd(
+    months: np.ndarray,
+    *,
+    baseline_sd: float,
+    slope_sd: float,
+    corr: float,
+    residual_sd: float,
+    instrument: str,
+    noninvariance: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """SD, across young people, of the latent score an instrument sees at ``months`` after
+    referral: person intercepts and slopes (correlated normal, as
+    :func:`analysis.synthesise.design.person_effects` draws them, the slope scaled by the
+    instrument's responsiveness under ``instrument_noninvariance``) plus residual noise.
+    With the service's mean level and slope it gives the population's expected score
+    (:func:`expected_own_units` with this as ``residual_sd``)."""
+    r = 1.0
+    if noninvariance:
+        r = float(np.exp(noninvariance["responsiveness"] * INSTRUMENT_AXIS[instrument]))
+    m = r * np.asarray(months, dtype=float)
+    var = baseline_sd**2 + 2 * corr * baseline_sd * slope_sd * m + (slope_sd * m) ** 2
+    return np.sqrt(var + residual_sd**2)

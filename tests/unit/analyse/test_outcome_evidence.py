@@ -191,3 +191,30 @@ def test_instrument_changes_own_units_and_meta_analysis() -> None:
     path = ev.programme_path(fit, n_services=6, data=data)
     step = path["estimate"].diff().iloc[1]
     assert step == pytest.approx(3 * slopes.loc["programme", "estimate"])
+
+
+def test_model_truth_is_the_slope_of_linear_expected_scores() -> None:
+    """Where expected scores are straight lines in months, the validation's truth (GLS with
+    the fit's covariance) is their slope whatever the weights: per instrument, and the
+    programme's average weighted by young people."""
+    from types import SimpleNamespace
+
+    from analysis.analyse.validation_outcomes import model_truth
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for k, (inst, slope, unit) in enumerate([("a", 0.01, 10.0), ("b", 0.02, -3.0)]):
+        for s in range(2):
+            for p in range(30 + 10 * k):
+                m = np.sort(rng.uniform(0, 24, rng.integers(1, 6)))
+                score = 0.3 + 0.1 * s + slope * m
+                rows.append(pd.DataFrame({"person_key": f"{inst}{s}/{p}", "service_id": f"{inst}{s}",
+                                          "instrument": inst, "months_since_referral": m,
+                                          "expected_score": score, "expected_own": unit * score}))  # fmt: skip
+    expected = pd.concat(rows, ignore_index=True)
+    fit = SimpleNamespace(cov_re=np.array([[0.02, -0.001], [-0.001, 0.004]]), scale=0.003)
+    result = SimpleNamespace(results=fit, time_scale=7.0)
+    truth = model_truth(expected, result, expected)
+    assert truth["own_units"]["a"] == pytest.approx(0.1, rel=1e-9)
+    assert truth["own_units"]["b"] == pytest.approx(-0.06, rel=1e-9)
+    assert truth["slope"] == pytest.approx((60 * 0.01 + 80 * 0.02) / 140, rel=1e-9)

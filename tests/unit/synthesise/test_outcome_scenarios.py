@@ -128,3 +128,36 @@ def test_own_unit_truth_is_linear_for_a_linear_instrument() -> None:
     bent = own_unit_truth(rows, "seraf", residual_sd=0.05, noninvariance=shape)
     assert abs(bent["change_per_month"]) > 1.2 * abs(seraf["change_per_month"])
     assert expected_own_units(np.array([0.5]), np.array([0.0]), "risk3", residual_sd=0.0)[0] == 2
+
+
+RANGE = {"seraf": 30.0, "star5": 4.0, "risk3": 2.0, "bespoke": 100.0}
+
+
+@pytest.mark.parametrize("instrument", ["seraf", "star5", "risk3", "bespoke"])
+@pytest.mark.parametrize("noninvariance", [None, {"responsiveness": 0.5, "curvature": 0.4}])
+def test_population_expected_score_averages_the_young_people(
+    instrument: str, noninvariance: dict | None
+) -> None:
+    """The population's expected score at a month (the service's mean level and slope,
+    person effects and noise integrated out through ``population_sd``) is the average of
+    many drawn young people's expected scores."""
+    from analysis.synthesise.design import person_effects
+    from analysis.synthesise.outcome_scenarios import population_sd
+
+    rng = np.random.default_rng(5)
+    pars = dict(baseline_sd=0.185, slope_sd=0.01, corr=-0.3)
+    a, b = person_effects(rng, 200_000, baseline_mean=0.6, **{
+        "baseline_sd": pars["baseline_sd"], "slope_sd": pars["slope_sd"], "corr": pars["corr"]})  # fmt: skip
+    for month in (0.0, 6.0, 18.0):
+        people = expected_own_units(a, (0.016 + b) * month, instrument, residual_sd=0.05,
+                                    noninvariance=noninvariance)  # fmt: skip
+        sd = population_sd(np.array([month]), residual_sd=0.05, instrument=instrument,
+                           noninvariance=noninvariance, **pars)  # fmt: skip
+        population = expected_own_units(np.array([0.6]), np.array([0.016 * month]), instrument,
+                                        residual_sd=sd, noninvariance=noninvariance)  # fmt: skip
+        spread = float(np.std(people)) / np.sqrt(len(people))
+        # up to the 64-point quadrature's error on a step function: under 0.5% of the
+        # instrument's range here (its effect on a slope truth is under 0.06 SE)
+        assert population[0] == pytest.approx(
+            float(np.mean(people)), abs=5 * spread + 0.005 * RANGE[instrument]
+        )
