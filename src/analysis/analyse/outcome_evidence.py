@@ -423,7 +423,9 @@ def outcome_evidence(
     slope = slope_summary(result, n_services, data)
     df = int(slope["df"])
     changes = (
-        instrument_changes(data, result, min_people=min_people) if "raw_score" in data else None
+        instrument_changes(data, result, min_people=min_people, robust=True)
+        if "raw_score" in data
+        else None
     )
     tables: dict[str, pd.DataFrame] = {
         "attrition": attrition_table(per),

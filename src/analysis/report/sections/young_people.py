@@ -170,7 +170,8 @@ def _own_units(ctx: YearContext, rec: dict[str, Any], checks: dict[str, Any]) ->
         title=f"Change per month in each instrument's own units, {ctx.year}",
         notes=(
             "Each instrument on its own scale: a mixed model of everyone with an assessment, "
-            "with service effects within the instrument. SERAF totals and the risk rating "
+            "with service effects within the instrument; intervals clustered by young "
+            "person, since one residual spread does not fit every instrument. SERAF totals and the risk rating "
             "fall as risk falls. The effect size is the change over a year divided by the "
             "spread of scores at referral within service, signed so that positive means "
             "improvement; it compares instruments, each used by a few services only, so "
