@@ -93,10 +93,12 @@ def test_the_private_reasons_let_the_audit_apply_each_cells_own_rule(tmp_path) -
     assert {c.reason for c in unknown} == {"unknown"}
 
 
-def _outcome6_release(with_headline: bool) -> Registry:
+def _outcome6_release(headline: str | None) -> Registry:
     """Outcome 6's change in risk band (5 unchanged or worsened is small, the 12 improved
-    its complement) and, in the summary, the verdict's headline share of all improved,
-    declared as the report declares it (``evidence_line``, ``headline_share``)."""
+    its complement) and, in the summary, the verdict's headline share of all improved:
+    ``"exact"`` as a share of the exact counts (71%), declared to the audit as a ratio of
+    the table's cells; ``"report"`` as the report writes it (``evidence_line``: a share of
+    the rounded counts, 67%, "out of about 15"; ``headline_share`` ties it to the table)."""
     df = pd.DataFrame({"Change": ["Improved", "Unchanged or worsened"], "n": [12, 5]})
     table = disclosure.disclose_counts(
         df,
@@ -110,7 +112,22 @@ def _outcome6_release(with_headline: bool) -> Registry:
     reg = Registry("2015-16")
     reg.number(RULES["threshold"], T)
     reg.table(table, "o6")
-    if with_headline:
+    improved = Registry.cell_id(table, "o6", "Improved", "n")
+    total = Registry.cell_id(table, "o6", "Total", "n")
+    base = "outcome-6/risk_band_improved_share"
+    if headline == "exact":
+        reg.number(base, 12 / 17, unit="percent")
+        reg.relation(f"{base}/~/numerator", [improved])
+        reg.relation(f"{base}/~/denominator", [total])
+        reg.relations.append(
+            {
+                "kind": "ratio",
+                "share": base,
+                "numerator": f"{base}/~/numerator",
+                "denominator": f"{base}/~/denominator",
+            }
+        )
+    elif headline == "report":
         v = {
             "outcome": 6,
             "primary": "risk_band_improved_share",
@@ -121,23 +138,22 @@ def _outcome6_release(with_headline: bool) -> Registry:
         }
         settings = SimpleNamespace(threshold=T, total_rounding=5)
         ctx = SimpleNamespace(stats=reg, settings=settings, year="2015-16")
-        evidence_line(v, ctx, tagged=True)  # "71% ... (out of about 15)"
-        headline_share(
-            ctx,
-            6,
-            Registry.cell_id(table, "o6", "Improved", "n"),
-            Registry.cell_id(table, "o6", "Total", "n"),
-            indicator="risk_band_improved_share",
-        )
+        evidence_line(v, ctx, tagged=True)  # "67% ... (out of about 15)"
+        headline_share(ctx, 6, improved, total, indicator="risk_band_improved_share")
     return reg
 
 
 def test_the_headline_share_declared_to_the_audit_gives_a_suppressed_cell_away() -> None:
-    # "71% improved (out of about 15)" with the table's total of 17 pins the suppressed
-    # improved to 12, and so the small 5
-    assert audit([_outcome6_release(with_headline=False)]).passed
-    result = audit([_outcome6_release(with_headline=True)])
+    # "71% improved" of exact counts, with the table's total of 17, pins the suppressed
+    # improved to 12, and so the small 5; the report's share of the rounded counts does not
+    assert audit([_outcome6_release(None)]).passed
+    result = audit([_outcome6_release("exact")])
     assert not result.passed
     assert {"o6/improved/n", "o6/unchanged-or-worsened/n"} <= {
         getattr(f, "id", "") for f in result.failures
     }
+    report = _outcome6_release("report")
+    assert report.stats["outcome-6/risk_band_improved_share"].text.startswith(
+        "67"
+    )  # 10 of about 15
+    assert audit([report]).passed
