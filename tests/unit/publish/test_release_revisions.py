@@ -19,18 +19,17 @@ from analysis.report.writer import ReportWriter, table_item
 T = 9
 
 
+def _one_column(df: pd.DataFrame, index: str, title: str):
+    """``df``'s counts ``n`` by ``index``, disclosed at threshold ``T`` with an exact total."""
+    return disclosure.disclose_counts(
+        df, index=index, columns=None, values="n", threshold=T, total_rounding=1, title=title
+    )
+
+
 def _report(reports, police: int, private_dir=None) -> ReportWriter:
     """The 2015-16 report: referrals by source (one input: the police's referrals)."""
     df = pd.DataFrame({"Source": ["Police", "Education", "Social care"], "n": [police, 30, 55]})
-    table = disclosure.disclose_counts(
-        df,
-        index="Source",
-        columns=None,
-        values="n",
-        threshold=T,
-        total_rounding=1,
-        title="Referrals by source",
-    )
+    table = _one_column(df, "Source", "Referrals by source")
     reg = Registry("2015-16")
     reg.number(RULES["threshold"], T)
     writer = ReportWriter(reports / "2015-16", registry=reg, private_dir=private_dir)
@@ -100,15 +99,7 @@ def _outcome6_release(headline: str | None) -> Registry:
     the table's cells; ``"report"`` as the report writes it (``evidence_line``: a share of
     the rounded counts, 67%, "out of about 15"; ``headline_share`` ties it to the table)."""
     df = pd.DataFrame({"Change": ["Improved", "Unchanged or worsened"], "n": [12, 5]})
-    table = disclosure.disclose_counts(
-        df,
-        index="Change",
-        columns=None,
-        values="n",
-        threshold=T,
-        total_rounding=1,
-        title="Outcome 6",
-    )
+    table = _one_column(df, "Change", "Outcome 6")
     reg = Registry("2015-16")
     reg.number(RULES["threshold"], T)
     reg.table(table, "o6")
